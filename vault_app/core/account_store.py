@@ -1,0 +1,229 @@
+"""AccountStore: the metadata file `accounts.json` (DESIGN.md section 4).
+
+Written atomically (temp file in the same folder, fsync, os.replace) with mode 0600 in a 0700
+folder; the previous version is kept as `accounts.json.bak`. A file that does not parse or has
+a newer schema is never overwritten. Every read-modify-write happens under a cross-process
+lock, and each account has its own lock for changes that span the keyring and the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import AsyncFileLock, FileLock
+
+from vault_app.core.errors import NoSuchAccountError, UsageError, VaultFileError
+from vault_app.core.model import Account
+
+SCHEMA_VERSION = 1
+FILE_NAME = "accounts.json"
+T = TypeVar("T")
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "refresh_ahead_fraction": 0.25,
+    "refresh_ahead_min_seconds": 60,
+    "clipboard_seconds": 30,
+    "copy_format": "raw",
+    "start_minimized": False,
+    "autostart": False,
+    "notifications": True,
+}
+
+
+def default_home() -> Path:
+    """$TOKEN_VAULT_HOME when set (tests, several vaults), else the platform config folder."""
+    env = os.environ.get("TOKEN_VAULT_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("token-vault", appauthor=False))
+
+
+@dataclass
+class VaultDoc:
+    """The parsed metadata file."""
+
+    vault_id: str
+    accounts: list[Account] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def setting(self, name: str) -> Any:
+        return self.settings.get(name, DEFAULT_SETTINGS.get(name))
+
+    def find(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise NoSuchAccountError(f"no account named {name!r} (see: token-vault list)")
+
+    def by_id(self, account_id: str) -> Account:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise NoSuchAccountError("the account was removed meanwhile")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "vault_id": self.vault_id,
+            "accounts": [a.to_json() for a in self.accounts],
+            "settings": self.settings,
+        }
+
+
+class AccountStore:
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = default_home() if home is None else home
+        self.path = self.home / FILE_NAME
+        self.backup_path = self.home / (FILE_NAME + ".bak")
+        self.lock_dir = self.home / "locks"
+
+    def _ensure_dirs(self) -> None:
+        for folder in (self.home, self.lock_dir):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.chmod(self.home, 0o700)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def load(self) -> VaultDoc:
+        """The vault as stored; a missing file is an empty vault (not written until changed)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return VaultDoc(vault_id=uuid.uuid4().hex)
+        except OSError as exc:
+            raise VaultFileError(f"cannot read {self.path}: {exc.strerror}") from None
+        return self._parse(raw)
+
+    def _refuse(self, what: str) -> VaultFileError:
+        backup = (
+            f"the previous version is in {self.backup_path}"
+            if self.backup_path.exists()
+            else "there is no backup"
+        )
+        return VaultFileError(f"{self.path}: {what}; the file was left untouched ({backup})")
+
+    def _parse(self, raw: bytes) -> VaultDoc:
+        try:
+            data = json.loads(raw)
+        except UnicodeDecodeError:
+            raise self._refuse("not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise self._refuse(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict):
+            raise self._refuse("not a Token Vault file (top level is not an object)")
+        schema = data.get("schema")
+        if not isinstance(schema, int):
+            raise self._refuse("not a Token Vault file (no schema version)")
+        if schema > SCHEMA_VERSION:
+            raise self._refuse(
+                f"written by a newer Token Vault (schema {schema}, this one reads {SCHEMA_VERSION})"
+            )
+        vault_id = data.get("vault_id")
+        accounts = data.get("accounts", [])
+        settings = data.get("settings", {})
+        if not isinstance(vault_id, str) or not vault_id:
+            raise self._refuse("no vault id")
+        if not isinstance(accounts, list) or not isinstance(settings, dict):
+            raise self._refuse("accounts or settings have the wrong shape")
+        try:
+            parsed = [Account.from_json(item) for item in accounts]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise self._refuse(f"an account entry is damaged ({type(exc).__name__})") from None
+        return VaultDoc(vault_id=vault_id, accounts=parsed, settings=settings)
+
+    # -- writing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _metadata_lock(self) -> Iterator[None]:
+        self._ensure_dirs()
+        with FileLock(self.lock_dir / "accounts.lock", timeout=30):
+            yield
+
+    def update(self, change: Callable[[VaultDoc], T]) -> T:
+        """Re-read the file under the lock, apply `change`, write the result atomically.
+        Another process's update in between is never lost."""
+        with self._metadata_lock():
+            doc = self.load()
+            result = change(doc)
+            self._write(doc)
+            return result
+
+    def ensure_created(self) -> VaultDoc:
+        """The vault, written to disk if it did not exist (its id names the keyring items)."""
+        with self._metadata_lock():
+            if self.path.exists():
+                return self.load()
+            doc = self.load()
+            self._write(doc)
+            return doc
+
+    def _write(self, doc: VaultDoc) -> None:
+        self._ensure_dirs()
+        data = json.dumps(doc.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+        if self.path.exists():
+            self._atomic_write(self.backup_path, self.path.read_bytes())
+        self._atomic_write(self.path, data)
+
+    def _atomic_write(self, target: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.home)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(self.home)
+
+    # -- locks ----------------------------------------------------------------------------
+
+    def account_lock(self, account_id: str, timeout: float = 120) -> FileLock:
+        """The cross-process lock held around any change to one account's secrets."""
+        self._ensure_dirs()
+        return FileLock(self.lock_dir / f"{account_id}.lock", timeout=timeout)
+
+    def async_account_lock(self, account_id: str, timeout: float = 120) -> AsyncFileLock:
+        """The same lock for coroutines: waiting for it polls instead of blocking the loop."""
+        self._ensure_dirs()
+        return AsyncFileLock(
+            self.lock_dir / f"{account_id}.lock", timeout=timeout, run_in_executor=False
+        )
+
+    def export_definitions(self, names: list[str] | None = None) -> list[dict[str, Any]]:
+        doc = self.load()
+        chosen = doc.accounts if not names else [doc.find(n) for n in names]
+        return [{"name": a.name, "provider": a.provider, "fields": dict(a.fields)} for a in chosen]
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 64 or any(c in name for c in "\n\r\t/\\") or name.startswith("-"):
+        raise UsageError(
+            f"invalid account name {name!r}: 1 to 64 characters, no slashes, no leading dash"
+        )
+    return name

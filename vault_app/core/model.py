@@ -1,0 +1,125 @@
+"""Plain data: accounts (metadata only), token sets (secret), statuses."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """What the vault knows about an account's tokens, as stored in the metadata file."""
+
+    SIGNED_OUT = "signed_out"  # no access token held (new, or revoked)
+    OK = "ok"
+    ERROR = "error"  # the last refresh failed for a reason that may pass
+    SIGN_IN_NEEDED = "sign_in_needed"  # the server rejected what we hold
+
+
+@dataclass
+class Account:
+    """An account's metadata: everything about it except its secrets and tokens."""
+
+    id: str
+    name: str
+    provider: str
+    fields: dict[str, str] = field(default_factory=dict)
+    status: Status = Status.SIGNED_OUT
+    access_expires_at: float | None = None
+    refresh_expires_at: float | None = None
+    last_refresh_at: float | None = None
+    last_error: str | None = None
+    generation: int = 0  # which keyring item holds the current secrets; 0 = none yet
+    created_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Account:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["status"] = Status(known.get("status", Status.SIGNED_OUT.value))
+        known["fields"] = {str(k): str(v) for k, v in dict(known.get("fields") or {}).items()}
+        return cls(**known)
+
+    def display_status(self, now: float | None = None) -> str:
+        """The status a user sees: a stored OK turns into "expired" once the token lapses."""
+        now = time.time() if now is None else now
+        if (
+            self.status is Status.OK
+            and self.access_expires_at is not None
+            and self.access_expires_at <= now
+        ):
+            return "expired"
+        return self.status.value
+
+
+@dataclass
+class TokenSet:
+    """Tokens as a provider returns them. Secret: lives only in the keyring."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_at: float | None = None  # None: the expiry is unknown
+    refresh_token: str | None = None
+    refresh_expires_at: float | None = None
+    scope: str | None = None
+    obtained_at: float = field(default_factory=time.time)
+
+    def __repr__(self) -> str:
+        # Never let a token reach a log or traceback through repr().
+        return (
+            f"TokenSet(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "
+            f"has_refresh_token={self.refresh_token is not None})"
+        )
+
+    def remaining(self, now: float | None = None) -> float | None:
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TokenSet:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class SecretBundle:
+    """One account's secret fields and current tokens: stored as one keyring value so a
+    rotated refresh token and its access token are always written together."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    tokens: TokenSet | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretBundle(fields={sorted(self.secrets)}, tokens={self.tokens!r})"
+
+    def values(self) -> list[str]:
+        """Every secret string held, for redaction and leak checks."""
+        out = [v for v in self.secrets.values() if v]
+        if self.tokens is not None:
+            out.append(self.tokens.access_token)
+            if self.tokens.refresh_token:
+                out.append(self.tokens.refresh_token)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "secrets": dict(self.secrets),
+            "tokens": self.tokens.to_json() if self.tokens is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SecretBundle:
+        tokens = data.get("tokens")
+        return cls(
+            secrets={str(k): str(v) for k, v in dict(data.get("secrets") or {}).items()},
+            tokens=TokenSet.from_json(tokens) if isinstance(tokens, dict) else None,
+        )

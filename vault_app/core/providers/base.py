@@ -1,0 +1,223 @@
+"""The provider contract: a declarative field schema plus sign-in, refresh and revoke.
+
+The GUI form, the CLI's --set/--secret, validation and storage all come from `Provider.fields`.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import importlib
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
+
+from vault_app.core.errors import UsageError
+from vault_app.core.model import TokenSet
+
+if TYPE_CHECKING:
+    from vault_app.core.http import Http
+
+
+class FieldKind(str, enum.Enum):
+    TEXT = "text"
+    URL = "url"
+    CHOICE = "choice"
+    DATE = "date"  # ISO date or date-time; stored as given, read as UTC when naive
+    LIST = "list"  # comma-separated
+    INTEGER = "integer"
+    PEM = "pem"  # multi-line; read from a file
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = False
+    default: str | None = None
+    help: str = ""
+    kind: FieldKind = FieldKind.TEXT
+    choices: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "secret": self.secret,
+            "required": self.required,
+            "default": self.default,
+            "help": self.help,
+            "kind": self.kind.value,
+            "choices": list(self.choices),
+        }
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """What a provider works from: the account's non-secret fields and its secrets."""
+
+    fields: Mapping[str, str]
+    secrets: Mapping[str, str]
+
+    def __repr__(self) -> str:
+        return f"AccountConfig(fields={dict(self.fields)!r}, secrets={sorted(self.secrets)})"
+
+    def get(self, name: str) -> str | None:
+        value = self.secrets.get(name) or self.fields.get(name)
+        return value or None
+
+
+@dataclass(frozen=True)
+class RevokeOutcome:
+    server_side: bool
+    message: str
+
+
+class Provider(abc.ABC):
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]]
+    # Secret fields that let the vault sign in again without the user (password, client secret,
+    # private key). An account without any can only be repaired by the user.
+    primary_credentials: ClassVar[tuple[str, ...]] = ()
+    # Secret fields that are themselves tokens (static's `token`): Revoke forgets them, and
+    # changing them drops the tokens that came from them.
+    token_fields: ClassVar[tuple[str, ...]] = ()
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @abc.abstractmethod
+    def revoke_description(self, config: AccountConfig) -> str:
+        """One sentence saying exactly what Revoke does for this account."""
+
+    @abc.abstractmethod
+    async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
+        """First tokens from the stored credentials."""
+
+    @abc.abstractmethod
+    async def refresh(self, http: Http, config: AccountConfig, tokens: TokenSet) -> TokenSet:
+        """New tokens from the current ones."""
+
+    @abc.abstractmethod
+    async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
+        """End the tokens' life at the server where the provider allows it."""
+
+
+# kind -> "module:Class"; modules are imported on first use so the CLI's fast path stays light.
+REGISTRY: dict[str, str] = {
+    "static": "vault_app.core.providers.static:StaticProvider",
+}
+
+
+def kinds() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def get_provider(kind: str) -> Provider:
+    target = REGISTRY.get(kind)
+    if target is None:
+        raise UsageError(f"unknown provider {kind!r} (known: {', '.join(kinds())})")
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    provider: Provider = cls()
+    return provider
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(label: str, value: str) -> str:
+    """The URL, or a UsageError: https only, except plain http to a loopback address."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        raise UsageError(f"{label}: not a valid URL: {value!r}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise UsageError(f"{label}: not a valid http(s) URL: {value!r}")
+    if parts.username or parts.password or parts.query:
+        # Credentials or query strings in a URL end up in logs and proxies (RFC 9700 4.3.2).
+        raise UsageError(f"{label}: a URL must not carry credentials or a query string")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise UsageError(f"{label}: plain http is only allowed to loopback; use https://{host}")
+    return value.rstrip("/")
+
+
+def parse_date(label: str, value: str) -> float:
+    """An ISO date or date-time as a UTC timestamp; a naive value is read as UTC."""
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{label}: not an ISO date or date-time: {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def normalize_fields(
+    provider: Provider, values: Mapping[str, str], *, complete: bool
+) -> dict[str, str]:
+    """Validated non-secret field values; `complete` also demands every required field."""
+    out: dict[str, str] = {}
+    for name, raw in values.items():
+        spec = provider.field(name)
+        if spec is None:
+            known = ", ".join(f.name for f in provider.fields if not f.secret)
+            raise UsageError(f"{provider.kind} has no field {name!r} (fields: {known})")
+        if spec.secret:
+            raise UsageError(f"{name} is secret: give it with --secret {name} or --secret-file")
+        value = raw.strip()
+        if value == "":
+            out[name] = ""
+            continue
+        if spec.kind is FieldKind.URL:
+            value = check_url(name, value)
+        elif spec.kind is FieldKind.CHOICE and value not in spec.choices:
+            raise UsageError(f"{name}: must be one of {', '.join(spec.choices)}, not {value!r}")
+        elif spec.kind is FieldKind.DATE:
+            parse_date(name, value)
+        elif spec.kind is FieldKind.INTEGER:
+            if not value.isdigit():
+                raise UsageError(f"{name}: must be a whole number of seconds, not {value!r}")
+        elif spec.kind is FieldKind.LIST:
+            value = ",".join(item.strip() for item in value.split(",") if item.strip())
+        out[name] = value
+    if complete:
+        for spec in provider.fields:
+            if not spec.secret and spec.default is not None and not out.get(spec.name):
+                out[spec.name] = spec.default
+    return out
+
+
+def check_secrets(provider: Provider, secrets: Mapping[str, str]) -> None:
+    for name in secrets:
+        spec = provider.field(name)
+        if spec is None or not spec.secret:
+            known = ", ".join(f.name for f in provider.fields if f.secret)
+            raise UsageError(
+                f"{provider.kind} has no secret field {name!r} (secret fields: {known})"
+            )
+
+
+def check_complete(
+    provider: Provider, fields: Mapping[str, str], secrets: Mapping[str, str]
+) -> None:
+    missing = [
+        spec.name
+        for spec in provider.fields
+        if spec.required and not (secrets.get(spec.name) if spec.secret else fields.get(spec.name))
+    ]
+    if missing:
+        raise UsageError(f"{provider.kind} needs {', '.join(missing)}")

@@ -1,0 +1,85 @@
+"""A fixed token or API key: nothing to refresh; the expiry comes from the user or the JWT."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from vault_app.core import jwtinfo
+from vault_app.core.errors import SignInNeededError
+from vault_app.core.model import TokenSet
+from vault_app.core.providers.base import (
+    AccountConfig,
+    Field,
+    FieldKind,
+    Provider,
+    RevokeOutcome,
+    parse_date,
+)
+
+if TYPE_CHECKING:
+    from vault_app.core.http import Http
+
+
+class StaticProvider(Provider):
+    kind = "static"
+    title = "Static token or API key"
+    token_fields = ("token",)
+    fields = (
+        Field(
+            "token",
+            "Token",
+            secret=True,
+            required=True,
+            help="The token or API key exactly as the API expects it.",
+        ),
+        Field(
+            "header_name",
+            "Header name",
+            default="Authorization",
+            help="The HTTP header that carries the token.",
+        ),
+        Field(
+            "scheme",
+            "Scheme",
+            default="Bearer",
+            help="Written before the token in the header; empty for a bare key.",
+        ),
+        Field(
+            "expires_at",
+            "Expires at",
+            kind=FieldKind.DATE,
+            help="Optional ISO date-time; a JWT's own exp is used when this is empty.",
+        ),
+    )
+
+    def revoke_description(self, config: AccountConfig) -> str:
+        return (
+            "A static token cannot be revoked from here: Revoke forgets it locally. "
+            "Revoke it where it was issued."
+        )
+
+    async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
+        token = config.secrets.get("token", "")
+        if not token:
+            raise SignInNeededError("static: no token stored; set one with edit --secret token")
+        expires_text = config.fields.get("expires_at")
+        expires_at = (
+            parse_date("expires_at", expires_text) if expires_text else jwtinfo.expiry_of(token)
+        )
+        if expires_at is not None and expires_at <= time.time():
+            when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            raise SignInNeededError(
+                f"static: the stored token expired at {when}; store a new one with "
+                "edit NAME --secret token"
+            )
+        scheme = config.fields.get("scheme", "Bearer")
+        return TokenSet(access_token=token, token_type=scheme, expires_at=expires_at)
+
+    async def refresh(self, http: Http, config: AccountConfig, tokens: TokenSet) -> TokenSet:
+        # Nothing to ask a server: "refreshing" re-reads the stored token and its expiry.
+        return await self.sign_in(http, config)
+
+    async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
+        return RevokeOutcome(server_side=False, message=self.revoke_description(config))

@@ -1,0 +1,321 @@
+"""SecretStore: every account's secrets and tokens in the OS keyring (DESIGN.md section 4).
+
+One keyring item per account per generation holds a `SecretBundle` as JSON. Changing secrets
+writes generation N+1, reads it back, and only then lets the metadata switch to N+1 and delete
+N; an N+1 found beside metadata N is a crash leftover holding the newest tokens and is adopted.
+Values longer than the backend's limit are split over numbered items; the head item is written
+last, so a head that exists always has all its chunks.
+
+Keyring calls block (about 15 ms on GNOME Keyring, unbounded while an unlock prompt is open),
+so they run on one dedicated daemon thread with a timeout: never on the caller's thread, and
+never waited for at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from vault_app.core import redact
+from vault_app.core.errors import KeyringUnavailableError, VaultFileError
+from vault_app.core.model import SecretBundle
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 20.0
+# Windows Credential Manager holds about 1,280 characters per item (2,560 bytes of UTF-16);
+# other backends take far more, but one limit everywhere keeps the stored layout portable.
+DEFAULT_CHUNK_LIMIT = 1200 if sys.platform == "win32" else 100_000
+_CHUNK_PREFIX = "token-vault-chunks:v1:"
+
+
+class Backend(Protocol):
+    """The three calls the store needs from a keyring: keyring's own API shape."""
+
+    name: str
+
+    def get_password(self, service: str, username: str) -> str | None: ...
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
+class MemoryBackend:
+    """An in-process keyring for --demo and fast unit tests; gone when the process ends."""
+
+    name = "memory (demo, nothing is saved)"
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        with self._lock:
+            return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        with self._lock:
+            self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        with self._lock:
+            if self.items.pop((service, username), None) is None:
+                raise KeyError(username)
+
+
+class _KeyringBackend:
+    """The system keyring through the `keyring` package, refusing backends that would not
+    keep a secret (fail, null, anything of priority < 1)."""
+
+    def __init__(self) -> None:
+        import keyring
+        from keyring.backends import chainer, fail, null
+
+        chosen = keyring.get_keyring()
+        self.name = _backend_name(chosen)
+        backends = chosen.backends if isinstance(chosen, chainer.ChainerBackend) else [chosen]
+        usable = [
+            b
+            for b in backends
+            if not isinstance(b, (fail.Keyring, null.Keyring)) and _priority(b) >= 1
+        ]
+        if not usable or isinstance(chosen, (fail.Keyring, null.Keyring)):
+            raise KeyringUnavailableError(
+                f"no usable keyring (keyring chose {self.name}): install and unlock a Secret "
+                "Service such as gnome-keyring or KWallet (Linux), or use the Windows "
+                "Credential Manager / macOS Keychain; Token Vault never stores secrets in "
+                "plain text"
+            )
+        self._keyring = chosen
+
+    def get_password(self, service: str, username: str) -> str | None:
+        value: str | None = self._keyring.get_password(service, username)
+        return value
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._keyring.set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._keyring.delete_password(service, username)
+
+
+def _priority(backend: Any) -> float:
+    try:
+        return float(backend.priority)
+    except Exception:
+        return 0.0
+
+
+def _backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}".removeprefix("keyring.backends.")
+
+
+class _DaemonExecutor:
+    """One daemon worker thread: a stuck keyring call never blocks interpreter exit, unlike
+    ThreadPoolExecutor, whose workers are joined at shutdown."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            future, fn = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put((future, fn))
+        return future
+
+    def shutdown(self) -> None:
+        """Stop taking work; does not wait for a call in progress."""
+        self._queue.put(None)
+
+
+class SecretStore:
+    """Generational, chunked storage of `SecretBundle`s under one vault's keyring service."""
+
+    def __init__(
+        self,
+        vault_id: str,
+        backend: Backend | None = None,
+        *,
+        chunk_limit: int = DEFAULT_CHUNK_LIMIT,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        if chunk_limit < 64:
+            raise ValueError("chunk_limit below 64 characters cannot hold a chunk header")
+        self.service = f"token-vault:{vault_id}"
+        self.chunk_limit = chunk_limit
+        self.timeout = timeout
+        self._backend: Backend | None = backend
+        self._executor = _DaemonExecutor("keyring")
+
+    # -- running calls off the caller's thread -------------------------------------------
+
+    def _guarded(self, fn: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            try:
+                return fn()
+            except (KeyringUnavailableError, VaultFileError):
+                raise
+            except Exception as exc:
+                raise _map_keyring_error(exc) from None
+
+        return run
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the keyring thread and wait for it, at most `timeout` seconds."""
+        future = self._executor.submit(self._guarded(fn))
+        try:
+            return future.result(self.timeout)
+        except concurrent.futures.TimeoutError:
+            raise self._timeout_error() from None
+
+    async def acall(self, fn: Callable[[], T]) -> T:
+        """Like `call`, for coroutines: the event loop keeps running meanwhile."""
+        future = self._executor.submit(self._guarded(fn))
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            raise self._timeout_error() from None
+
+    def _timeout_error(self) -> KeyringUnavailableError:
+        return KeyringUnavailableError(
+            f"the keyring did not answer within {self.timeout:g} s "
+            "(locked, or waiting on an unlock prompt?)"
+        )
+
+    def close(self) -> None:
+        self._executor.shutdown()
+
+    # -- blocking primitives: run only on the keyring thread -------------------------------
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = _KeyringBackend()
+        return self._backend
+
+    def backend_name(self) -> str:
+        return self.backend().name
+
+    def _key(self, account_id: str, generation: int, chunk: int | None = None) -> str:
+        base = f"{account_id}:{generation}"
+        return base if chunk is None else f"{base}:{chunk}"
+
+    def read_raw(self, account_id: str, generation: int) -> str | None:
+        backend = self.backend()
+        head = backend.get_password(self.service, self._key(account_id, generation))
+        if head is None or not head.startswith(_CHUNK_PREFIX):
+            return head
+        try:
+            count_text, digest = head[len(_CHUNK_PREFIX) :].split(":", 1)
+            count = int(count_text)
+        except ValueError:
+            raise VaultFileError(f"keyring item {account_id}:{generation} is damaged") from None
+        parts = []
+        for index in range(1, count + 1):
+            part = backend.get_password(self.service, self._key(account_id, generation, index))
+            if part is None:
+                raise VaultFileError(
+                    f"keyring item {account_id}:{generation} is missing chunk {index} of {count}"
+                )
+            parts.append(part)
+        value = "".join(parts)
+        if hashlib.sha256(value.encode()).hexdigest() != digest:
+            raise VaultFileError(f"keyring item {account_id}:{generation} fails its checksum")
+        return value
+
+    def write_raw(self, account_id: str, generation: int, value: str) -> None:
+        backend = self.backend()
+        head_key = self._key(account_id, generation)
+        if len(value) <= self.chunk_limit:
+            backend.set_password(self.service, head_key, value)
+            return
+        parts = [value[i : i + self.chunk_limit] for i in range(0, len(value), self.chunk_limit)]
+        for index, part in enumerate(parts, start=1):
+            backend.set_password(self.service, self._key(account_id, generation, index), part)
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        backend.set_password(self.service, head_key, f"{_CHUNK_PREFIX}{len(parts)}:{digest}")
+
+    def delete_raw(self, account_id: str, generation: int) -> None:
+        backend = self.backend()
+        head_key = self._key(account_id, generation)
+        head = backend.get_password(self.service, head_key)
+        if head is None:
+            return
+        if head.startswith(_CHUNK_PREFIX):
+            count_text = head[len(_CHUNK_PREFIX) :].split(":", 1)[0]
+            for index in range(1, int(count_text) + 1 if count_text.isdigit() else 1):
+                _delete_quietly(backend, self.service, self._key(account_id, generation, index))
+        _delete_quietly(backend, self.service, head_key)
+
+    def read_bundle(self, account_id: str, generation: int) -> SecretBundle | None:
+        raw = self.read_raw(account_id, generation)
+        if raw is None:
+            return None
+        try:
+            bundle = SecretBundle.from_json(json.loads(raw))
+        except (ValueError, TypeError, AttributeError):
+            raise VaultFileError(
+                f"keyring item {account_id}:{generation} does not hold Token Vault data"
+            ) from None
+        redact.register(bundle.values())
+        return bundle
+
+    def write_bundle(self, account_id: str, generation: int, bundle: SecretBundle) -> None:
+        """Write one generation and read it back; a mismatch removes it and raises."""
+        raw = json.dumps(bundle.to_json(), separators=(",", ":"), sort_keys=True)
+        redact.register(bundle.values())
+        self.write_raw(account_id, generation, raw)
+        if self.read_raw(account_id, generation) != raw:
+            self.delete_raw(account_id, generation)
+            raise KeyringUnavailableError(
+                "the keyring did not return what was written; nothing was changed"
+            )
+
+    def read_current(self, account_id: str, generation: int) -> tuple[int, SecretBundle] | None:
+        """The newest bundle for metadata generation N: N+1 if a crash left one, else N."""
+        leftover = self.read_bundle(account_id, generation + 1)
+        if leftover is not None:
+            return generation + 1, leftover
+        if generation == 0:
+            return None
+        current = self.read_bundle(account_id, generation)
+        return None if current is None else (generation, current)
+
+
+def _delete_quietly(backend: Backend, service: str, key: str) -> None:
+    try:
+        backend.delete_password(service, key)
+    except Exception:  # already gone: deleting is best effort, the item holds nothing current
+        return
+
+
+def _map_keyring_error(exc: Exception) -> KeyringUnavailableError:
+    name = type(exc).__name__
+    if "Locked" in name or "Dismissed" in name:
+        return KeyringUnavailableError(
+            "the keyring is locked: unlock it (e.g. log in to the desktop session) and try again"
+        )
+    detail = " ".join(redact.redact(str(exc)).split())[:160]
+    return KeyringUnavailableError(f"keyring error ({name}){': ' + detail if detail else ''}")

@@ -1,0 +1,397 @@
+"""Vault: the operations a user asks for (add, edit, token, refresh, revoke, remove), built on
+the account store, the secret store, the providers and the HTTP client.
+
+Every change to an account's secrets follows one path (`_locked` + `_commit`): take the
+in-process and cross-process account locks, re-read the stored generation (another process may
+have refreshed already), act, write generation N+1 and verify it, switch the metadata to N+1,
+then delete what it replaces. A crash at any point leaves a generation that holds the newest
+tokens the server handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from vault_app.core import redact
+from vault_app.core.account_store import AccountStore, VaultDoc, check_name
+from vault_app.core.errors import (
+    NoSuchAccountError,
+    RejectedError,
+    UsageError,
+    UserFacingError,
+    VaultFileError,
+)
+from vault_app.core.http import Http
+from vault_app.core.model import Account, SecretBundle, Status, TokenSet
+from vault_app.core.providers.base import (
+    AccountConfig,
+    Provider,
+    RevokeOutcome,
+    check_complete,
+    check_secrets,
+    get_provider,
+    normalize_fields,
+)
+from vault_app.core.secret_store import DEFAULT_CHUNK_LIMIT, DEFAULT_TIMEOUT, Backend, SecretStore
+
+# How long `token` and `refresh` wait for another process holding the account's lock.
+LOCK_TIMEOUT = 90.0
+
+
+@dataclass
+class Loaded:
+    """An account re-read under its lock, with the generation its secrets came from."""
+
+    account: Account
+    generation: int
+    bundle: SecretBundle
+
+
+class Vault:
+    def __init__(
+        self,
+        home: Path | None = None,
+        *,
+        backend: Backend | None = None,
+        chunk_limit: int | None = None,
+        keyring_timeout: float | None = None,
+    ) -> None:
+        self.store = AccountStore(home)
+        self.http = Http()
+        self._backend = backend
+        self._chunk_limit = chunk_limit or _env_number("TOKEN_VAULT_CHUNK_LIMIT") or None
+        self._keyring_timeout = (
+            keyring_timeout or _env_number("TOKEN_VAULT_KEYRING_TIMEOUT") or DEFAULT_TIMEOUT
+        )
+        self._secrets: SecretStore | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def secrets(self, doc: VaultDoc | None = None) -> SecretStore:
+        """The secret store for this vault (its id names the keyring service)."""
+        if self._secrets is None:
+            doc = doc or self.store.load()
+            limit = int(self._chunk_limit or doc.setting("keyring_chunk_limit") or 0)
+            self._secrets = SecretStore(
+                doc.vault_id,
+                self._backend,
+                chunk_limit=limit or DEFAULT_CHUNK_LIMIT,
+                timeout=self._keyring_timeout,
+            )
+        return self._secrets
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        if self._secrets is not None:
+            self._secrets.close()
+
+    def load(self) -> VaultDoc:
+        return self.store.load()
+
+    def read_current_sync(self, account: Account) -> SecretBundle | None:
+        """The newest stored bundle, without locks: for the fast read path of `token`."""
+        store = self.secrets()
+        for _attempt in range(3):
+            found = store.call(partial(store.read_current, account.id, account.generation))
+            if found is not None or account.generation == 0:
+                return found[1] if found else None
+            # Two refreshes by another process may have come and gone since we read the
+            # metadata; the generation we looked for is deleted. Read the metadata again.
+            account = self.store.load().by_id(account.id)
+        raise VaultFileError(f"{account.name}: its secrets are missing from the keyring")
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, account_id: str) -> AsyncIterator[Loaded]:
+        lock = self._locks.setdefault(account_id, asyncio.Lock())
+        async with lock:
+            file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
+            try:
+                await file_lock.acquire()
+            except TimeoutError:
+                raise UserFacingError(
+                    "another Token Vault process has held this account for "
+                    f"{LOCK_TIMEOUT:g} s; try again"
+                ) from None
+            try:
+                account = self.store.load().by_id(account_id)
+                store = self.secrets()
+                found = await store.acall(
+                    lambda: store.read_current(account_id, account.generation)
+                )
+                if found is None and account.generation > 0:
+                    raise VaultFileError(
+                        f"{account.name}: its secrets are missing from the keyring"
+                    )
+                generation, bundle = found if found else (account.generation, SecretBundle())
+                yield Loaded(account, generation, bundle)
+            finally:
+                await file_lock.release()
+
+    async def _commit(
+        self, loaded: Loaded, bundle: SecretBundle, change: Callable[[Account], None]
+    ) -> Account:
+        """Store `bundle` as a new generation and apply `change` to the metadata with it."""
+        store = self.secrets()
+        old = loaded.account.generation
+        new = max(old, loaded.generation) + 1
+        await store.acall(lambda: store.write_bundle(loaded.account.id, new, bundle))
+
+        def switch(doc: VaultDoc) -> Account:
+            account = doc.by_id(loaded.account.id)
+            account.generation = new
+            change(account)
+            return account
+
+        try:
+            account = self.store.update(switch)
+        except NoSuchAccountError:
+            await store.acall(lambda: store.delete_raw(loaded.account.id, new))
+            raise
+        for stale in range(max(old, 1), new):
+            await store.acall(partial(store.delete_raw, loaded.account.id, stale))
+        return account
+
+    def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account:
+        def apply(doc: VaultDoc) -> Account:
+            account = doc.by_id(account_id)
+            change(account)
+            return account
+
+        return self.store.update(apply)
+
+    # -- operations -----------------------------------------------------------------------
+
+    async def add(
+        self,
+        name: str,
+        kind: str,
+        fields: Mapping[str, str],
+        secrets: Mapping[str, str],
+        *,
+        sign_in: bool = True,
+        require_secrets: bool = True,
+    ) -> tuple[Account, UserFacingError | None]:
+        """Create an account; its first sign-in failing keeps the account and reports why.
+        `require_secrets=False` (import) creates it without secrets, signed out."""
+        name = check_name(name)
+        provider = get_provider(kind)
+        clean = normalize_fields(provider, fields, complete=True)
+        check_secrets(provider, secrets)
+        if require_secrets:
+            check_complete(provider, clean, secrets)
+        doc = self.store.ensure_created()
+        if any(a.name == name for a in doc.accounts):
+            raise UsageError(f"an account named {name!r} exists already")
+        bundle = SecretBundle(secrets={k: v for k, v in secrets.items() if v})
+        # Generation 0 means "no keyring item yet"; the first commit writes generation 1.
+        generation = 1 if bundle.secrets else 0
+        account = Account(
+            id=uuid.uuid4().hex, name=name, provider=kind, fields=clean, generation=generation
+        )
+        store = self.secrets(doc)
+        if generation:
+            await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
+
+        def insert(doc: VaultDoc) -> None:
+            if any(a.name == name for a in doc.accounts):
+                raise UsageError(f"an account named {name!r} exists already")
+            doc.accounts.append(account)
+
+        try:
+            self.store.update(insert)
+        except UserFacingError:
+            if generation:
+                await store.acall(lambda: store.delete_raw(account.id, 1))
+            raise
+        if not sign_in or not bundle.secrets:
+            return account, None
+        try:
+            account, _ = await self._renew(account.id, force=True, fresh_sign_in=True)
+        except UserFacingError as exc:
+            return self.store.load().by_id(account.id), exc
+        return account, None
+
+    async def edit(
+        self, name: str, fields: Mapping[str, str], secrets: Mapping[str, str]
+    ) -> tuple[Account, UserFacingError | None]:
+        """Change fields and secrets, then sign in again with them. Tokens from before are
+        kept until that sign-in replaces them: a failed edit never loses a refresh token."""
+        account = self.store.load().find(name)
+        provider = get_provider(account.provider)
+        clean = normalize_fields(provider, fields, complete=False)
+        check_secrets(provider, secrets)
+        if not clean and not secrets:
+            raise UsageError("nothing to change: give --set, --secret or --secret-file")
+        async with self._locked(account.id) as loaded:
+            merged_fields = {**loaded.account.fields, **clean}
+            merged_fields = {k: v for k, v in merged_fields.items() if v != ""}
+            merged_secrets = {**loaded.bundle.secrets, **secrets}
+            merged_secrets = {k: v for k, v in merged_secrets.items() if v != ""}
+            check_complete(provider, merged_fields, merged_secrets)
+            replaced_token = any(k in provider.token_fields for k in secrets)
+            tokens = None if replaced_token else loaded.bundle.tokens
+            bundle = SecretBundle(secrets=merged_secrets, tokens=tokens)
+
+            def change(acc: Account) -> None:
+                acc.fields = merged_fields
+
+            await self._commit(loaded, bundle, change)
+        try:
+            updated, _ = await self._renew(account.id, force=True, fresh_sign_in=True)
+        except UserFacingError as exc:
+            return self.store.load().by_id(account.id), exc
+        return updated, None
+
+    async def token(
+        self, name: str, *, min_valid: float = 0, force: bool = False
+    ) -> tuple[Account, TokenSet]:
+        """A token valid for at least `min_valid` seconds (unknown expiry counts as valid),
+        refreshed first when needed."""
+        account = self.store.load().find(name)
+        if not force:
+            store = self.secrets()
+            found = await store.acall(lambda: store.read_current(account.id, account.generation))
+            tokens = found[1].tokens if found else None
+            if tokens is not None and _fresh(tokens, min_valid):
+                return account, tokens
+        return await self._renew(account.id, force=force, min_valid=min_valid)
+
+    async def refresh(self, name: str) -> tuple[Account, TokenSet]:
+        """Refresh now, whatever the remaining lifetime."""
+        account = self.store.load().find(name)
+        return await self._renew(account.id, force=True)
+
+    async def _renew(
+        self,
+        account_id: str,
+        *,
+        force: bool,
+        min_valid: float = 0,
+        fresh_sign_in: bool = False,
+    ) -> tuple[Account, TokenSet]:
+        async with self._locked(account_id) as loaded:
+            current = loaded.bundle.tokens
+            if not force and current is not None and _fresh(current, min_valid):
+                # Another process refreshed while we waited for the lock.
+                return loaded.account, current
+            provider = get_provider(loaded.account.provider)
+            config = AccountConfig(loaded.account.fields, loaded.bundle.secrets)
+            started = time.time()
+            try:
+                tokens = await self._obtain(provider, config, current, fresh_sign_in)
+            except RejectedError as exc:
+                self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
+                raise
+            except UserFacingError as exc:
+                self._set_meta(account_id, _failed(Status.ERROR, exc))
+                raise
+            if tokens.refresh_token is None and current is not None and not fresh_sign_in:
+                # A refresh reply without a new refresh token leaves the old one in force.
+                tokens.refresh_token = current.refresh_token
+                tokens.refresh_expires_at = current.refresh_expires_at
+            redact.register([tokens.access_token, tokens.refresh_token])
+            bundle = SecretBundle(secrets=loaded.bundle.secrets, tokens=tokens)
+
+            def change(acc: Account) -> None:
+                acc.status = Status.OK
+                acc.access_expires_at = tokens.expires_at
+                acc.refresh_expires_at = tokens.refresh_expires_at or _field_expiry(acc)
+                acc.last_refresh_at = started
+                acc.last_error = None
+
+            account = await self._commit(loaded, bundle, change)
+            return account, tokens
+
+    async def _obtain(
+        self,
+        provider: Provider,
+        config: AccountConfig,
+        current: TokenSet | None,
+        fresh_sign_in: bool,
+    ) -> TokenSet:
+        if current is None or fresh_sign_in:
+            return await provider.sign_in(self.http, config)
+        try:
+            return await provider.refresh(self.http, config, current)
+        except RejectedError:
+            # A rejected refresh with a stored primary credential: sign in again, once.
+            if not any(config.secrets.get(n) for n in provider.primary_credentials):
+                raise
+            return await provider.sign_in(self.http, config)
+
+    async def revoke(self, name: str) -> RevokeOutcome:
+        """End the account's tokens (at the server where the provider can) and forget them."""
+        account = self.store.load().find(name)
+        provider = get_provider(account.provider)
+        async with self._locked(account.id) as loaded:
+            config = AccountConfig(loaded.account.fields, loaded.bundle.secrets)
+            tokens = loaded.bundle.tokens
+            if tokens is None:
+                outcome = RevokeOutcome(False, "no tokens were held; nothing to revoke")
+            else:
+                outcome = await provider.revoke(self.http, config, tokens)
+            kept = {
+                k: v for k, v in loaded.bundle.secrets.items() if k not in provider.token_fields
+            }
+
+            def change(acc: Account) -> None:
+                acc.status = Status.SIGNED_OUT
+                acc.access_expires_at = None
+                acc.refresh_expires_at = _field_expiry(acc)
+                acc.last_error = None
+
+            await self._commit(loaded, SecretBundle(secrets=kept, tokens=None), change)
+        return outcome
+
+    async def remove(self, name: str) -> None:
+        """Delete the account and every keyring item it owns."""
+        account = self.store.load().find(name)
+        async with self._locked(account.id) as loaded:
+
+            def drop(doc: VaultDoc) -> None:
+                doc.accounts = [a for a in doc.accounts if a.id != account.id]
+
+            self.store.update(drop)
+            store = self.secrets()
+            last = max(loaded.generation, loaded.account.generation) + 1
+            for generation in range(max(1, loaded.account.generation - 1), last + 1):
+                await store.acall(partial(store.delete_raw, account.id, generation))
+        with contextlib.suppress(OSError):
+            (self.store.lock_dir / f"{account.id}.lock").unlink()
+
+
+def _fresh(tokens: TokenSet, min_valid: float) -> bool:
+    remaining = tokens.remaining()
+    return remaining is None or remaining > min_valid
+
+
+def _failed(status: Status, exc: UserFacingError) -> Callable[[Account], None]:
+    def change(acc: Account) -> None:
+        acc.status = status
+        acc.last_error = exc.message
+
+    return change
+
+
+def _field_expiry(account: Account) -> float | None:
+    """A refresh-token expiry the user typed in (ALOR's `refresh_token_expires`)."""
+    from vault_app.core.providers.base import parse_date
+
+    text = account.fields.get("refresh_token_expires")
+    return parse_date("refresh_token_expires", text) if text else None
+
+
+def _env_number(name: str) -> float:
+    try:
+        return float(os.environ.get(name, "") or 0)
+    except ValueError:
+        return 0.0
