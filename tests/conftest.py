@@ -1,0 +1,98 @@
+"""Shared fixtures: a throw-away vault home per test, the real Secret Service started by
+scripts/test, and a runner for the CLI as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def vault_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own vault; nothing ever touches a developer's real one."""
+    home = tmp_path / "vault"
+    monkeypatch.setenv("TOKEN_VAULT_HOME", str(home))
+    monkeypatch.delenv("TOKEN_VAULT_CHUNK_LIMIT", raising=False)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    return home
+
+
+def _secret_service_running() -> bool:
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return False
+    probe = subprocess.run(
+        [
+            "dbus-send",
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return "boolean true" in probe.stdout
+
+
+@pytest.fixture(scope="session")
+def _secret_service_checked() -> bool:
+    return _secret_service_running()
+
+
+@pytest.fixture
+def secret_service(_secret_service_checked: bool) -> None:
+    """The real Secret Service (gnome-keyring) of the private session scripts/test starts.
+    Inside that session its absence is a failure; outside it the test is skipped."""
+    if _secret_service_checked:
+        return
+    if os.environ.get("TOKEN_VAULT_TEST_SESSION"):
+        pytest.fail("scripts/test started no Secret Service: see its keyring.log")
+    pytest.skip("needs the private keyring session: run scripts/test")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    """Runs `python -m vault_app ...` as a real process against the test's vault."""
+
+    home: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, stdin: str = "", timeout: float = 60) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vault_app", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+            cwd=REPO,
+            check=False,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(vault_home: Path, secret_service: None) -> Iterator[Cli]:
+    env = dict(os.environ)
+    env["TOKEN_VAULT_HOME"] = str(vault_home)
+    env["TOKEN_VAULT_LOG"] = "DEBUG"  # the leak tests read every log line the CLI wrote
+    yield Cli(vault_home, env)

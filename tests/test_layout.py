@@ -1,0 +1,40 @@
+"""Architecture rules that a reviewer would otherwise have to remember."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parent.parent / "vault_app" / "core"
+
+
+def test_core_never_imports_qt() -> None:
+    offenders = []
+    for path in CORE.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in ("PySide6", "shiboken6", "qasync", "vault_app.gui"):
+                    offenders.append(f"{path.name}: {name}")
+                if name.startswith("vault_app.gui"):
+                    offenders.append(f"{path.name}: {name}")
+    assert offenders == []
+
+
+def test_token_path_loads_neither_qt_nor_httpx() -> None:
+    """`token NAME` for a valid token must stay light: no Qt, no HTTP stack, no JWT crypto."""
+    code = (
+        "import sys, vault_app.cli, vault_app.core.vault;"
+        "heavy = ('PySide6', 'httpx', 'jwt', 'cryptography', 'qasync');"
+        "bad = [m for m in heavy if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
