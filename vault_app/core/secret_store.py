@@ -34,6 +34,8 @@ DEFAULT_TIMEOUT = 20.0
 # other backends take far more, but one limit everywhere keeps the stored layout portable.
 DEFAULT_CHUNK_LIMIT = 1200 if sys.platform == "win32" else 100_000
 _CHUNK_PREFIX = "token-vault-chunks:v1:"
+# The head item "<prefix><count>:<sha256 hex>" must itself fit under the limit.
+MIN_CHUNK_LIMIT = 128
 
 
 class Backend(Protocol):
@@ -162,13 +164,20 @@ class SecretStore:
         chunk_limit: int = DEFAULT_CHUNK_LIMIT,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        if chunk_limit < 64:
-            raise ValueError("chunk_limit below 64 characters cannot hold a chunk header")
-        self.service = f"token-vault:{vault_id}"
+        if chunk_limit < MIN_CHUNK_LIMIT:
+            raise ValueError(
+                f"chunk_limit below {MIN_CHUNK_LIMIT} characters cannot hold a chunk header"
+            )
+        self.vault_id = vault_id
         self.chunk_limit = chunk_limit
         self.timeout = timeout
         self._backend: Backend | None = backend
         self._executor = _DaemonExecutor("keyring")
+
+    @property
+    def service(self) -> str:
+        """The keyring service every item of this vault is stored under."""
+        return f"token-vault:{self.vault_id}"
 
     # -- running calls off the caller's thread -------------------------------------------
 
@@ -258,15 +267,21 @@ class SecretStore:
         backend.set_password(self.service, head_key, f"{_CHUNK_PREFIX}{len(parts)}:{digest}")
 
     def delete_raw(self, account_id: str, generation: int) -> None:
+        """Remove a generation: its chunks first (all of them, even under a damaged head),
+        then the head, so a half-done delete never leaves a head without its chunks."""
         backend = self.backend()
         head_key = self._key(account_id, generation)
         head = backend.get_password(self.service, head_key)
         if head is None:
             return
         if head.startswith(_CHUNK_PREFIX):
-            count_text = head[len(_CHUNK_PREFIX) :].split(":", 1)[0]
-            for index in range(1, int(count_text) + 1 if count_text.isdigit() else 1):
-                _delete_quietly(backend, self.service, self._key(account_id, generation, index))
+            index = 1
+            while True:
+                key = self._key(account_id, generation, index)
+                if backend.get_password(self.service, key) is None:
+                    break
+                _delete_quietly(backend, self.service, key)
+                index += 1
         _delete_quietly(backend, self.service, head_key)
 
     def read_bundle(self, account_id: str, generation: int) -> SecretBundle | None:

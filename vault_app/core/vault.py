@@ -78,8 +78,8 @@ class Vault:
 
     def secrets(self, doc: VaultDoc | None = None) -> SecretStore:
         """The secret store for this vault (its id names the keyring service)."""
+        doc = doc or self.store.load()
         if self._secrets is None:
-            doc = doc or self.store.load()
             limit = int(self._chunk_limit or doc.setting("keyring_chunk_limit") or 0)
             self._secrets = SecretStore(
                 doc.vault_id,
@@ -87,6 +87,8 @@ class Vault:
                 chunk_limit=limit or DEFAULT_CHUNK_LIMIT,
                 timeout=self._keyring_timeout,
             )
+        # A vault file created since (by us or another process) brings its own id.
+        self._secrets.vault_id = doc.vault_id
         return self._secrets
 
     async def aclose(self) -> None:
@@ -188,9 +190,12 @@ class Vault:
         check_secrets(provider, secrets)
         if require_secrets:
             check_complete(provider, clean, secrets)
-        doc = self.store.ensure_created()
-        if any(a.name == name for a in doc.accounts):
+        if any(a.name == name for a in self.store.load().accounts):
             raise UsageError(f"an account named {name!r} exists already")
+        # An unusable keyring is refused before anything, the vault file included, is written.
+        probe = self.secrets()
+        await probe.acall(probe.backend)
+        doc = self.store.ensure_created()
         bundle = SecretBundle(secrets={k: v for k, v in secrets.items() if v})
         # Generation 0 means "no keyring item yet"; the first commit writes generation 1.
         generation = 1 if bundle.secrets else 0

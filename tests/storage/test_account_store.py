@@ -1,0 +1,339 @@
+"""AccountStore: the metadata file accounts.json (DESIGN.md section 4).
+
+Plain temporary folders, no keyring, except the CLI checks (the `cli` fixture needs the
+private session that scripts/test starts, and skips outside it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Cli
+from vault_app.core.account_store import SCHEMA_VERSION, AccountStore, VaultDoc
+from vault_app.core.errors import VaultFileError
+from vault_app.core.model import Account
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _adder(name: str) -> Callable[[VaultDoc], None]:
+    def change(doc: VaultDoc) -> None:
+        doc.accounts.append(Account(id=uuid.uuid4().hex, name=name, provider="static"))
+
+    return change
+
+
+def _names(store: AccountStore) -> list[str]:
+    return sorted(a.name for a in store.load().accounts)
+
+
+def _temp_leftovers(home: Path) -> list[str]:
+    return sorted(p.name for p in home.iterdir() if p.name.endswith(".tmp"))
+
+
+# -- missing file ----------------------------------------------------------------------------
+
+
+def test_missing_file_is_an_empty_vault_and_load_does_not_create_it(tmp_path: Path) -> None:
+    home = tmp_path / "vault"
+    store = AccountStore(home)
+
+    doc = store.load()
+
+    assert doc.accounts == []
+    assert doc.settings == {}
+    assert doc.vault_id
+    assert not store.path.exists()
+    assert not home.exists(), "load() must not create the vault folder either"
+
+
+def test_ensure_created_writes_the_vault_once_and_keeps_its_id(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+
+    created = store.ensure_created()
+    assert store.path.exists()
+    again = store.ensure_created()
+
+    assert again.vault_id == created.vault_id
+    assert store.load().vault_id == created.vault_id
+    assert not store.backup_path.exists(), "ensure_created on an existing vault rewrote it"
+
+
+# -- atomic writes, modes, backup ---------------------------------------------------------------
+
+
+def test_update_writes_mode_0600_file_in_0700_folder(tmp_path: Path) -> None:
+    home = tmp_path / "vault"
+    home.mkdir(mode=0o755)
+    os.chmod(home, 0o755)  # a folder made by someone else, too open
+    store = AccountStore(home)
+
+    store.update(_adder("first"))
+
+    assert _mode(store.path) == 0o600
+    assert _mode(home) == 0o700
+    data = json.loads(store.path.read_text())
+    assert data["schema"] == SCHEMA_VERSION
+    assert [a["name"] for a in data["accounts"]] == ["first"]
+    assert _temp_leftovers(home) == []
+
+    store.update(_adder("second"))
+    assert _mode(store.path) == 0o600
+    assert _mode(store.backup_path) == 0o600
+    assert _temp_leftovers(home) == []
+
+
+def test_update_creates_missing_folders_with_mode_0700(tmp_path: Path) -> None:
+    home = tmp_path / "deep" / "vault"
+    store = AccountStore(home)
+
+    store.update(_adder("first"))
+
+    assert _mode(home) == 0o700
+    assert _mode(store.lock_dir) == 0o700
+    assert _mode(store.path) == 0o600
+
+
+def test_previous_version_is_kept_as_bak(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+
+    store.update(_adder("one"))
+    assert not store.backup_path.exists(), "the first write has no previous version"
+    version1 = store.path.read_bytes()
+
+    store.update(_adder("two"))
+    version2 = store.path.read_bytes()
+    assert store.backup_path.read_bytes() == version1
+
+    store.update(_adder("three"))
+    assert store.backup_path.read_bytes() == version2
+    assert _names(store) == ["one", "three", "two"]
+
+
+def test_failed_replace_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write is atomic: when the final rename fails, the old file is intact and no
+    temporary file is left behind."""
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("one"))
+    store.update(_adder("two"))
+    before = store.path.read_bytes()
+    backup_before = store.backup_path.read_bytes()
+
+    real_replace = os.replace
+
+    def failing_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == store.path:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        store.update(_adder("three"))
+    monkeypatch.undo()
+
+    assert store.path.read_bytes() == before
+    assert _temp_leftovers(store.home) == []
+    # The backup now holds the same version as the file (or the one before): never garbage.
+    assert store.backup_path.read_bytes() in (before, backup_before)
+    assert _names(store) == ["one", "two"]
+
+
+def test_a_failing_change_writes_nothing(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("one"))
+    before = store.path.read_bytes()
+
+    def broken(doc: VaultDoc) -> None:
+        doc.accounts.clear()
+        raise RuntimeError("change failed halfway")
+
+    with pytest.raises(RuntimeError):
+        store.update(broken)
+
+    assert store.path.read_bytes() == before
+    assert not store.backup_path.exists()
+
+
+# -- damaged or newer files are refused and left untouched ----------------------------------
+
+CORRUPT_FILES: dict[str, bytes] = {
+    "not-json": b'{"schema": 1, "vault_id": "abc", "accounts": [',
+    "not-utf8": b"\xff\xfe\x00garbage\x81",
+    "json-list": b'[{"schema": 1}]\n',
+    "json-string": b'"accounts"\n',
+    "no-schema": b'{"vault_id": "abc", "accounts": []}\n',
+    "newer-schema": json.dumps(
+        {
+            "schema": SCHEMA_VERSION + 1,
+            "vault_id": "abc",
+            "accounts": [{"id": "x", "name": "from-the-future", "provider": "static"}],
+            "settings": {},
+            "new_feature": True,
+        }
+    ).encode(),
+}
+
+
+def _corrupt_vault(home: Path, content: bytes, *, with_backup: bool) -> AccountStore:
+    store = AccountStore(home)
+    store.update(_adder("one"))
+    if with_backup:
+        store.update(_adder("two"))
+        assert store.backup_path.exists()
+    store.path.write_bytes(content)
+    return store
+
+
+@pytest.mark.parametrize("with_backup", [True, False], ids=["backup", "no-backup"])
+@pytest.mark.parametrize("kind", sorted(CORRUPT_FILES))
+@pytest.mark.parametrize("operation", ["load", "update", "ensure_created"])
+def test_corrupt_or_newer_file_is_refused_and_left_untouched(
+    tmp_path: Path, kind: str, with_backup: bool, operation: str
+) -> None:
+    store = _corrupt_vault(tmp_path / "vault", CORRUPT_FILES[kind], with_backup=with_backup)
+    before = store.path.read_bytes()
+    backup_before = store.backup_path.read_bytes() if with_backup else None
+    called: list[bool] = []
+
+    def change(doc: VaultDoc) -> None:
+        called.append(True)
+        doc.accounts.append(Account(id="new", name="new", provider="static"))
+
+    with pytest.raises(VaultFileError) as caught:
+        if operation == "load":
+            store.load()
+        elif operation == "update":
+            store.update(change)
+        else:
+            store.ensure_created()
+
+    message = str(caught.value)
+    assert str(store.path) in message
+    assert "\n" not in message
+    if with_backup:
+        assert str(store.backup_path) in message
+    else:
+        assert "no backup" in message
+    assert called == [], "the change ran against a file that could not be read"
+    assert store.path.read_bytes() == before
+    if with_backup:
+        assert store.backup_path.read_bytes() == backup_before
+    else:
+        assert not store.backup_path.exists()
+    assert _temp_leftovers(store.home) == []
+
+
+def test_newer_schema_message_says_so(tmp_path: Path) -> None:
+    store = _corrupt_vault(tmp_path / "vault", CORRUPT_FILES["newer-schema"], with_backup=True)
+    with pytest.raises(VaultFileError, match="newer"):
+        store.load()
+
+
+def _quiet(cli: Cli) -> Cli:
+    """The CLI without the DEBUG log lines the shared fixture turns on: only what a user sees."""
+    env = dict(cli.env)
+    env["TOKEN_VAULT_LOG"] = "WARNING"
+    return dataclasses.replace(cli, env=env)
+
+
+@pytest.mark.parametrize("kind", ["not-json", "json-list", "newer-schema"])
+@pytest.mark.parametrize("command", ["list", "add"])
+def test_cli_refuses_corrupt_file_and_leaves_it_untouched(
+    cli: Cli, vault_home: Path, kind: str, command: str
+) -> None:
+    store = _corrupt_vault(vault_home, CORRUPT_FILES[kind], with_backup=True)
+    before = store.path.read_bytes()
+    backup_before = store.backup_path.read_bytes()
+
+    if command == "list":
+        result = _quiet(cli)("list")
+    else:
+        result = _quiet(cli)(
+            "add", "api", "--provider", "static", "--secret", "token", stdin="tok-corrupt-test\n"
+        )
+
+    assert result.code != 0
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert str(store.path) in lines[0]
+    assert "backup" in lines[0] or str(store.backup_path) in lines[0]
+    assert "Traceback" not in result.err
+    assert store.path.read_bytes() == before
+    assert store.backup_path.read_bytes() == backup_before
+
+
+# -- concurrent updates ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one-store", "store-per-thread"])
+def test_concurrent_updates_lose_no_change(tmp_path: Path, shared: bool) -> None:
+    home = tmp_path / "vault"
+    common = AccountStore(home)
+    count = 20
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        store = common if shared else AccountStore(home)
+        try:
+            start.wait(timeout=10)
+            store.update(_adder(f"acct-{index:02d}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert _names(common) == [f"acct-{i:02d}" for i in range(count)]
+    assert _temp_leftovers(home) == []
+
+
+_PROCESS_WORKER = """
+import sys, uuid
+from pathlib import Path
+from vault_app.core.account_store import AccountStore
+from vault_app.core.model import Account
+
+store = AccountStore(Path(sys.argv[1]))
+for i in range(int(sys.argv[3])):
+    name = f"{sys.argv[2]}-{i:02d}"
+    store.update(lambda doc: doc.accounts.append(
+        Account(id=uuid.uuid4().hex, name=name, provider="static")))
+"""
+
+
+def test_concurrent_processes_lose_no_change(tmp_path: Path) -> None:
+    home = tmp_path / "vault"
+    per_process = 10
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PROCESS_WORKER, str(home), f"p{n}", str(per_process)],
+            cwd=REPO,
+        )
+        for n in range(4)
+    ]
+    codes = [p.wait(timeout=60) for p in procs]
+
+    assert codes == [0, 0, 0, 0]
+    expected = sorted(f"p{n}-{i:02d}" for n in range(4) for i in range(per_process))
+    assert _names(AccountStore(home)) == expected
