@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors on one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("exec", help="run a command with the token in its environment")
     run.add_argument("name")
     run.add_argument("--env", default="ACCESS_TOKEN", metavar="VAR")
-    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG]...")
+    # The command after `--` is split off in main(): argparse would read its options as ours.
+    run.add_argument("argv", nargs="*", metavar="-- COMMAND [ARG]", help=argparse.SUPPRESS)
 
     export = sub.add_parser("export", help="write account definitions (never secrets)")
     export.add_argument("file", nargs="?")
@@ -481,10 +482,8 @@ def cmd_remove(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_exec(args: argparse.Namespace, err: IO[str]) -> int:
     argv = list(args.argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
     if not argv:
-        raise UsageError("exec needs a command after --")
+        raise UsageError("exec needs a command after --, as in: exec NAME -- COMMAND [ARG]...")
     if not args.env.isidentifier():
         raise UsageError(f"--env {args.env!r} is not a valid variable name")
     tokens, _ = _valid_token(args.name, 60, False)
@@ -576,7 +575,14 @@ def _setup_logging() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    split = words.index("--") if "--" in words else len(words)
+    args = parser.parse_args(words[:split])
+    if args.command == "exec":
+        # Everything after the first `--` is the child's command line, untouched.
+        args.argv = words[split + 1 :]
+    elif split < len(words):
+        args = parser.parse_args(words)
     out, err, stdin = sys.stdout, sys.stderr, sys.stdin
     command = args.command or "gui"
     handlers: dict[str, Callable[[], int]] = {

@@ -18,7 +18,7 @@ _pattern: re.Pattern[str] | None = None
 # Values that look secret even when we have not seen them: bearer tokens and JWTs in headers.
 _SHAPES = re.compile(
     r"(?i)(bearer\s+|token[\"']?\s*[:=]\s*[\"']?|password[\"']?\s*[:=]\s*[\"']?)"
-    r"[A-Za-z0-9._~+/=-]{8,}"
+    r"(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}"  # with a digit: "token: expected" is prose
     r"|ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
 )
 

@@ -238,7 +238,9 @@ class Vault:
             raise UsageError("nothing to change: give --set, --secret or --secret-file")
         async with self._locked(account.id) as loaded:
             merged_fields = {**loaded.account.fields, **clean}
-            merged_fields = {k: v for k, v in merged_fields.items() if v != ""}
+            merged_fields = {
+                k: v for k, v in merged_fields.items() if v != "" or _has_default(provider, k)
+            }
             merged_secrets = {**loaded.bundle.secrets, **secrets}
             merged_secrets = {k: v for k, v in merged_secrets.items() if v != ""}
             check_complete(provider, merged_fields, merged_secrets)
@@ -372,6 +374,13 @@ class Vault:
                 await store.acall(partial(store.delete_raw, account.id, generation))
         with contextlib.suppress(OSError):
             (self.store.lock_dir / f"{account.id}.lock").unlink()
+
+
+def _has_default(provider: Provider, name: str) -> bool:
+    """`--set FIELD=` clears a field; one with a default keeps "" as an explicit value
+    (an empty `scheme` is a bare API key, not "use Bearer")."""
+    spec = provider.field(name)
+    return spec is not None and spec.default is not None
 
 
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:

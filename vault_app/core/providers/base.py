@@ -196,7 +196,8 @@ def normalize_fields(
         out[name] = value
     if complete:
         for spec in provider.fields:
-            if not spec.secret and spec.default is not None and not out.get(spec.name):
+            # Only fields not given at all: an explicit "" (a bare key without scheme) stays.
+            if not spec.secret and spec.default is not None and spec.name not in out:
                 out[spec.name] = spec.default
     return out
 

@@ -1,0 +1,168 @@
+"""The leak test of DESIGN.md section 7: a whole account lifecycle through the CLI with
+distinctive secret values, then every output, DEBUG log and file it produced is searched for
+every one of them."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import secretstorage
+
+from tests.cli.support import (
+    assert_error,
+    assert_ok,
+    json_out,
+    make_jwt,
+    random_secret,
+)
+from tests.conftest import Cli, Result
+
+
+class Recorder:
+    """Runs the CLI and keeps every argv and every output that must not hold a secret."""
+
+    def __init__(self, cli: Cli) -> None:
+        self.cli = cli
+        self.argvs: list[tuple[str, ...]] = []
+        self.texts: list[tuple[str, str]] = []  # (what, text)
+
+    def __call__(self, *args: str, stdin: str = "", prints_token: bool = False) -> Result:
+        self.argvs.append(args)
+        result = self.cli(*args, stdin=stdin)
+        label = " ".join(args)
+        if not prints_token:  # `token` prints the token on stdout by design; its logs still count
+            self.texts.append((f"stdout of {label}", result.out))
+        self.texts.append((f"stderr of {label}", result.err))
+        return result
+
+
+def _needles(secret: str) -> list[str]:
+    """The value, and for a JWT also its payload and signature parts (a cut-off token leaks
+    those); the header part is the same for every HS256 JWT, so it is no evidence."""
+    parts = secret.split(".")
+    return [secret, *parts[1:]] if len(parts) == 3 else [secret]
+
+
+def _keyring_items(vault_home: Path) -> list[str]:
+    """Every secret the Secret Service holds for this vault (its id names the service)."""
+    vault_id = json.loads((vault_home / "accounts.json").read_text())["vault_id"]
+    connection = secretstorage.dbus_init()
+    try:
+        items = secretstorage.search_items(connection, {"service": f"token-vault:{vault_id}"})
+        return [item.get_secret().decode() for item in items]
+    finally:
+        connection.close()
+
+
+def test_lifecycle_leaks_no_secret(cli: Cli, tmp_path: Path) -> None:
+    home = cli.home
+    tv = Recorder(cli)
+    first = make_jwt(3600, sub="lifecycle-first")  # add, from stdin
+    second = random_secret()  # edit, from stdin
+    third = make_jwt(7200, sub="lifecycle-third")  # edit, from --secret-file
+    refused = random_secret()  # a duplicate add that fails: never stored
+    expired = make_jwt(-600, sub="lifecycle-expired")  # edit to a token that fails sign-in
+    other = random_secret()  # a second account, never signed in
+    every_secret = [first, second, third, refused, expired, other]
+    assert len(set(every_secret)) == len(every_secret)
+
+    # add, then the token it holds.
+    add = tv("add", "life", "--provider", "static", "--secret", "token", stdin=first + "\n")
+    assert_ok(add)
+    assert "added life" in add.out
+    assert tv("token", "life", prints_token=True).out == first + "\n"
+    assert any(first in item for item in _keyring_items(home)), "the secret is not in the keyring"
+    add_other = ("add", "other", "--provider", "static", "--secret", "token", "--no-sign-in")
+    assert_ok(tv(*add_other, stdin=other + "\n"))
+    assert json_out(tv("show", "other", "--json"))["status"] == "signed_out"
+    duplicate = ("add", "life", "--provider", "static", "--secret", "token")
+    assert_error(tv(*duplicate, stdin=refused + "\n"), 2)
+
+    # edit with a new secret from stdin, then from a file, with field changes.
+    assert_ok(tv("edit", "life", "--secret", "token", "--set", "scheme=Token", stdin=second + "\n"))
+    out = tv("token", "life", "--format", "header", prints_token=True).out
+    assert out == f"Authorization: Token {second}\n"
+    secret_file = tmp_path / "third.jwt"
+    secret_file.write_text(third + "\n")
+    assert_ok(tv("edit", "life", "--secret-file", f"token={secret_file}", "--set", "scheme=Bearer"))
+    secret_file.unlink()
+    token_json = json.loads(tv("token", "life", "--format", "json", prints_token=True).out)
+    assert token_json["access_token"] == third
+
+    # refresh, and everything that reads the account.
+    refreshed = assert_ok(tv("refresh", "life"))
+    assert "life: refreshed" in refreshed.out
+    assert_ok(tv("refresh", "--all"))
+    assert assert_ok(tv("token", "life", "--force-refresh", prints_token=True)).out == third + "\n"
+    assert_ok(tv("show", "life"))
+    shown = json_out(tv("show", "life", "--json"))
+    assert shown["secrets_stored"] == ["token"]
+    assert shown["token"]["jwt_claims"]["sub"] == "lifecycle-third"
+    assert_ok(tv("list"))
+    rows = {row["name"]: row for row in json_out(tv("list", "--json"))}
+    assert rows["life"]["status"] == "ok"
+    assert rows["other"]["status"] == "ok"  # `refresh --all` signed it in
+    exported = json_out(tv("export"))
+    assert {a["name"] for a in exported["accounts"]} == {"life", "other"}
+    export_file = tmp_path / "export.json"
+    assert_ok(tv("export", str(export_file)))
+    tv.texts.append(("the export file", export_file.read_text()))
+
+    # exec: the child gets the token but prints only its length.
+    child = "import os; print(len(os.environ['ACCESS_TOKEN']))"
+    run = tv("exec", "life", "--", sys.executable, "-c", child)
+    assert (run.code, run.out) == (0, f"{len(third)}\n")
+
+    # A new secret that fails its sign-in: the error says so without the token.
+    edit_expired = tv("edit", "life", "--secret", "token", stdin=expired + "\n")
+    assert_error(edit_expired, 4, contains="expired")
+    assert "changed life" in edit_expired.out
+    assert_error(tv("token", "life"), 4)
+    assert_ok(tv("edit", "life", "--secret", "token", stdin=second + "\n"))
+    assert tv("token", "life", prints_token=True).out == second + "\n"
+
+    # The metadata file's permissions, checked while it holds the most.
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "accounts.json").stat().st_mode) == 0o600
+    backup = home / "accounts.json.bak"
+    assert backup.exists()
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+    # revoke, then remove.
+    assert "locally" in assert_ok(tv("revoke", "life")).out
+    assert_error(tv("token", "life"), 4)
+    assert json_out(tv("show", "life", "--json"))["secrets_stored"] == []
+    assert_ok(tv("remove", "life"))
+    assert_ok(tv("remove", "other"))
+    assert json_out(tv("list", "--json")) == []
+    assert_error(tv("token", "life"), 3)
+
+    # Nothing of either account is left in the keyring.
+    assert _keyring_items(home) == []
+
+    # No secret in any output but the `token` stdout that exists to print it...
+    assert len(tv.texts) > 40
+    leaks = [
+        f"{what} holds secret #{every_secret.index(secret)}"
+        for what, text in tv.texts
+        for secret in every_secret
+        for needle in _needles(secret)
+        if needle in text
+    ]
+    # ...in any file the vault wrote (metadata, backup, locks, temp files)...
+    files = [path for path in home.rglob("*") if path.is_file()]
+    assert home / "accounts.json" in files
+    for path in files:
+        data = path.read_bytes()
+        for secret in every_secret:
+            if any(needle.encode() in data for needle in _needles(secret)):
+                leaks.append(f"{path.relative_to(home)} holds secret #{every_secret.index(secret)}")
+    # ...or in argv (by construction: secrets went through stdin and a file only).
+    for argv in tv.argvs:
+        for secret in every_secret:
+            if any(needle in arg for arg in argv for needle in _needles(secret)):
+                leaks.append(f"argv {argv} holds secret #{every_secret.index(secret)}")
+    assert leaks == []
