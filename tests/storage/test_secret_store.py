@@ -117,6 +117,21 @@ def _quiet(cli: Cli, **extra: str) -> Cli:
     return dataclasses.replace(cli, env=env)
 
 
+def _add_static(home: Path, name: str, token: str, chunk_limit: int | None = None) -> Account:
+    """A signed-in static account added through the Vault, as the CLI would."""
+
+    async def add() -> None:
+        vault = Vault(home, chunk_limit=chunk_limit)
+        try:
+            _, failure = await vault.add(name, "static", {}, {"token": token})
+            assert failure is None
+        finally:
+            await vault.aclose()
+
+    asyncio.run(add())
+    return _account(home, name)
+
+
 def _account(home: Path, name: str) -> Account:
     return AccountStore(home).load().find(name)
 
@@ -257,16 +272,7 @@ def test_damaged_chunk_through_vault_and_cli(cli: Cli, vault_home: Path, purge_v
     """A damaged chunk is an error for `token`, never a garbled token."""
     token = "tok-" + secrets.token_hex(300)  # 604 characters: the bundle takes ~15 chunks
 
-    async def add() -> None:
-        vault = Vault(vault_home, chunk_limit=MIN_CHUNK_LIMIT)
-        try:
-            _, failure = await vault.add("big", "static", {}, {"token": token})
-            assert failure is None
-        finally:
-            await vault.aclose()
-
-    asyncio.run(add())
-    account = _account(vault_home, "big")
+    account = _add_static(vault_home, "big", token, chunk_limit=MIN_CHUNK_LIMIT)
     vault_id = AccountStore(vault_home).load().vault_id
     assert _quiet(cli)("token", "big").out.strip() == token
     key = f"{account.id}:{account.generation}:3"
@@ -343,16 +349,7 @@ def test_leftover_next_generation_is_adopted(cli: Cli, vault_home: Path, purge_v
     old_token = "tok-gen-n-" + secrets.token_hex(12)
     newer_token = "tok-gen-n1-" + secrets.token_hex(12)
 
-    async def add() -> None:
-        vault = Vault(vault_home)
-        try:
-            _, failure = await vault.add("api", "static", {}, {"token": old_token})
-            assert failure is None
-        finally:
-            await vault.aclose()
-
-    asyncio.run(add())
-    account = _account(vault_home, "api")
+    account = _add_static(vault_home, "api", old_token)
     vault_id = AccountStore(vault_home).load().vault_id
     service = _service(vault_id)
     n = account.generation
