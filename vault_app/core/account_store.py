@@ -192,13 +192,9 @@ class AccountStore:
 
     # -- locks ----------------------------------------------------------------------------
 
-    def account_lock(self, account_id: str, timeout: float = 120) -> FileLock:
-        """The cross-process lock held around any change to one account's secrets."""
-        self._ensure_dirs()
-        return FileLock(self.lock_dir / f"{account_id}.lock", timeout=timeout)
-
     def async_account_lock(self, account_id: str, timeout: float = 120) -> AsyncFileLock:
-        """The same lock for coroutines: waiting for it polls instead of blocking the loop."""
+        """The cross-process lock held around any change to one account's secrets; waiting
+        for it polls instead of blocking the event loop."""
         self._ensure_dirs()
         return AsyncFileLock(
             self.lock_dir / f"{account_id}.lock", timeout=timeout, run_in_executor=False

@@ -224,9 +224,6 @@ class SecretStore:
             self._backend = _KeyringBackend()
         return self._backend
 
-    def backend_name(self) -> str:
-        return self.backend().name
-
     def _key(self, account_id: str, generation: int, chunk: int | None = None) -> str:
         base = f"{account_id}:{generation}"
         return base if chunk is None else f"{base}:{chunk}"

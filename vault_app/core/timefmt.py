@@ -16,12 +16,6 @@ def iso_utc(timestamp: float | None) -> str | None:
     )
 
 
-def local(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
 def span(seconds: float) -> str:
     """A duration in the two largest units: 45s, 12m 05s, 3h 20m, 14d 2h."""
     seconds = int(abs(seconds))
