@@ -322,7 +322,9 @@ def cmd_list(args: argparse.Namespace, out: IO[str]) -> int:
                 a.provider,
                 a.display_status(now),
                 relative(
-                    a.access_expires_at, now, unknown="-" if a.status.value != "ok" else "no expiry"
+                    a.access_expires_at,
+                    now,
+                    unknown="-" if a.status.value != "ok" else "expiry unknown",
                 ),
                 relative(a.refresh_expires_at, now),
                 relative(a.last_refresh_at, now),
@@ -332,8 +334,9 @@ def cmd_list(args: argparse.Namespace, out: IO[str]) -> int:
     for row in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
     for a in accounts:
-        if a.last_error:
-            out.write(f"{a.name}: {a.last_error}\n")
+        for note in (a.last_error, a.refresh_warning(now)):
+            if note:
+                out.write(f"{a.name}: {note}\n")
     return 0
 
 
@@ -385,6 +388,9 @@ def cmd_show(args: argparse.Namespace, out: IO[str]) -> int:
         f"  refresh token:  expires {relative(account.refresh_expires_at, now, unknown='-')}\n"
     )
     out.write(f"  last refresh:   {relative(account.last_refresh_at, now)}\n")
+    warning = account.refresh_warning(now)
+    if warning:
+        out.write(f"  warning:        {warning}\n")
     for name, value in sorted(account.fields.items()):
         out.write(f"  {name + ':':<15} {value}\n")
     out.write(f"  secrets stored: {', '.join(data['secrets_stored']) or 'none'}\n")
@@ -456,13 +462,12 @@ def cmd_refresh(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     code = 0
     for name, result in _run(refresh_all):
         if isinstance(result, UserFacingError):
-            err.write(f"{name}: {result.message}\n")
+            err.write(f"{PROG}: error: {name}: {redact.redact(result.message)}\n")
             code = max(code, result.exit_code)
         else:
             _account, tokens = result
             out.write(
-                f"{name}: refreshed, expires "
-                f"{relative(tokens.expires_at, unknown='never (no expiry known)')}\n"
+                f"{name}: refreshed, expires {relative(tokens.expires_at, unknown='unknown')}\n"
             )
     return code
 

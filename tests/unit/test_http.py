@@ -36,7 +36,7 @@ def _post(url: str, **kwargs: object) -> http_module.Reply:
 def test_json_reply(server: FakeServer) -> None:
     server.route("POST", "/ok", Reply(200, {"token": "x"}))
     reply = _post(server.url + "/ok")
-    assert reply.json_object() == {"token": "x"}
+    assert reply.json_object("sign-in") == {"token": "x"}
     assert server.requests[0].json() == {"a": 1}
     assert server.requests[0].headers["user-agent"].startswith("token-vault/")
 
@@ -48,8 +48,8 @@ def test_html_instead_of_json(server: FakeServer) -> None:
         Reply(200, "<html><body>Gateway</body></html>", {"Content-Type": "text/html"}),
     )
     reply = _post(server.url + "/html")
-    with pytest.raises(TransientError, match=r"not JSON.*an HTML page"):
-        reply.json_object()
+    with pytest.raises(TransientError, match=r"sign-in: .* not valid JSON.*an HTML page"):
+        reply.json_object("sign-in")
 
 
 @pytest.mark.parametrize(

@@ -48,19 +48,19 @@ class Reply:
     def host(self) -> str:
         return urlsplit(self.url).netloc
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self, what: str) -> dict[str, Any]:
         """The body as a JSON object, or a TransientError saying what came instead."""
         if self._json is None:
             try:
                 self._json = json.loads(self.text)
             except ValueError:
                 raise TransientError(
-                    f"{self.host} sent a reply that is not JSON "
+                    f"{what}: {self.host} sent a reply that is not valid JSON "
                     f"(HTTP {self.status}, {describe_body(self)})"
                 ) from None
         if not isinstance(self._json, dict):
             raise TransientError(
-                f"{self.host} sent JSON that is not an object (HTTP {self.status})"
+                f"{what}: {self.host} sent JSON that is not an object (HTTP {self.status})"
             )
         return self._json
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# Refresh tokens that lapse within this many days get a warning (DESIGN.md section 5).
+REFRESH_WARNING_DAYS = 14
 
 
 class Status(str, enum.Enum):
@@ -55,6 +59,18 @@ class Account:
         ):
             return "expired"
         return self.status.value
+
+    def refresh_warning(self, now: float | None = None) -> str | None:
+        """A warning when the refresh token lapses soon, or has lapsed."""
+        if self.refresh_expires_at is None:
+            return None
+        left = self.refresh_expires_at - (time.time() if now is None else now)
+        if left <= 0:
+            return "the refresh token has expired: a new one is needed"
+        if left <= REFRESH_WARNING_DAYS * 86400:
+            days = math.ceil(left / 86400)
+            return f"the refresh token expires in {days} day{'s' if days != 1 else ''}"
+        return None
 
 
 @dataclass

@@ -190,6 +190,7 @@ class Vault:
         check_secrets(provider, secrets)
         if require_secrets:
             check_complete(provider, clean, secrets)
+            provider.validate(AccountConfig(clean, secrets))
         if any(a.name == name for a in self.store.load().accounts):
             raise UsageError(f"an account named {name!r} exists already")
         # An unusable keyring is refused before anything, the vault file included, is written.
@@ -244,6 +245,7 @@ class Vault:
             merged_secrets = {**loaded.bundle.secrets, **secrets}
             merged_secrets = {k: v for k, v in merged_secrets.items() if v != ""}
             check_complete(provider, merged_fields, merged_secrets)
+            provider.validate(AccountConfig(merged_fields, merged_secrets))
             replaced_token = any(k in provider.token_fields for k in secrets)
             tokens = None if replaced_token else loaded.bundle.tokens
             bundle = SecretBundle(secrets=merged_secrets, tokens=tokens)
@@ -306,7 +308,13 @@ class Vault:
                 tokens.refresh_token = current.refresh_token
                 tokens.refresh_expires_at = current.refresh_expires_at
             redact.register([tokens.access_token, tokens.refresh_token])
-            bundle = SecretBundle(secrets=loaded.bundle.secrets, tokens=tokens)
+            secrets = dict(loaded.bundle.secrets)
+            spec = provider.field("refresh_token")
+            if spec is not None and spec.secret and tokens.refresh_token:
+                # The user's refresh token was rotated: keep only the newest, so no later
+                # sign-in can ever send a superseded one (reuse would revoke the family).
+                secrets["refresh_token"] = tokens.refresh_token
+            bundle = SecretBundle(secrets=secrets, tokens=tokens)
 
             def change(acc: Account) -> None:
                 acc.status = Status.OK
@@ -331,7 +339,7 @@ class Vault:
             return await provider.refresh(self.http, config, current)
         except RejectedError:
             # A rejected refresh with a stored primary credential: sign in again, once.
-            if not any(config.secrets.get(n) for n in provider.primary_credentials):
+            if not provider.can_sign_in_again(config):
                 raise
             return await provider.sign_in(self.http, config)
 
@@ -339,11 +347,23 @@ class Vault:
         """End the account's tokens (at the server where the provider can) and forget them."""
         account = self.store.load().find(name)
         provider = get_provider(account.provider)
+        ended_already = None
+        if provider.revoke_needs_live_access_token:
+            # Logging out takes a live access token; refreshing first is the normal,
+            # persisted path, so a rotated refresh token is never lost on the way.
+            try:
+                await self.token(name, min_valid=30)
+            except RejectedError as exc:
+                ended_already = exc
         async with self._locked(account.id) as loaded:
             config = AccountConfig(loaded.account.fields, loaded.bundle.secrets)
             tokens = loaded.bundle.tokens
             if tokens is None:
                 outcome = RevokeOutcome(False, "no tokens were held; nothing to revoke")
+            elif ended_already is not None:
+                outcome = RevokeOutcome(
+                    False, "the server no longer accepts these tokens; forgot them here"
+                )
             else:
                 outcome = await provider.revoke(self.http, config, tokens)
             kept = {

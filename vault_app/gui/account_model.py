@@ -60,7 +60,7 @@ class AccountModel(QAbstractTableModel):
             return relative(
                 account.access_expires_at,
                 now,
-                unknown="no expiry" if account.status.value == "ok" else "-",
+                unknown="expiry unknown" if account.status.value == "ok" else "-",
             )
         if column == 4:
             return relative(account.refresh_expires_at, now)

@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ class FieldKind(str, enum.Enum):
     LIST = "list"  # comma-separated
     INTEGER = "integer"
     PEM = "pem"  # multi-line; read from a file
+    PATH = "path"  # a file on this machine (a CA bundle)
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,20 @@ class Provider(abc.ABC):
     # Secret fields that are themselves tokens (static's `token`): Revoke forgets them, and
     # changing them drops the tokens that came from them.
     token_fields: ClassVar[tuple[str, ...]] = ()
+    # Revoke sends the access token (a logout), so an expired one is refreshed first.
+    revoke_needs_live_access_token: ClassVar[bool] = False
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def can_sign_in_again(self, config: AccountConfig) -> bool:
+        """Whether a rejected refresh may be repaired by signing in with stored credentials."""
+        return any(config.secrets.get(name) for name in self.primary_credentials)
+
+    def validate(self, config: AccountConfig) -> None:
+        """Checks beyond required fields (which fields a chosen grant needs, a key that
+        matches its certificate); raises UsageError. Runs when an account is added or edited."""
+        return
 
     @abc.abstractmethod
     def revoke_description(self, config: AccountConfig) -> str:
@@ -110,7 +123,11 @@ class Provider(abc.ABC):
 
 # kind -> "module:Class"; modules are imported on first use so the CLI's fast path stays light.
 REGISTRY: dict[str, str] = {
+    "alor": "vault_app.core.providers.alor:AlorProvider",
+    "apirone": "vault_app.core.providers.apirone:ApironeProvider",
+    "oauth2": "vault_app.core.providers.oauth2:OAuth2Provider",
     "static": "vault_app.core.providers.static:StaticProvider",
+    "traderevolution": "vault_app.core.providers.traderevolution:TraderEvolutionProvider",
 }
 
 
@@ -155,6 +172,22 @@ def check_url(label: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def check_file(label: str, value: str) -> str:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{label}: no such file: {value}")
+    return str(path.resolve())
+
+
+# Every provider that talks HTTP offers this: TLS verification stays on, with extra CAs.
+CA_BUNDLE = Field(
+    "ca_bundle",
+    "CA bundle",
+    kind=FieldKind.PATH,
+    help="Optional PEM file of extra certificate authorities to trust for this account.",
+)
+
+
 def parse_date(label: str, value: str) -> float:
     """An ISO date or date-time as a UTC timestamp; a naive value is read as UTC."""
     try:
@@ -191,6 +224,8 @@ def normalize_fields(
         elif spec.kind is FieldKind.INTEGER:
             if not value.isdigit():
                 raise UsageError(f"{name}: must be a whole number of seconds, not {value!r}")
+        elif spec.kind is FieldKind.PATH:
+            value = check_file(name, value)
         elif spec.kind is FieldKind.LIST:
             value = ",".join(item.strip() for item in value.split(",") if item.strip())
         out[name] = value

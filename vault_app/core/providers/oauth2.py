@@ -1,0 +1,384 @@
+"""Generic OAuth 2.0 (RFC 6749) token endpoint: client_credentials, password, refresh_token and
+JWT-bearer grants (RFC 7523, and TradingView's ServerOAuth2Bearer with its own grant type),
+client authentication by HTTP Basic, body parameters or none, RFC 7009 revocation.
+
+A held refresh token is used to refresh; without one the grant is run again with the stored
+secrets. Errors are mapped from RFC 6749 section 5.2 codes to clear one-line messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from vault_app.core.errors import (
+    MisconfiguredError,
+    RejectedError,
+    SignInNeededError,
+    TransientError,
+    UsageError,
+)
+from vault_app.core.model import TokenSet
+from vault_app.core.providers import replies
+from vault_app.core.providers.base import (
+    CA_BUNDLE,
+    AccountConfig,
+    Field,
+    FieldKind,
+    Provider,
+    RevokeOutcome,
+)
+
+if TYPE_CHECKING:
+    from vault_app.core.http import Http, Reply
+
+GRANTS = ("client_credentials", "password", "jwt_bearer", "refresh_token")
+CLIENT_AUTH = ("basic", "post", "none")
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_ASSERTION_LIFETIME = 600  # RFC 7523 servers commonly refuse assertions living longer
+
+# RFC 6749 section 5.2 error codes, said plainly.
+EXPLAINED = {
+    "invalid_grant": "the credentials or refresh token are invalid, expired or revoked",
+    "invalid_client": "client authentication failed (check client_id, client_secret, client_auth)",
+    "unauthorized_client": "this client may not use this grant",
+    "unsupported_grant_type": "the server does not support this grant",
+    "invalid_scope": "the requested scope was refused",
+    "invalid_request": "the server found the request malformed",
+    "access_denied": "access was denied",
+}
+
+
+class OAuth2Provider(Provider):
+    kind = "oauth2"
+    title = "OAuth 2.0 token endpoint"
+    fields = (
+        Field("token_url", "Token URL", required=True, kind=FieldKind.URL),
+        Field(
+            "grant",
+            "Grant",
+            default="client_credentials",
+            kind=FieldKind.CHOICE,
+            choices=GRANTS,
+            help="jwt_bearer signs an RS256 assertion with the private key (TradingView "
+            "ServerOAuth2Bearer); password is TradingView's PasswordBearer.",
+        ),
+        Field("client_id", "Client ID"),
+        Field(
+            "client_auth",
+            "Client authentication",
+            default="",
+            kind=FieldKind.CHOICE,
+            choices=("", *CLIENT_AUTH),
+            help="basic: HTTP Basic; post: client_id/client_secret in the body; none: a "
+            "public client. Empty: post for jwt_bearer, otherwise basic.",
+        ),
+        Field("username", "Username", help="For the password grant."),
+        Field("scope", "Scope"),
+        Field("audience", "Audience"),
+        Field(
+            "revocation_url",
+            "Revocation URL",
+            kind=FieldKind.URL,
+            help="RFC 7009 endpoint; without it Revoke forgets the tokens locally.",
+        ),
+        Field("assertion_sub", "Assertion subject", help="jwt_bearer: the user id (sub)."),
+        Field(
+            "assertion_app_url",
+            "Assertion app URL",
+            help="jwt_bearer: the application URL (spurl claim), when the server wants one.",
+        ),
+        Field(
+            "assertion_grant_type",
+            "Assertion grant type",
+            default=JWT_BEARER,
+            help="jwt_bearer: the grant_type to post, e.g. a broker's own URN.",
+        ),
+        Field(
+            "assertion_lifetime",
+            "Assertion lifetime",
+            default="300",
+            kind=FieldKind.INTEGER,
+            help="jwt_bearer: seconds the assertion is valid (at most 600).",
+        ),
+        Field("client_secret", "Client secret", secret=True),
+        Field("password", "Password", secret=True, help="For the password grant."),
+        Field(
+            "private_key",
+            "Private key",
+            secret=True,
+            kind=FieldKind.PEM,
+            help="jwt_bearer: the RSA private key (PEM) that signs the assertion.",
+        ),
+        Field(
+            "certificate",
+            "Certificate",
+            secret=True,
+            kind=FieldKind.PEM,
+            help="jwt_bearer: the X.509 certificate (PEM) of that key; gives the x5t header.",
+        ),
+        Field(
+            "refresh_token",
+            "Refresh token",
+            secret=True,
+            help="For the refresh_token grant: the refresh token to start from.",
+        ),
+        CA_BUNDLE,
+    )
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def grant(self, config: AccountConfig) -> str:
+        grant = config.fields.get("grant") or "client_credentials"
+        if grant not in GRANTS:
+            raise UsageError(f"oauth2: unknown grant {grant!r} (one of {', '.join(GRANTS)})")
+        return grant
+
+    def client_auth(self, config: AccountConfig) -> str:
+        chosen = config.fields.get("client_auth") or "auto"
+        if chosen != "auto":
+            return chosen
+        return "post" if self.grant(config) == "jwt_bearer" else "basic"
+
+    def can_sign_in_again(self, config: AccountConfig) -> bool:
+        grant = self.grant(config)
+        if grant == "refresh_token":
+            return False  # its only credential is the refresh token that was just rejected
+        needed = {"password": ("password",), "jwt_bearer": ("private_key", "certificate")}
+        return all(config.secrets.get(n) for n in needed.get(grant, ())) and (
+            grant != "client_credentials" or bool(config.secrets.get("client_secret"))
+        )
+
+    def validate(self, config: AccountConfig) -> None:
+        grant = self.grant(config)
+        fields, secrets = config.fields, config.secrets
+        if self.client_auth(config) != "none" and not fields.get("client_id"):
+            raise UsageError(f"oauth2: client_auth {self.client_auth(config)} needs a client_id")
+        if (
+            grant == "client_credentials"
+            and not secrets.get("client_secret")
+            and (self.client_auth(config) != "none")
+        ):
+            raise UsageError("oauth2: the client_credentials grant needs a client_secret")
+        if grant == "password" and not (fields.get("username") and secrets.get("password")):
+            raise UsageError("oauth2: the password grant needs username and password")
+        if grant == "refresh_token" and not secrets.get("refresh_token"):
+            raise UsageError("oauth2: the refresh_token grant needs a refresh_token")
+        if grant == "jwt_bearer":
+            build_assertion(config)  # checks the key, the certificate and the claims' fields
+
+    def revoke_description(self, config: AccountConfig) -> str:
+        if config.fields.get("revocation_url"):
+            return (
+                "Revoke asks the server to revoke the refresh token and the access token "
+                "(RFC 7009 at the revocation URL), then forgets them here."
+            )
+        return (
+            "No revocation URL is set: Revoke forgets the tokens here only; they stay "
+            "valid at the server until they expire."
+        )
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _client_auth(self, config: AccountConfig, form: dict[str, str]) -> dict[str, str]:
+        """Adds client authentication to the form and returns the headers it needs."""
+        client_id = config.fields.get("client_id") or ""
+        secret = config.secrets.get("client_secret") or ""
+        method = self.client_auth(config)
+        if method == "basic":
+            if not client_id:
+                raise UsageError("oauth2: client_auth basic needs a client_id")
+            # RFC 6749 2.3.1: form-urlencode both parts before base64.
+            pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+            return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+        if client_id:
+            form["client_id"] = client_id
+        if method == "post" and secret:
+            form["client_secret"] = secret
+        return {}
+
+    async def _token_request(
+        self, http: Http, config: AccountConfig, form: dict[str, str], what: str
+    ) -> TokenSet:
+        headers = self._client_auth(config, form)
+        reply = await http.request(
+            "POST",
+            config.fields["token_url"],
+            what=what,
+            form=form,
+            headers=headers,
+            ca_bundle=config.fields.get("ca_bundle"),
+        )
+        data = _token_reply(reply, what)
+        access = replies.token_field(data, what, reply.host, "access_token")
+        return replies.token_set(
+            access,
+            token_type=data.get("token_type"),
+            lifetime=data.get("expires_in"),
+            refresh_token=data.get("refresh_token")
+            if isinstance(data.get("refresh_token"), str)
+            else None,
+            refresh_lifetime=data.get("refresh_token_expires_in"),
+            scope=data.get("scope"),
+        )
+
+    def _scoped(self, config: AccountConfig, form: dict[str, str]) -> dict[str, str]:
+        for name in ("scope", "audience"):
+            value = config.fields.get(name)
+            if value:
+                form[name] = value
+        return form
+
+    async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
+        grant = self.grant(config)
+        what = f"oauth2: {grant} grant"
+        if grant == "client_credentials":
+            form = {"grant_type": "client_credentials"}
+        elif grant == "password":
+            username, password = config.fields.get("username"), config.secrets.get("password")
+            if not username or not password:
+                raise SignInNeededError("oauth2: the password grant needs username and password")
+            form = {"grant_type": "password", "username": username, "password": password}
+        elif grant == "refresh_token":
+            token = config.secrets.get("refresh_token")
+            if not token:
+                raise SignInNeededError("oauth2: no refresh token stored; set one with --secret")
+            form = {"grant_type": "refresh_token", "refresh_token": token}
+        else:
+            form = {
+                "grant_type": config.fields.get("assertion_grant_type") or JWT_BEARER,
+                "assertion": build_assertion(config),
+            }
+        return await self._token_request(http, config, self._scoped(config, form), what)
+
+    async def refresh(self, http: Http, config: AccountConfig, tokens: TokenSet) -> TokenSet:
+        if not tokens.refresh_token:
+            return await self.sign_in(http, config)
+        form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+        return await self._token_request(http, config, form, "oauth2: refresh")
+
+    async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
+        url = config.fields.get("revocation_url")
+        if not url:
+            return RevokeOutcome(server_side=False, message=self.revoke_description(config))
+        # Refresh token first: RFC 7009 2.1 lets that end its access tokens too.
+        targets = [(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")]
+        for token, hint in targets:
+            if not token:
+                continue
+            form = {"token": token, "token_type_hint": hint}
+            headers = self._client_auth(config, form)
+            what = f"oauth2: revoke {hint.replace('_', ' ')}"
+            reply = await http.request(
+                "POST",
+                url,
+                what=what,
+                form=form,
+                headers=headers,
+                ca_bundle=config.fields.get("ca_bundle"),
+            )
+            _check_revocation(reply, what)
+        return RevokeOutcome(server_side=True, message="The server revoked the tokens (RFC 7009).")
+
+
+def _error_message(data: dict[str, Any], what: str, reply: Reply) -> str:
+    code = data.get("error") if isinstance(data.get("error"), str) else None
+    description = data.get("error_description")
+    parts = [f"{what}: rejected by {reply.host}"]
+    if code:
+        parts.append(f" ({code}: {EXPLAINED.get(code, 'error')}")
+        if isinstance(description, str) and description.strip():
+            parts.append(f"; server says: {' '.join(description.split())[:120]}")
+        parts.append(")")
+    else:
+        parts.append(f" (HTTP {reply.status})")
+    return "".join(parts)
+
+
+def _token_reply(reply: Reply, what: str) -> dict[str, Any]:
+    """RFC 6749 5.2: a 400/401 with an `error` code is the server's verdict on our request."""
+    if reply.status in (400, 401):
+        try:
+            data = reply.json_object(what)
+        except TransientError:
+            data = {}
+        code = data.get("error")
+        message = _error_message(data, what, reply)
+        if code in ("invalid_request", "unsupported_grant_type", "invalid_scope"):
+            raise MisconfiguredError(message)
+        raise RejectedError(message)
+    return replies.json_reply(reply, what)
+
+
+def _check_revocation(reply: Reply, what: str) -> None:
+    """RFC 7009 2.2: 200 means revoked (or already invalid); 503 means try again later."""
+    if reply.status == 200:
+        return
+    if reply.status == 400:
+        try:
+            data = reply.json_object(what)
+        except TransientError:
+            data = {}
+        raise MisconfiguredError(_error_message(data, what, reply))
+    replies.json_reply(reply, what)
+
+
+# -- the JWT-bearer assertion ---------------------------------------------------------------
+
+
+def x5t(certificate_der: bytes) -> str:
+    """RFC 7515 4.1.7: base64url of the SHA-1 of the certificate's DER, without padding."""
+    return thumbprint(hashlib.sha1(certificate_der, usedforsecurity=False).digest())
+
+
+def thumbprint(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def build_assertion(config: AccountConfig, now: float | None = None) -> str:
+    """An RS256 JWT signed with the stored private key, x5t from the stored certificate."""
+    import jwt
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key_pem, cert_pem = config.secrets.get("private_key"), config.secrets.get("certificate")
+    client_id, subject = config.fields.get("client_id"), config.fields.get("assertion_sub")
+    if not key_pem or not cert_pem:
+        raise SignInNeededError("oauth2: jwt_bearer needs the private_key and certificate")
+    if not client_id or not subject:
+        raise UsageError("oauth2: jwt_bearer needs client_id and assertion_sub")
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise UsageError("oauth2: private_key is not an unencrypted PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise UsageError("oauth2: private_key must be an RSA key (the assertion is RS256)")
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    except ValueError:
+        raise UsageError("oauth2: certificate is not a PEM X.509 certificate") from None
+    cert_key = cert.public_key()
+    if (
+        not isinstance(cert_key, rsa.RSAPublicKey)
+        or cert_key.public_numbers() != key.public_key().public_numbers()
+    ):
+        raise UsageError("oauth2: the certificate does not belong to the private key")
+    lifetime = min(int(config.fields.get("assertion_lifetime") or 300), MAX_ASSERTION_LIFETIME)
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "iss": client_id,
+        "sub": subject,
+        "aud": config.fields["token_url"],
+        "iat": issued,
+        "exp": issued + max(lifetime, 1),
+        "jti": uuid.uuid4().hex,
+    }
+    if config.fields.get("assertion_app_url"):
+        claims["spurl"] = config.fields["assertion_app_url"]
+    header = {"x5t": x5t(cert.public_bytes(serialization.Encoding.DER))}
+    return jwt.encode(claims, key, algorithm="RS256", headers=header)
