@@ -15,6 +15,7 @@ from tests.cli.support import assert_error, assert_ok
 from tests.conftest import Cli
 from tests.fakes.alor import AlorFake
 from tests.fakes.apirone import ApironeFake
+from tests.fakes.certs import make_key_and_cert
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
 from tests.fakes.traderevolution import TraderEvolutionFake
@@ -315,3 +316,53 @@ def test_plain_http_refused_on_edit_too(cli: Cli) -> None:
     edit = cli("edit", "e", "--set", "base_url=http://apirone.example.com/api/v2")
     assert "plain http is only allowed to loopback" in assert_error(edit, 2)
     assert (cli.home / "accounts.json").read_bytes() == before
+
+
+def test_tradingview_server_oauth2_bearer_from_pem_files(cli: Cli, tmp_path: Path) -> None:
+    """The ServerOAuth2Bearer flow: a custom grant type, an RS256 assertion from PEM files."""
+    grant_type = "urn:your-broker:oauth:grant-type:personal-jwt"
+    key_pem, cert_pem = make_key_and_cert()
+    (tmp_path / "key.pem").write_text(key_pem)
+    (tmp_path / "cert.pem").write_text(cert_pem)
+    with OAuth2Fake(jwt_bearer_grant_type=grant_type) as fake:
+        fake.add_client("tv-client", "tv-secret-0001")
+        fake.add_jwt_bearer(
+            "tv-client", cert_pem, subject="user-42", app_url="https://broker.example.com/app"
+        )
+        result = cli(
+            "add",
+            "tv",
+            "--provider",
+            "oauth2",
+            "--set",
+            f"token_url={fake.token_url}",
+            "--set",
+            "grant=jwt_bearer",
+            "--set",
+            "client_id=tv-client",
+            "--set",
+            "assertion_sub=user-42",
+            "--set",
+            "assertion_app_url=https://broker.example.com/app",
+            "--set",
+            f"assertion_grant_type={grant_type}",
+            "--secret",
+            "client_secret",
+            "--secret-file",
+            f"private_key={tmp_path / 'key.pem'}",
+            "--secret-file",
+            f"certificate={tmp_path / 'cert.pem'}",
+            stdin="tv-secret-0001\n",
+        )
+        assert_ok(result)
+        assert fake.is_active(_token(cli, "tv"))
+        assert_ok(cli("refresh", "tv"))  # a refresh token is held: grant_type=refresh_token
+        assert_ok(cli("edit", "tv", "--set", "assertion_lifetime=120"))  # signs in anew
+        forms = [r.form() for r in fake.requests_to("/token")]
+        assert [f["grant_type"][0] for f in forms] == [grant_type, "refresh_token", grant_type]
+        assert all(f["client_id"] == ["tv-client"] for f in forms)
+        assert forms[0]["assertion"] != forms[2]["assertion"]  # a fresh jti, iat and exp
+        assert fake.reuses == [] and fake.violations == []
+        # The key itself never left the machine; only signatures did.
+        body = b"".join(r.body for r in fake.requests)
+        assert b"PRIVATE KEY" not in body and key_pem.encode() not in body
