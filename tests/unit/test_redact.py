@@ -39,3 +39,13 @@ def test_reprs_hide_tokens() -> None:
     bundle = SecretBundle(secrets={"password": "PW-hidden-9999"}, tokens=tokens)
     for text in (repr(tokens), repr(bundle), str(bundle)):
         assert "hidden" not in text
+
+
+def test_an_owner_holds_only_its_current_values() -> None:
+    """A refreshed account replaces its tokens: the registry does not grow without bound."""
+    redact.register(["first-value-aaaa-1111"], owner="account-1")
+    assert redact.redact("x first-value-aaaa-1111 x") == f"x {redact.MASK} x"
+    redact.register(["second-value-bbbb-2222"], owner="account-1")
+    assert redact.redact("x second-value-bbbb-2222 x") == f"x {redact.MASK} x"
+    assert "first-value-aaaa-1111" in redact.redact("x first-value-aaaa-1111 x")
+    assert len(redact._held["account-1"]) == 1

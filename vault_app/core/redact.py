@@ -12,8 +12,12 @@ MASK = "********"
 _MIN_LEN = 4  # shorter values would mask ordinary words; no real secret is that short
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
+# Secrets currently held, by owner (an account id; "" for values read from the user). An
+# owner's values are replaced as a whole, so a long-running app holds today's tokens, not
+# every token it ever refreshed.
+_held: dict[str, frozenset[str]] = {}
 _pattern: re.Pattern[str] | None = None
+_dirty = False
 
 # Values that look secret even when we have not seen them: bearer tokens and JWTs in headers.
 _SHAPES = re.compile(
@@ -23,22 +27,39 @@ _SHAPES = re.compile(
 )
 
 
-def register(values: Iterable[str | None]) -> None:
-    """Remember secret values so the filter can mask them from now on."""
-    global _pattern
+def register(values: Iterable[str | None], owner: str = "") -> None:
+    """Remember secret values so the filter masks them from now on. With an `owner`, they
+    replace that owner's earlier values; without one, they are added to the user's."""
+    global _dirty
+    kept = frozenset(v for v in values if v and len(v) >= _MIN_LEN)
     with _lock:
-        added = {v for v in values if v and len(v) >= _MIN_LEN} - _secrets
-        if not added:
-            return
-        _secrets.update(added)
-        # Longest first, so a secret containing another is masked whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        if owner:
+            if _held.get(owner) == kept:
+                return
+            _held[owner] = kept
+        else:
+            if kept <= _held.get("", frozenset()):
+                return
+            _held[""] = _held.get("", frozenset()) | kept
+        _dirty = True
+
+
+def _current_pattern() -> re.Pattern[str] | None:
+    """The alternation of every held secret, rebuilt only after the set changed."""
+    global _pattern, _dirty
+    with _lock:
+        if _dirty:
+            values = set().union(*_held.values()) if _held else set()
+            # Longest first, so a secret containing another is masked whole.
+            ordered = sorted(values, key=len, reverse=True)
+            _pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+            _dirty = False
+        return _pattern
 
 
 def redact(text: str) -> str:
-    """`text` with every registered secret and every token-shaped value masked."""
-    pattern = _pattern
+    """`text` with every held secret and every token-shaped value masked."""
+    pattern = _current_pattern()
     if pattern is not None:
         text = pattern.sub(MASK, text)
     return _SHAPES.sub(lambda m: (m.group(1) or "") + MASK, text)

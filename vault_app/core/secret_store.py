@@ -291,13 +291,13 @@ class SecretStore:
             raise VaultFileError(
                 f"keyring item {account_id}:{generation} does not hold Token Vault data"
             ) from None
-        redact.register(bundle.values())
+        redact.register(bundle.values(), owner=account_id)
         return bundle
 
     def write_bundle(self, account_id: str, generation: int, bundle: SecretBundle) -> None:
         """Write one generation and read it back; a mismatch removes it and raises."""
         raw = json.dumps(bundle.to_json(), separators=(",", ":"), sort_keys=True)
-        redact.register(bundle.values())
+        redact.register(bundle.values(), owner=account_id)
         self.write_raw(account_id, generation, raw)
         if self.read_raw(account_id, generation) != raw:
             self.delete_raw(account_id, generation)

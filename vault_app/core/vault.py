@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from vault_app.core import redact
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import (
     NoSuchAccountError,
@@ -203,6 +202,7 @@ class Vault:
         account = Account(
             id=uuid.uuid4().hex, name=name, provider=kind, fields=clean, generation=generation
         )
+        account.refresh_expires_at = _field_expiry(account)
         store = self.secrets(doc)
         if generation:
             await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
@@ -252,6 +252,7 @@ class Vault:
 
             def change(acc: Account) -> None:
                 acc.fields = merged_fields
+                acc.refresh_expires_at = _field_expiry(acc)
 
             await self._commit(loaded, bundle, change)
         try:
@@ -307,7 +308,6 @@ class Vault:
                 # A refresh reply without a new refresh token leaves the old one in force.
                 tokens.refresh_token = current.refresh_token
                 tokens.refresh_expires_at = current.refresh_expires_at
-            redact.register([tokens.access_token, tokens.refresh_token])
             secrets = dict(loaded.bundle.secrets)
             spec = provider.field("refresh_token")
             if spec is not None and spec.secret and tokens.refresh_token:

@@ -85,7 +85,8 @@ class AlorProvider(Provider):
     def revoke_description(self, config: AccountConfig) -> str:
         return (
             "ALOR refresh tokens cannot be revoked through the API: Revoke forgets the tokens "
-            f"here only. Revoke the refresh token itself on {PORTAL} (API Access Tokens page); "
+            f"here only. Revoke the refresh token itself on the ALOR developer portal, {PORTAL} "
+            "(API Access Tokens page); "
             "that also ends every access token made with it."
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vault_app.core.errors import SignInNeededError
+from vault_app.core.errors import RejectedError, SignInNeededError
 from vault_app.core.model import TokenSet
 from vault_app.core.providers import replies
 from vault_app.core.providers.base import (
@@ -85,7 +85,15 @@ class ApironeProvider(Provider):
             headers={"Authorization": f"Bearer {tokens.access_token}"},
             ca_bundle=config.fields.get("ca_bundle"),
         )
-        replies.json_reply(reply, what)
+        try:
+            replies.json_reply(reply, what)
+        except RejectedError:
+            # The access token is dead already: an earlier logout whose reply was lost, or a
+            # session ended at Apirone. Either way nothing here is usable any more.
+            return RevokeOutcome(
+                server_side=True,
+                message="Apirone no longer accepts this session's tokens; forgot them here.",
+            )
         return RevokeOutcome(server_side=True, message="Apirone ended the session.")
 
 

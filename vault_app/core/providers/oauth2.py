@@ -56,6 +56,9 @@ EXPLAINED = {
 class OAuth2Provider(Provider):
     kind = "oauth2"
     title = "OAuth 2.0 token endpoint"
+    # A refresh token given by the user (and each one rotated into its place) is a token:
+    # Revoke forgets it, and replacing it drops the tokens that came from the old one.
+    token_fields = ("refresh_token",)
     fields = (
         Field("token_url", "Token URL", required=True, kind=FieldKind.URL),
         Field(
