@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.support import assert_error, assert_ok
-from tests.conftest import Cli
+from tests.conftest import Cli, Result
 from tests.fakes.alor import AlorFake
 from tests.fakes.apirone import ApironeFake
 from tests.fakes.certs import make_key_and_cert
@@ -191,8 +191,8 @@ def test_oauth2_refresh_token_grant_rotates_without_reuse(cli: Cli, oauth: OAuth
     assert not oauth.is_active(access)
 
 
-def test_oauth2_wrong_client_secret_exits_4(cli: Cli, oauth: OAuth2Fake) -> None:
-    result = cli(
+def _add_client_credentials(cli: Cli, oauth: OAuth2Fake, secret: str) -> Result:
+    return cli(
         "add",
         "cc",
         "--provider",
@@ -203,9 +203,12 @@ def test_oauth2_wrong_client_secret_exits_4(cli: Cli, oauth: OAuth2Fake) -> None
         "client_id=cli-client",
         "--secret",
         "client_secret",
-        stdin="wrong-secret-0002\n",
+        stdin=secret + "\n",
     )
-    line = assert_error(result, 4)
+
+
+def test_oauth2_wrong_client_secret_exits_4(cli: Cli, oauth: OAuth2Fake) -> None:
+    line = assert_error(_add_client_credentials(cli, oauth, "wrong-secret-0002"), 4)
     assert "invalid_client" in line and "oauth2" in line
     listed = json.loads(assert_ok(cli("list", "--json")).out)
     assert [(a["name"], a["status"]) for a in listed] == [("cc", "sign_in_needed")]
@@ -213,21 +216,7 @@ def test_oauth2_wrong_client_secret_exits_4(cli: Cli, oauth: OAuth2Fake) -> None
 
 
 def test_server_trouble_exits_5_and_changes_nothing(cli: Cli, oauth: OAuth2Fake) -> None:
-    assert_ok(
-        cli(
-            "add",
-            "cc",
-            "--provider",
-            "oauth2",
-            "--set",
-            f"token_url={oauth.token_url}",
-            "--set",
-            "client_id=cli-client",
-            "--secret",
-            "client_secret",
-            stdin="cli-secret-0001\n",
-        )
-    )
+    assert_ok(_add_client_credentials(cli, oauth, "cli-secret-0001"))
     before = _stored(cli.home, "cc")
     for fault in (Fault.server_error(), Fault.html(502), Fault.malformed_json(), Fault.drop()):
         oauth.inject("/token", fault)

@@ -99,12 +99,13 @@ class AlorProvider(Provider):
         if portfolios:
             body["allowedPortfolios"] = portfolios
         what = "alor: access token"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             f"{self.base_url(config)}/refresh",
             what=what,
             json_body=body,
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         data = replies.json_reply(reply, what)
         access = replies.token_field(data, what, reply.host, "AccessToken")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vault_app.core.errors import RejectedError, SignInNeededError
+from vault_app.core.errors import RejectedError
 from vault_app.core.model import TokenSet
 from vault_app.core.providers import replies
 from vault_app.core.providers.base import (
@@ -50,16 +50,15 @@ class ApironeProvider(Provider):
         )
 
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
-        login, key = config.fields.get("login"), config.secrets.get("password")
-        if not login or not key:
-            raise SignInNeededError("apirone: login and transfer key are needed")
+        login, key = self.login_and_secret(config, "transfer key")
         what = "apirone: sign-in"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             self._url(config, "/auth/login"),
             what=what,
             json_body={"login": login, "password": key},
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         return _pair(reply, what)
 
@@ -67,23 +66,25 @@ class ApironeProvider(Provider):
         if not tokens.refresh_token:
             return await self.sign_in(http, config)
         what = "apirone: refresh"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             self._url(config, "/auth/refresh-token"),
             what=what,
             headers={"Authorization": f"Bearer {tokens.refresh_token}"},
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         return _pair(reply, what)
 
     async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
         what = "apirone: logout"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             self._url(config, "/auth/logout"),
             what=what,
             headers={"Authorization": f"Bearer {tokens.access_token}"},
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         try:
             replies.json_reply(reply, what)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-from vault_app.core.errors import UsageError
+from vault_app.core.errors import SignInNeededError, UsageError
 from vault_app.core.model import TokenSet
 
 if TYPE_CHECKING:
-    from vault_app.core.http import Http
+    from vault_app.core.http import Http, Reply
 
 
 class FieldKind(str, enum.Enum):
@@ -94,6 +94,36 @@ class Provider(abc.ABC):
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    async def request(
+        self,
+        http: Http,
+        config: AccountConfig,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        json_body: object = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """One request on behalf of this account: its own CA bundle, if any, applies."""
+        return await http.request(
+            method,
+            url,
+            what=what,
+            json_body=json_body,
+            form=form,
+            headers=headers,
+            ca_bundle=config.fields.get("ca_bundle"),
+        )
+
+    def login_and_secret(self, config: AccountConfig, secret_label: str) -> tuple[str, str]:
+        """The `login` field and `password` secret, or SignInNeededError naming what is missing."""
+        login, secret = config.fields.get("login"), config.secrets.get("password")
+        if not login or not secret:
+            raise SignInNeededError(f"{self.kind}: login and {secret_label} are needed")
+        return login, secret
 
     def can_sign_in_again(self, config: AccountConfig) -> bool:
         """Whether a rejected refresh may be repaired by signing in with stored credentials."""

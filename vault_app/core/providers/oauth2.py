@@ -208,13 +208,14 @@ class OAuth2Provider(Provider):
         self, http: Http, config: AccountConfig, form: dict[str, str], what: str
     ) -> TokenSet:
         headers = self._client_auth(config, form)
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             config.fields["token_url"],
             what=what,
             form=form,
             headers=headers,
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         data = _token_reply(reply, what)
         access = replies.token_field(data, what, reply.host, "access_token")
@@ -276,13 +277,14 @@ class OAuth2Provider(Provider):
             form = {"token": token, "token_type_hint": hint}
             headers = self._client_auth(config, form)
             what = f"oauth2: revoke {hint.replace('_', ' ')}"
-            reply = await http.request(
+            reply = await self.request(
+                http,
+                config,
                 "POST",
                 url,
                 what=what,
                 form=form,
                 headers=headers,
-                ca_bundle=config.fields.get("ca_bundle"),
             )
             _check_revocation(reply, what)
         return RevokeOutcome(server_side=True, message="The server revoked the tokens (RFC 7009).")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vault_app.core.errors import SignInNeededError
 from vault_app.core.model import TokenSet
 from vault_app.core.providers import replies
 from vault_app.core.providers.base import (
@@ -68,16 +67,15 @@ class TraderEvolutionProvider(Provider):
         )
 
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
-        login, password = config.fields.get("login"), config.secrets.get("password")
-        if not login or not password:
-            raise SignInNeededError("traderevolution: login and password are needed")
+        login, password = self.login_and_secret(config, "password")
         what = "traderevolution: sign-in"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "POST",
             f"{config.fields['base_url']}/auth/token",
             what=what,
             json_body={"login": login, "password": password},
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         return _pair(reply, what)
 
@@ -85,12 +83,13 @@ class TraderEvolutionProvider(Provider):
         if not tokens.refresh_token:
             return await self.sign_in(http, config)
         what = "traderevolution: refresh"
-        reply = await http.request(
+        reply = await self.request(
+            http,
+            config,
             "GET",
             f"{config.fields['base_url']}/auth/token/refresh",
             what=what,
             headers={"token": tokens.refresh_token},
-            ca_bundle=config.fields.get("ca_bundle"),
         )
         return _pair(reply, what)
 
