@@ -17,6 +17,7 @@ from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.traderevolution import TraderEvolutionFake
 
 KINDS = ("alor", "apirone", "oauth2", "static", "traderevolution")
+HTTP_KINDS = tuple(k for k in KINDS if k != "static")  # the kinds that talk to a server
 
 
 @dataclass

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.server import Fault
-from tests.providers.harness import KINDS, Harness, harness
+from tests.providers.harness import HTTP_KINDS, KINDS, Harness, harness
 from vault_app.core.errors import RejectedError, TransientError
 from vault_app.core.model import SecretBundle, Status
 from vault_app.core.secret_store import MemoryBackend
@@ -88,6 +89,7 @@ def test_bad_credentials_are_rejected_and_store_nothing(h: Harness, vault_home: 
     _run(vault_home, scenario)
 
 
+@pytest.mark.parametrize("kind", HTTP_KINDS)
 @pytest.mark.parametrize(
     "fault",
     [
@@ -100,28 +102,28 @@ def test_bad_credentials_are_rejected_and_store_nothing(h: Harness, vault_home: 
     ids=["500", "html-502", "malformed-json", "no-token-fields", "dropped"],
 )
 def test_server_trouble_is_transient_and_changes_nothing(
-    h: Harness, vault_home: Path, fault: Fault
+    kind: str, vault_home: Path, fault: Fault
 ) -> None:
-    if h.fake is None or h.refresh_path is None:
-        pytest.skip(f"{h.kind} talks to no server")
+    with harness(kind) as h:
+        _run(vault_home, partial(_trouble, h, fault))
 
-    async def scenario(vault: Vault) -> None:
-        _, failure = await vault.add("acct", h.kind, h.fields, h.secrets)
-        assert failure is None
-        before = _stored(vault, "acct")
-        assert h.fake is not None and h.refresh_path is not None
-        h.fake.inject(h.refresh_path, fault)
-        with pytest.raises(TransientError) as caught:
-            await vault.refresh("acct")
-        assert caught.value.exit_code == 5
-        assert "\n" not in caught.value.message
-        assert _stored(vault, "acct") == before
-        account = vault.load().find("acct")
-        assert account.status is Status.ERROR
-        assert account.last_error == caught.value.message
-        # The same stored tokens still refresh once the server behaves.
-        _, tokens = await vault.refresh("acct")
-        assert h.fake.is_active(tokens.access_token)
-        assert h.fake.reuses == []
 
-    _run(vault_home, scenario)
+async def _trouble(h: Harness, fault: Fault, vault: Vault) -> None:
+    """A refresh meets server trouble: transient, nothing stored changes, and the same
+    tokens refresh once the server behaves."""
+    _, failure = await vault.add("acct", h.kind, h.fields, h.secrets)
+    assert failure is None
+    before = _stored(vault, "acct")
+    assert h.fake is not None and h.refresh_path is not None
+    h.fake.inject(h.refresh_path, fault)
+    with pytest.raises(TransientError) as caught:
+        await vault.refresh("acct")
+    assert caught.value.exit_code == 5
+    assert "\n" not in caught.value.message
+    assert _stored(vault, "acct") == before
+    account = vault.load().find("acct")
+    assert account.status is Status.ERROR
+    assert account.last_error == caught.value.message
+    _, tokens = await vault.refresh("acct")
+    assert h.fake.is_active(tokens.access_token)
+    assert h.fake.reuses == []
