@@ -438,37 +438,29 @@ def _valid_token(name: str, min_valid: float, force: bool) -> tuple[Any, dict[st
 
 def cmd_refresh(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from vault_app.core.account_store import AccountStore
+    from vault_app.core.engine import EngineSettings, EventKind, Refresher
 
     if args.all == bool(args.names):
         raise UsageError("give account names or --all, not both or neither")
     doc = AccountStore().load()
-    names = [a.name for a in doc.accounts] if args.all else list(args.names)
-    for name in names:
-        doc.find(name)  # unknown names fail before anything is refreshed
+    chosen = list(doc.accounts) if args.all else [doc.find(name) for name in args.names]
 
-    async def refresh_all(vault: Any) -> list[tuple[str, Any]]:
-        # At most 8 in flight, like the background engine.
-        gate = asyncio.Semaphore(8)
+    async def refresh(vault: Any) -> tuple[dict[str, Any], Any]:
+        # The background engine's own path: at most 8 in flight, the same error handling.
+        engine = Refresher(vault, EngineSettings.from_doc(doc))
+        return await engine.refresh_now(chosen), vault.load()
 
-        async def one(name: str) -> tuple[str, Any]:
-            async with gate:
-                try:
-                    return name, await vault.refresh(name)
-                except UserFacingError as exc:
-                    return name, exc
-
-        return list(await asyncio.gather(*(one(n) for n in names)))
-
+    outcome, after = _run(refresh)
     code = 0
-    for name, result in _run(refresh_all):
-        if isinstance(result, UserFacingError):
-            err.write(f"{PROG}: error: {name}: {redact.redact(result.message)}\n")
-            code = max(code, result.exit_code)
-        else:
-            _account, tokens = result
-            out.write(
-                f"{name}: refreshed, expires {relative(tokens.expires_at, unknown='unknown')}\n"
-            )
+    for account in chosen:
+        event = outcome.get(account.id)
+        if event is None or event.kind is not EventKind.REFRESH_SUCCEEDED:
+            message = event.message if event else "not refreshed"
+            err.write(f"{PROG}: error: {account.name}: {redact.redact(message or '')}\n")
+            code = max(code, event.exit_code if event else 1)
+            continue
+        expires = after.by_id(account.id).access_expires_at
+        out.write(f"{account.name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
     return code
 
 

@@ -210,7 +210,7 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         async def scenario(vault: Vault) -> None:
             await _add(vault, fake)
-            fake.inject(REFRESH_PATH, case.fault)
+            fake.inject(REFRESH_PATH, case.fault, times=case.times)
             await expect_transient_and_nothing_changed(
                 vault, "apr", lambda: vault.refresh("apr"), case
             )

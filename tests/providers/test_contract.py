@@ -115,7 +115,8 @@ async def _trouble(h: Harness, fault: Fault, vault: Vault) -> None:
     assert failure is None
     before = _stored(vault, "acct")
     assert h.fake is not None and h.refresh_path is not None
-    h.fake.inject(h.refresh_path, fault)
+    # A lost reply is retried once with the same token; only a second loss is transient.
+    h.fake.inject(h.refresh_path, fault, times=2 if fault.kind == "drop" else 1)
     with pytest.raises(TransientError) as caught:
         await vault.refresh("acct")
     assert caught.value.exit_code == 5

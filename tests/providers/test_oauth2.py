@@ -671,7 +671,7 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         async def scenario(vault: Vault) -> None:
             await _add(vault, _password_fields(fake), PASSWORD_SECRETS)
-            fake.inject("/token", case.fault)
+            fake.inject("/token", case.fault, times=case.times)
             await expect_transient_and_nothing_changed(vault, "o", lambda: vault.refresh("o"), case)
             _, tokens = await vault.refresh("o")
             assert fake.is_active(tokens.access_token)

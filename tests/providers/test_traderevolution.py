@@ -265,7 +265,7 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         async def scenario(vault: Vault) -> None:
             await _add(vault, fake)
-            fake.inject(REFRESH, case.fault)
+            fake.inject(REFRESH, case.fault, times=case.times)
             await expect_transient_and_nothing_changed(
                 vault, "te", lambda: vault.refresh("te"), case
             )

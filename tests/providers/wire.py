@@ -81,6 +81,7 @@ class FaultCase:
     fault: Fault
     says: str  # a fragment the one-line message must contain
     retry_after: float | None = None
+    times: int = 1  # how many replies in a row go wrong on a refresh
 
 
 FAULTS: dict[str, FaultCase] = {
@@ -89,7 +90,9 @@ FAULTS: dict[str, FaultCase] = {
     "malformed-json": FaultCase(Fault.malformed_json(), "JSON"),
     "no-token-fields": FaultCase(Fault.incomplete(), "without"),
     "429-retry-after": FaultCase(Fault.rate_limited(7), "HTTP 429", retry_after=7.0),
-    "dropped": FaultCase(Fault.drop(), "closed the connection"),
+    # A refresh whose reply was lost is retried once with the same token (DESIGN.md section
+    # 5): only when the retry is lost too is it transient.
+    "dropped": FaultCase(Fault.drop(), "closed the connection", times=2),
 }
 
 

@@ -32,9 +32,11 @@ class Account:
     status: Status = Status.SIGNED_OUT
     access_expires_at: float | None = None
     refresh_expires_at: float | None = None
+    refresh_obtained_at: float | None = None  # when the current refresh token was issued
     last_refresh_at: float | None = None
     last_error: str | None = None
     generation: int = 0  # which keyring item holds the current secrets; 0 = none yet
+    secret_fields: list[str] = field(default_factory=list)  # names only, never values
     created_at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
@@ -47,6 +49,7 @@ class Account:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["status"] = Status(known.get("status", Status.SIGNED_OUT.value))
         known["fields"] = {str(k): str(v) for k, v in dict(known.get("fields") or {}).items()}
+        known["secret_fields"] = [str(n) for n in known.get("secret_fields") or []]
         return cls(**known)
 
     def display_status(self, now: float | None = None) -> str:

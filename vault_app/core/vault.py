@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 import uuid
@@ -28,7 +29,7 @@ from vault_app.core.errors import (
     UserFacingError,
     VaultFileError,
 )
-from vault_app.core.http import Http
+from vault_app.core.http import Http, SentButNoAnswerError
 from vault_app.core.model import Account, SecretBundle, Status, TokenSet
 from vault_app.core.providers.base import (
     AccountConfig,
@@ -40,6 +41,8 @@ from vault_app.core.providers.base import (
     normalize_fields,
 )
 from vault_app.core.secret_store import DEFAULT_CHUNK_LIMIT, DEFAULT_TIMEOUT, Backend, SecretStore
+
+log = logging.getLogger(__name__)
 
 # How long `token` and `refresh` wait for another process holding the account's lock.
 LOCK_TIMEOUT = 90.0
@@ -72,6 +75,7 @@ class Vault:
         )
         self._secrets: SecretStore | None = None
         self._locks: dict[str, asyncio.Lock] = {}
+        self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -122,6 +126,7 @@ class Vault:
                     "another Token Vault process has held this account for "
                     f"{LOCK_TIMEOUT:g} s; try again"
                 ) from None
+            acquired = time.monotonic()
             try:
                 account = self.store.load().by_id(account_id)
                 store = self.secrets()
@@ -136,6 +141,9 @@ class Vault:
                 yield Loaded(account, generation, bundle)
             finally:
                 await file_lock.release()
+                held = time.monotonic() - acquired
+                self.longest_lock_hold = max(self.longest_lock_hold, held)
+                log.debug("account %s: lock held for %.0f ms", account_id, held * 1000)
 
     async def _commit(
         self, loaded: Loaded, bundle: SecretBundle, change: Callable[[Account], None]
@@ -149,6 +157,7 @@ class Vault:
         def switch(doc: VaultDoc) -> Account:
             account = doc.by_id(loaded.account.id)
             account.generation = new
+            account.secret_fields = sorted(bundle.secrets)
             change(account)
             return account
 
@@ -203,6 +212,7 @@ class Vault:
             id=uuid.uuid4().hex, name=name, provider=kind, fields=clean, generation=generation
         )
         account.refresh_expires_at = _field_expiry(account)
+        account.secret_fields = sorted(bundle.secrets)
         store = self.secrets(doc)
         if generation:
             await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
@@ -277,8 +287,19 @@ class Vault:
 
     async def refresh(self, name: str) -> tuple[Account, TokenSet]:
         """Refresh now, whatever the remaining lifetime."""
-        account = self.store.load().find(name)
-        return await self._renew(account.id, force=True)
+        return await self.force_refresh(self.store.load().find(name).id)
+
+    async def ensure_fresh(self, account_id: str, min_valid: float) -> tuple[Account, TokenSet]:
+        """Refresh unless the stored token (re-read under the lock: another process may have
+        refreshed it) stays valid for `min_valid` seconds. The engine's entry point."""
+        return await self._renew(account_id, force=False, min_valid=min_valid)
+
+    async def force_refresh(self, account_id: str) -> tuple[Account, TokenSet]:
+        return await self._renew(account_id, force=True)
+
+    async def sign_in_again(self, account_id: str) -> tuple[Account, TokenSet]:
+        """A fresh sign-in with the stored credentials (before a refresh token lapses)."""
+        return await self._renew(account_id, force=True, fresh_sign_in=True)
 
     async def _renew(
         self,
@@ -316,10 +337,14 @@ class Vault:
                 secrets["refresh_token"] = tokens.refresh_token
             bundle = SecretBundle(secrets=secrets, tokens=tokens)
 
+            new_refresh_token = tokens.refresh_token != (current and current.refresh_token)
+
             def change(acc: Account) -> None:
                 acc.status = Status.OK
                 acc.access_expires_at = tokens.expires_at
                 acc.refresh_expires_at = tokens.refresh_expires_at or _field_expiry(acc)
+                if new_refresh_token or acc.refresh_obtained_at is None:
+                    acc.refresh_obtained_at = started
                 acc.last_refresh_at = started
                 acc.last_error = None
 
@@ -336,7 +361,14 @@ class Vault:
         if current is None or fresh_sign_in:
             return await provider.sign_in(self.http, config)
         try:
-            return await provider.refresh(self.http, config, current)
+            try:
+                return await provider.refresh(self.http, config, current)
+            except SentButNoAnswerError:
+                # The server may have acted on it (rotated the refresh token) before the reply
+                # was lost. Retry once with the same token: a server that rotated answers that
+                # retry with a rejection, handled below; silence again stays transient.
+                log.info("refresh sent but unanswered; retrying once with the same token")
+                return await provider.refresh(self.http, config, current)
         except RejectedError:
             # A rejected refresh with a stored primary credential: sign in again, once.
             if not provider.can_sign_in_again(config):

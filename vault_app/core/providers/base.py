@@ -89,6 +89,9 @@ class Provider(abc.ABC):
     # Secret fields that are themselves tokens (static's `token`): Revoke forgets them, and
     # changing them drops the tokens that came from them.
     token_fields: ClassVar[tuple[str, ...]] = ()
+    # False for kinds whose token cannot be renewed without the user (static): the engine
+    # leaves them alone and only reports their expiry.
+    can_refresh: ClassVar[bool] = True
     # Revoke sends the access token (a logout), so an expired one is refreshed first.
     revoke_needs_live_access_token: ClassVar[bool] = False
 

@@ -26,6 +26,7 @@ class StaticProvider(Provider):
     kind = "static"
     title = "Static token or API key"
     token_fields = ("token",)
+    can_refresh = False
     fields = (
         Field(
             "token",
