@@ -369,3 +369,26 @@ def test_refresh_token_near_expiry_signs_in_again_or_warns() -> None:
         assert len([e for e in events if e.kind is EventKind.REFRESH_TOKEN_EXPIRING]) == 2
 
     run(scenario)
+
+
+def test_settings_come_from_the_vault_file() -> None:
+    doc = VaultDoc(
+        vault_id="v",
+        settings={
+            "refresh_ahead_fraction": 0.5,
+            "refresh_ahead_min_seconds": 120,
+            "refresh_jitter_fraction": 0.0,
+        },
+    )
+    settings = EngineSettings.from_doc(doc)
+    assert (settings.ahead_fraction, settings.ahead_min, settings.jitter_fraction) == (
+        0.5,
+        120.0,
+        0.0,
+    )
+    defaults = EngineSettings.from_doc(VaultDoc(vault_id="v"))
+    assert (defaults.ahead_fraction, defaults.ahead_min, defaults.jitter_fraction) == (
+        0.25,
+        60.0,
+        0.10,
+    )

@@ -30,6 +30,7 @@ T = TypeVar("T")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "refresh_ahead_fraction": 0.25,
     "refresh_ahead_min_seconds": 60,
+    "refresh_jitter_fraction": 0.10,
     "clipboard_seconds": 30,
     "copy_format": "raw",
     "start_minimized": False,

@@ -52,6 +52,7 @@ class EngineSettings:
         return cls(
             ahead_fraction=float(doc.setting("refresh_ahead_fraction")),
             ahead_min=float(doc.setting("refresh_ahead_min_seconds")),
+            jitter_fraction=float(doc.setting("refresh_jitter_fraction")),
         )
 
 
