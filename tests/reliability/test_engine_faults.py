@@ -10,8 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.cli.support import assert_error, assert_ok
 from tests.conftest import REPO, Cli, Result
@@ -52,82 +54,87 @@ def _password_account(fake: OAuth2Fake) -> tuple[dict[str, str], dict[str, str]]
     return fields, {"client_secret": "c-secret-0001", "password": "dana-password-1"}
 
 
-def test_retry_after_is_honoured(vault_home: Path) -> None:
-    with OAuth2Fake() as fake:
-        fake.add_client("c", "c-secret-0001")
-        fake.add_user("dana", "dana-password-1")
+@pytest.fixture
+def fake() -> Iterator[OAuth2Fake]:
+    """A token endpoint knowing client "c" and user "dana" (see _password_account)."""
+    with OAuth2Fake() as server:
+        server.add_client("c", "c-secret-0001")
+        server.add_user("dana", "dana-password-1")
+        yield server
 
-        async def scenario(
-            vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
-        ) -> None:
-            await vault.add("a", "oauth2", *_password_account(fake))
-            fake.inject("/token", Fault.rate_limited(120))
-            outcome = await engine.refresh_now(vault.load().accounts)
-            (event,) = outcome.values()
-            assert event.kind is EventKind.REFRESH_FAILED
-            assert event.retry_at is not None and event.retry_at - clock.now() >= 120
-            # Nothing is tried before the server's time is up; right after, it works.
-            task = asyncio.ensure_future(engine.run())
-            await clock.advance(119)
+
+def test_retry_after_is_honoured(vault_home: Path, fake: OAuth2Fake) -> None:
+
+    async def scenario(
+        vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
+    ) -> None:
+        await vault.add("a", "oauth2", *_password_account(fake))
+        fake.inject("/token", Fault.rate_limited(120))
+        outcome = await engine.refresh_now(vault.load().accounts)
+        (event,) = outcome.values()
+        assert event.kind is EventKind.REFRESH_FAILED
+        assert event.retry_at is not None and event.retry_at - clock.now() >= 120
+        # Nothing is tried before the server's time is up; right after, it works.
+        task = asyncio.ensure_future(engine.run())
+        await clock.advance(119)
+        await engine.idle()
+        assert len(fake.requests_to("/token")) == 2
+        await clock.advance(30)
+        await settle()
+        await engine.idle()
+        assert len(fake.requests_to("/token")) == 3
+        assert events[-2].kind is EventKind.REFRESH_SUCCEEDED
+        await engine.stop()
+        await task
+
+    _run(vault_home, scenario)
+
+
+def test_invalid_grant_with_a_stored_password_signs_in_again(
+    vault_home: Path, fake: OAuth2Fake
+) -> None:
+
+    async def scenario(
+        vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
+    ) -> None:
+        account, _ = await vault.add("a", "oauth2", *_password_account(fake))
+        fake.inject("/token", Fault.status(400, {"error": "invalid_grant"}))
+        outcome = await engine.refresh_now([account])
+        assert outcome[account.id].kind is EventKind.REFRESH_SUCCEEDED
+        sent = [r.form()["grant_type"][0] for r in fake.requests_to("/token")]
+        assert sent == ["password", "refresh_token", "password"]
+        assert vault.load().find("a").status is Status.OK
+
+    _run(vault_home, scenario)
+
+
+def test_invalid_grant_without_a_credential_stops_for_good(
+    vault_home: Path, fake: OAuth2Fake
+) -> None:
+    first = fake.issue_refresh_token("c", "dana")
+    fields = {"token_url": fake.token_url, "grant": "refresh_token", "client_id": "c"}
+
+    async def scenario(
+        vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
+    ) -> None:
+        account, _ = await vault.add(
+            "a", "oauth2", fields, {"client_secret": "c-secret-0001", "refresh_token": first}
+        )
+        fake.inject("/token", Fault.status(400, {"error": "invalid_grant"}), times=None)
+        sent = len(fake.requests)
+        outcome = await engine.refresh_now([account])
+        assert outcome[account.id].kind is EventKind.SIGN_IN_NEEDED
+        assert len(fake.requests) == sent + 1  # no sign-in attempt: nothing to sign in with
+        assert vault.load().find("a").status is Status.SIGN_IN_NEEDED
+        task = asyncio.ensure_future(engine.run())
+        for _ in range(5):
+            await clock.advance(3600)
             await engine.idle()
-            assert len(fake.requests_to("/token")) == 2
-            await clock.advance(30)
-            await settle()
-            await engine.idle()
-            assert len(fake.requests_to("/token")) == 3
-            assert events[-2].kind is EventKind.REFRESH_SUCCEEDED
-            await engine.stop()
-            await task
+        assert len(fake.requests) == sent + 1  # and no more attempts, ever
+        await engine.stop()
+        await task
 
-        _run(vault_home, scenario)
-
-
-def test_invalid_grant_with_a_stored_password_signs_in_again(vault_home: Path) -> None:
-    with OAuth2Fake() as fake:
-        fake.add_client("c", "c-secret-0001")
-        fake.add_user("dana", "dana-password-1")
-
-        async def scenario(
-            vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
-        ) -> None:
-            account, _ = await vault.add("a", "oauth2", *_password_account(fake))
-            fake.inject("/token", Fault.status(400, {"error": "invalid_grant"}))
-            outcome = await engine.refresh_now([account])
-            assert outcome[account.id].kind is EventKind.REFRESH_SUCCEEDED
-            sent = [r.form()["grant_type"][0] for r in fake.requests_to("/token")]
-            assert sent == ["password", "refresh_token", "password"]
-            assert vault.load().find("a").status is Status.OK
-
-        _run(vault_home, scenario)
-
-
-def test_invalid_grant_without_a_credential_stops_for_good(vault_home: Path) -> None:
-    with OAuth2Fake() as fake:
-        fake.add_client("c", "c-secret-0001")
-        first = fake.issue_refresh_token("c", "dana")
-        fields = {"token_url": fake.token_url, "grant": "refresh_token", "client_id": "c"}
-
-        async def scenario(
-            vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
-        ) -> None:
-            account, _ = await vault.add(
-                "a", "oauth2", fields, {"client_secret": "c-secret-0001", "refresh_token": first}
-            )
-            fake.inject("/token", Fault.status(400, {"error": "invalid_grant"}), times=None)
-            sent = len(fake.requests)
-            outcome = await engine.refresh_now([account])
-            assert outcome[account.id].kind is EventKind.SIGN_IN_NEEDED
-            assert len(fake.requests) == sent + 1  # no sign-in attempt: nothing to sign in with
-            assert vault.load().find("a").status is Status.SIGN_IN_NEEDED
-            task = asyncio.ensure_future(engine.run())
-            for _ in range(5):
-                await clock.advance(3600)
-                await engine.idle()
-            assert len(fake.requests) == sent + 1  # and no more attempts, ever
-            await engine.stop()
-            await task
-
-        _run(vault_home, scenario)
+    _run(vault_home, scenario)
 
 
 def test_cli_gives_up_on_a_silent_server_within_60_s(cli: Cli) -> None:
