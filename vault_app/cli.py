@@ -49,10 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--minimized", action="store_true", help="start the window hidden")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try it with a built-in demo server, in memory; touches nothing",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--minimized", action="store_true", help="start the window hidden")
+    gui.add_argument(
+        "--demo",
+        action="store_true",
+        help="try it with a built-in demo server, in memory; touches nothing",
+    )
 
     providers = sub.add_parser("providers", help="list provider kinds and their fields")
     providers.add_argument("--json", action="store_true")
@@ -553,7 +563,7 @@ def cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from vault_app.gui.app import run_gui
 
-    return run_gui(minimized=bool(args.minimized))
+    return run_gui(minimized=bool(args.minimized), demo=bool(args.demo))
 
 
 # -- entry point --------------------------------------------------------------------------

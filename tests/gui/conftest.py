@@ -1,10 +1,25 @@
-"""GUI tests run on the real X server (Xvfb) that scripts/test starts."""
+"""GUI tests run on the real X server (Xvfb) that scripts/test starts, with a qasync loop:
+pytest-qt knows nothing of qasync, so coroutines run inside `loop.run_until_complete`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from PySide6.QtWidgets import QApplication
+
+from vault_app.core.engine import Refresher
+from vault_app.core.secret_store import MemoryBackend
+from vault_app.core.vault import Vault
+from vault_app.gui.adapter import VaultAdapter
+from vault_app.gui.clipboard import SecretClipboard
+from vault_app.gui.main_window import MainWindow
+
+T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -16,3 +31,48 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/gui/" in str(item.fspath):
             item.add_marker(skip)
+
+
+Run = Callable[[Awaitable[T]], T]
+
+
+@pytest.fixture
+def run(qapp: QApplication) -> Iterator[Callable[[Awaitable[Any]], Any]]:
+    """Runs a coroutine on a qasync loop bound to the test's QApplication, with a timeout."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+
+    def runner(work: Awaitable[Any], timeout: float = 20) -> Any:
+        return loop.run_until_complete(asyncio.wait_for(work, timeout))
+
+    yield runner
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Let the loop (and Qt) run until `condition` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def memory_vault(vault_home: Path) -> Vault:
+    return Vault(vault_home, backend=MemoryBackend())
+
+
+@pytest.fixture
+def window(qtbot: Any, memory_vault: Vault) -> Iterator[MainWindow]:
+    engine = Refresher(memory_vault)
+    adapter = VaultAdapter(memory_vault, engine)
+    main = MainWindow(adapter, SecretClipboard())
+    qtbot.addWidget(main)
+    yield main
+    main.clipboard.wipe()

@@ -392,3 +392,32 @@ def test_settings_come_from_the_vault_file() -> None:
         60.0,
         0.10,
     )
+
+
+def test_a_token_just_over_the_minimum_is_not_due_on_arrival() -> None:
+    """expires_in 61 s: max(60 s, 25 %) would make it due at once, over and over."""
+    account = Account(
+        id="e",
+        name="e",
+        provider="oauth2",
+        status=Status.OK,
+        access_expires_at=T0 + 61,
+        last_refresh_at=T0,
+    )
+    assert refresh_at(account, EngineSettings(), 0.0) == T0 + 30.5
+
+
+def test_a_jittered_refresh_asks_for_the_jittered_window() -> None:
+    """The engine starts an account at its jittered deadline; the freshness threshold it
+    passes must be that same window, or the vault finds the token fresh and nothing ends."""
+
+    async def scenario(
+        clock: FakeClock, vault: StubVault, engine: Refresher, events: list[Event]
+    ) -> None:
+        account = vault.add("a")
+        jitter = engine._state(account.id).jitter
+        assert jitter == 1.0
+        expected = 450 + 0.10 * LIFETIME * jitter
+        assert engine._min_valid(account) == pytest.approx(expected)
+
+    run(scenario, rng=FixedRandom(1.0))

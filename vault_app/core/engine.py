@@ -131,8 +131,10 @@ def refresh_at(account: Account, settings: EngineSettings, jitter: float) -> flo
     issued = account.last_refresh_at if account.last_refresh_at is not None else expires
     lifetime = max(expires - issued, 0.0)
     ahead = max(settings.ahead_min, settings.ahead_fraction * lifetime)
-    if lifetime and ahead >= lifetime:
-        ahead = lifetime / 2  # a token shorter than the minimum: refresh halfway, not at once
+    if lifetime:
+        # A token barely longer than the minimum would be due the moment it arrives, and
+        # refreshed again and again: never refresh before half its life.
+        ahead = min(ahead, lifetime / 2)
     return expires - ahead - settings.jitter_fraction * lifetime * jitter
 
 
@@ -339,7 +341,9 @@ class Refresher:
     def _min_valid(self, account: Account) -> float:
         """Refresh unless this much lifetime is left: the refresh window itself, so a token
         another process renewed meanwhile is not renewed twice."""
-        due = refresh_at(account, self.settings, 0.0)
+        # The account's own jitter: the refresh starts at its jittered deadline, and a smaller
+        # threshold would find the token "still fresh" and come straight back, in a loop.
+        due = refresh_at(account, self.settings, self._state(account.id).jitter)
         if due is None or account.access_expires_at is None:
             return self.settings.ahead_min
         return max(account.access_expires_at - due, 0.0)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 20.0
 _MAX_COMPLAINT = 160
+LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
 
 
 class SentButNoAnswerError(TransientError):
@@ -156,6 +157,9 @@ class Http:
                 follow_redirects=False,  # a redirect could carry a POSTed secret elsewhere
                 headers={"User-Agent": f"token-vault/{__version__}"},
                 trust_env=True,
+                # Proxies from the environment never apply to this machine's own servers
+                # (a demo server, a local gateway), even without NO_PROXY.
+                mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
             )
             self._clients[ca_bundle] = client
         return client

@@ -1,0 +1,161 @@
+"""The main window against a real vault (in-memory keyring): table, row buttons, copy with
+the secret marker, Show, Revoke's confirmation, filter, keyboard."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import until
+from vault_app.core.model import Account, Status
+from vault_app.core.vault import Vault
+from vault_app.gui.account_model import ACCESS, AMBER, LAST, RED, STATUS, AccountModel
+from vault_app.gui.clipboard import SECRET_MARKERS
+from vault_app.gui.main_window import MainWindow, RowActions
+from vault_app.gui.show_dialog import ShowDialog
+
+
+def _jwt(lifetime: float) -> str:
+    now = time.time()
+    return jwt.encode(
+        {"sub": "gui", "iat": int(now), "exp": int(now + lifetime)}, "k" * 32, "HS256"
+    )
+
+
+async def _seed(vault: Vault, **tokens: str) -> None:
+    for name, token in tokens.items():
+        _, failure = await vault.add(name, "static", {}, {"token": token})
+        assert failure is None
+
+
+def test_table_lists_accounts_with_row_buttons(
+    window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
+) -> None:
+    run(_seed(memory_vault, alpha=_jwt(3600), beta=_jwt(3600)))
+    window.adapter.load()
+    window.show()
+    qtbot.waitExposed(window)
+    run(until(lambda: window.table.indexWidget(window.proxy.index(1, 6)) is not None))
+    assert window.proxy.rowCount() == 2
+    names = [window.proxy.index(r, 0).data() for r in range(2)]
+    assert names == ["alpha", "beta"]
+    actions = window.table.indexWidget(window.proxy.index(0, 6))
+    assert isinstance(actions, RowActions)
+    labels = [b.accessibleName() for b in actions.findChildren(QToolButton)]
+    assert labels == ["Show alpha", "Copy alpha", "Refresh alpha", "Revoke alpha"]
+    window.filter.setText("bet")
+    assert window.proxy.rowCount() == 1
+
+
+def test_copy_marks_the_clipboard_secret_and_wipes_it(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    token = _jwt(3600)
+    run(_seed(memory_vault, alpha=token))
+    window.adapter.load()
+    window.settings["clipboard_seconds"] = 1
+    window.table.selectRow(0)
+    window.copy_action.trigger()  # Ctrl+C
+    clipboard = QGuiApplication.clipboard()
+    run(until(lambda: clipboard.text() == token))
+    data = clipboard.mimeData()
+    for mime, value in SECRET_MARKERS.items():
+        assert bytes(data.data(mime).data()) == value
+    assert window.clipboard_label.text().startswith("Clipboard clears in")
+    run(until(lambda: clipboard.text() == "", timeout=5))
+
+
+def test_wipe_leaves_a_clipboard_the_user_changed(window: MainWindow, run: Any) -> None:
+    clipboard = QGuiApplication.clipboard()
+    window.clipboard.copy("secret-value-1234", 1)
+    clipboard.setText("something the user copied later")
+    run(until(lambda: window.clipboard_label.text() == "", timeout=5))
+    assert clipboard.text() == "something the user copied later"
+    window.clipboard.copy("secret-value-5678", 60)
+    window.clipboard.wipe()  # what quitting does
+    assert clipboard.text() == ""
+
+
+def test_show_dialog_masks_until_revealed(qtbot: QtBot) -> None:
+    token = _jwt(600)
+    from vault_app.core.model import TokenSet
+
+    copied: list[str] = []
+    account = Account(id="a", name="alpha", provider="static", fields={"header_name": "X-Key"})
+    dialog = ShowDialog(
+        account, TokenSet(access_token=token, expires_at=time.time() + 600), copied.append
+    )
+    qtbot.addWidget(dialog)
+    assert dialog.token_edit.echoMode() == dialog.token_edit.EchoMode.Password
+    dialog.reveal.click()
+    assert dialog.token_edit.echoMode() == dialog.token_edit.EchoMode.Normal
+    assert '"sub": "gui"' in dialog.claims.toPlainText()
+    assert dialog.forms["header"] == f"X-Key: Bearer {token}"
+    assert dialog.forms["curl"].startswith(f"curl -H 'X-Key: Bearer {token}'")
+
+
+def test_revoke_asks_first_and_says_what_happens(
+    window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
+) -> None:
+    run(_seed(memory_vault, alpha=_jwt(3600)))
+    window.adapter.load()
+    account = window.model.accounts()[0]
+    window.confirm_revoke(account)
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    assert "forgets it locally" in box.text()
+    revoke = next(b for b in box.buttons() if b.text() == "Revoke")
+    revoke.click()
+    run(until(lambda: window.model.accounts()[0].status is Status.SIGNED_OUT))
+
+
+def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester) -> None:
+    now = time.time()
+    model = AccountModel(
+        [
+            Account(
+                id="a",
+                name="a",
+                provider="static",
+                status=Status.OK,
+                access_expires_at=now + 100,
+                last_refresh_at=now - 1700,
+            ),
+            Account(
+                id="b",
+                name="b",
+                provider="static",
+                status=Status.OK,
+                access_expires_at=now - 5,
+                last_refresh_at=now - 1800,
+            ),
+            Account(
+                id="c",
+                name="c",
+                provider="static",
+                status=Status.OK,
+                access_expires_at=now + 1500,
+                last_refresh_at=now - 300,
+            ),
+        ]
+    )
+    qtmodeltester.check(model)
+    assert model.index(0, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == AMBER
+    assert model.index(1, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == RED
+    assert model.index(2, ACCESS).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert model.index(1, ACCESS).data().startswith("expired")
+    changed: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(
+        lambda tl, br, *_: changed.append((tl.row(), tl.column(), br.row(), br.column()))
+    )
+    model.tick()
+    assert changed == [(0, ACCESS, 2, ACCESS), (0, LAST, 2, LAST)]
+    assert model.index(0, STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
