@@ -4,6 +4,7 @@ pytest-qt knows nothing of qasync, so coroutines run inside `loop.run_until_comp
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 Run = Callable[[Awaitable[T]], T]
 
 
+@pytest.fixture(autouse=True)
+def collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
+    """Qt objects left in reference cycles are destroyed here, at a quiet moment, not by a
+    later garbage collection that happens to run inside Qt's event dispatch (which crashes
+    whatever test is running then)."""
+    yield
+    gc.collect()
+    qapp.processEvents()
+
+
 @pytest.fixture
 def run(qapp: QApplication) -> Iterator[Callable[[Awaitable[Any]], Any]]:
     """Runs a coroutine on a qasync loop bound to the test's QApplication, with a timeout."""
@@ -48,7 +59,13 @@ def run(qapp: QApplication) -> Iterator[Callable[[Awaitable[Any]], Any]]:
         return loop.run_until_complete(asyncio.wait_for(work, timeout))
 
     yield runner
-    loop.run_until_complete(asyncio.sleep(0))
+    # Nothing may outlive the loop: a task left pending keeps Qt timers that would fire into
+    # a closed loop later, inside some other test (seen as a segfault in pytest-qt).
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     asyncio.set_event_loop(None)
 
@@ -69,10 +86,14 @@ def memory_vault(vault_home: Path) -> Vault:
 
 
 @pytest.fixture
-def window(qtbot: Any, memory_vault: Vault) -> Iterator[MainWindow]:
+def window(
+    qtbot: Any, memory_vault: Vault, run: Callable[[Awaitable[Any]], Any]
+) -> Iterator[MainWindow]:
     engine = Refresher(memory_vault)
     adapter = VaultAdapter(memory_vault, engine)
     main = MainWindow(adapter, SecretClipboard())
     qtbot.addWidget(main)
     yield main
     main.clipboard.wipe()
+    run(adapter.cancel_all())
+    run(memory_vault.aclose())

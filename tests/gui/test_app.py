@@ -104,6 +104,7 @@ def test_without_a_tray_closing_the_window_quits(
     qtbot: QtBot, memory_vault: Vault, run: Any
 ) -> None:
     app = App(memory_vault, minimized=True)
+    qtbot.addWidget(app.window)
     assert app.tray is None  # bare Xvfb: no tray host
     assert not app.window.hide_to_tray
     app.show()

@@ -117,7 +117,7 @@ def test_revoke_asks_first_and_says_what_happens(
     run(until(lambda: window.model.accounts()[0].status is Status.SIGNED_OUT))
 
 
-def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester) -> None:
+def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: QtBot) -> None:
     now = time.time()
     model = AccountModel(
         [
@@ -159,3 +159,4 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester) -> None:
     model.tick()
     assert changed == [(0, ACCESS, 2, ACCESS), (0, LAST, 2, LAST)]
     assert model.index(0, STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+    model._tick.stop()

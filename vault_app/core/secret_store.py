@@ -17,6 +17,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import json
+import logging
 import queue
 import sys
 import threading
@@ -28,6 +29,7 @@ from vault_app.core.errors import KeyringUnavailableError, VaultFileError
 from vault_app.core.model import SecretBundle
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
 # Windows Credential Manager holds about 1,280 characters per item (2,560 bytes of UTF-16);
@@ -183,12 +185,20 @@ class SecretStore:
 
     def _guarded(self, fn: Callable[[], T]) -> Callable[[], T]:
         def run() -> T:
-            try:
-                return fn()
-            except (KeyringUnavailableError, VaultFileError):
-                raise
-            except Exception as exc:
-                raise _map_keyring_error(exc) from None
+            for attempt in (1, 2):
+                try:
+                    return fn()
+                except (KeyringUnavailableError, VaultFileError):
+                    raise
+                except Exception as exc:
+                    error = _map_keyring_error(exc)
+                    # Every operation here is idempotent, and gnome-keyring occasionally
+                    # loses an item under concurrent writers ("Item does not exist"): one
+                    # more try. A locked keyring will not unlock itself, so that is final.
+                    if attempt == 2 or "locked" in error.message:
+                        raise error from None
+                    log.info("keyring call failed (%s); trying once more", type(exc).__name__)
+            raise AssertionError("unreachable")
 
         return run
 

@@ -191,12 +191,26 @@ class AccountDialog(QDialog):
             label = spec.label + (" *" if spec.required else "")
             self.form.addRow(label, editor)
             self.editors[spec.name] = editor
+        self._show_relevant()
         self.validate()
+
+    def _show_relevant(self) -> None:
+        """Only the fields that matter for the current choices (e.g. the OAuth2 grant)."""
+        current = {
+            name: editor.value()
+            for name, editor in self.editors.items()
+            if editor.combo is not None
+        }
+        for row, editor in enumerate(self.editors.values()):
+            self.form.setRowVisible(row, editor.spec.relevant(current))
 
     def values(self) -> tuple[dict[str, str], dict[str, str]]:
         fields: dict[str, str] = {}
         secrets: dict[str, str] = {}
+        choices = {n: e.value() for n, e in self.editors.items() if e.combo is not None}
         for name, editor in self.editors.items():
+            if not editor.spec.relevant(choices):
+                continue
             value = editor.value()
             if editor.spec.secret:
                 if value:
@@ -207,6 +221,7 @@ class AccountDialog(QDialog):
 
     def validate(self) -> bool:
         """Inline checks: the name, every field's format, required values."""
+        self._show_relevant()
         provider = self.provider()
         fields, secrets = self.values()
         try:

@@ -150,7 +150,7 @@ class AccountModel(QAbstractTableModel):
     def status_text(self, account: Account, now: float) -> str:
         key = self.status_key(account, now)
         if key == "retrying":
-            return f"retrying in {span(max(self._retry_at[account.id] - now, 0))}"
+            return f"Retrying in {span(max(self._retry_at[account.id] - now, 0))}"
         return {
             "ok": "OK",
             "refreshing": "Refreshing…",

@@ -34,6 +34,7 @@ class VaultAdapter(QObject):
     sign_in_needed = Signal(str, str)  # account id, message
     refresh_token_expiring = Signal(str, str)  # account id, message
     error = Signal(str)  # a one-line message for the user
+    unexpected = Signal(str)  # a bug: logged with secrets stripped; the window says so once
     keyring_ready = Signal(str)  # the backend's name
     keyring_unusable = Signal(str)  # why
 
@@ -84,8 +85,11 @@ class VaultAdapter(QObject):
                 self.error.emit(redact(exc.message))
                 return
             except Exception as exc:
-                log.exception("unexpected error")
-                self.error.emit(f"Unexpected error: {type(exc).__name__}. Details are in the log.")
+                log.exception("unexpected error")  # the log handler masks secrets
+                self.unexpected.emit(
+                    f"Unexpected error: {type(exc).__name__}. Details are in "
+                    "the log (run with TOKEN_VAULT_LOG=debug for more)."
+                )
                 return
             if on_done is not None:
                 on_done(result)

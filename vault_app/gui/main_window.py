@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_adapter()
         self._dialogs: list[QWidget] = []  # keep non-modal dialogs alive while open
+        self._told_unexpected = False
 
     # -- construction -----------------------------------------------------------------------
 
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         adapter.refresh_finished.connect(lambda i: self.model.set_busy(i, False))
         adapter.refresh_failed.connect(lambda i, _m, at: self.model.set_retry(i, at))
         adapter.error.connect(self.show_error)
+        adapter.unexpected.connect(self.show_unexpected)
         adapter.keyring_ready.connect(lambda name: self.keyring_label.setText(f"Keyring: {name}"))
         adapter.keyring_unusable.connect(
             lambda _why: self.keyring_label.setText("Keyring: unavailable")
@@ -415,6 +417,21 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    def show_unexpected(self, message: str) -> None:
+        """A bug is shown in a dialog once; after that the status bar is enough."""
+        self.show_error(message)
+        if not self._told_unexpected:
+            self._told_unexpected = True
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                "Token Vault",
+                message,
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            self._keep(box)
+            box.open()
 
     # -- status bar -------------------------------------------------------------------------
 

@@ -44,6 +44,15 @@ class Field:
     help: str = ""
     kind: FieldKind = FieldKind.TEXT
     choices: tuple[str, ...] = ()
+    # Only relevant when another field has one of these values (the OAuth2 grant's fields):
+    # forms hide it otherwise. Validation does not depend on it.
+    shown_for: tuple[str, tuple[str, ...]] | None = None
+
+    def relevant(self, values: Mapping[str, str]) -> bool:
+        if self.shown_for is None:
+            return True
+        name, allowed = self.shown_for
+        return values.get(name, "") in allowed
 
     def describe(self) -> dict[str, object]:
         return {

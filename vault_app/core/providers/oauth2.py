@@ -39,7 +39,12 @@ if TYPE_CHECKING:
 GRANTS = ("client_credentials", "password", "jwt_bearer", "refresh_token")
 CLIENT_AUTH = ("basic", "post", "none")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-MAX_ASSERTION_LIFETIME = 600  # RFC 7523 servers commonly refuse assertions living longer
+MAX_ASSERTION_LIFETIME = 600
+JWT_ONLY = ("grant", ("jwt_bearer",))
+PASSWORD_ONLY = (
+    "grant",
+    ("password",),
+)  # RFC 7523 servers commonly refuse assertions living longer
 
 # RFC 6749 section 5.2 error codes, said plainly.
 EXPLAINED = {
@@ -74,13 +79,13 @@ class OAuth2Provider(Provider):
         Field(
             "client_auth",
             "Client authentication",
-            default="",
+            default="auto",
             kind=FieldKind.CHOICE,
-            choices=("", *CLIENT_AUTH),
+            choices=("auto", *CLIENT_AUTH),
             help="basic: HTTP Basic; post: client_id/client_secret in the body; none: a "
-            "public client. Empty: post for jwt_bearer, otherwise basic.",
+            "public client; auto: post for jwt_bearer (as TradingView wants), else basic.",
         ),
-        Field("username", "Username", help="For the password grant."),
+        Field("username", "Username", help="For the password grant.", shown_for=PASSWORD_ONLY),
         Field("scope", "Scope"),
         Field("audience", "Audience"),
         Field(
@@ -89,17 +94,24 @@ class OAuth2Provider(Provider):
             kind=FieldKind.URL,
             help="RFC 7009 endpoint; without it Revoke forgets the tokens locally.",
         ),
-        Field("assertion_sub", "Assertion subject", help="jwt_bearer: the user id (sub)."),
+        Field(
+            "assertion_sub",
+            "Assertion subject",
+            help="jwt_bearer: the user id (sub).",
+            shown_for=JWT_ONLY,
+        ),
         Field(
             "assertion_app_url",
             "Assertion app URL",
             help="jwt_bearer: the application URL (spurl claim), when the server wants one.",
+            shown_for=JWT_ONLY,
         ),
         Field(
             "assertion_grant_type",
             "Assertion grant type",
             default=JWT_BEARER,
             help="jwt_bearer: the grant_type to post, e.g. a broker's own URN.",
+            shown_for=JWT_ONLY,
         ),
         Field(
             "assertion_lifetime",
@@ -107,15 +119,23 @@ class OAuth2Provider(Provider):
             default="300",
             kind=FieldKind.INTEGER,
             help="jwt_bearer: seconds the assertion is valid (at most 600).",
+            shown_for=JWT_ONLY,
         ),
         Field("client_secret", "Client secret", secret=True),
-        Field("password", "Password", secret=True, help="For the password grant."),
+        Field(
+            "password",
+            "Password",
+            secret=True,
+            help="For the password grant.",
+            shown_for=PASSWORD_ONLY,
+        ),
         Field(
             "private_key",
             "Private key",
             secret=True,
             kind=FieldKind.PEM,
             help="jwt_bearer: the RSA private key (PEM) that signs the assertion.",
+            shown_for=JWT_ONLY,
         ),
         Field(
             "certificate",
@@ -123,12 +143,14 @@ class OAuth2Provider(Provider):
             secret=True,
             kind=FieldKind.PEM,
             help="jwt_bearer: the X.509 certificate (PEM) of that key; gives the x5t header.",
+            shown_for=JWT_ONLY,
         ),
         Field(
             "refresh_token",
             "Refresh token",
             secret=True,
             help="For the refresh_token grant: the refresh token to start from.",
+            shown_for=("grant", ("refresh_token",)),
         ),
         CA_BUNDLE,
     )
