@@ -1,0 +1,114 @@
+"""Copy refreshes an expiring token first; no usable keyring gets a dialog that offers the
+demo; notifications go out for what needs the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from tests.fakes.oauth2 import OAuth2Fake
+from tests.gui.conftest import until
+from vault_app.core.engine import Event, EventKind
+from vault_app.core.vault import Vault
+from vault_app.gui.app import App
+from vault_app.gui.main_window import MainWindow
+
+
+def test_copy_refreshes_an_expiring_token_first(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    with OAuth2Fake(access_lifetime=20) as fake:
+        fake.add_client("gui", "gui-secret-0001")
+        run(
+            memory_vault.add(
+                "svc",
+                "oauth2",
+                {"token_url": fake.token_url, "client_id": "gui"},
+                {"client_secret": "gui-secret-0001"},
+            )
+        )
+        first = memory_vault.read_current_sync(memory_vault.load().find("svc"))
+        assert first is not None and first.tokens is not None
+        window.adapter.load()
+        window.table.selectRow(0)
+        window.copy_action.trigger()
+        clipboard = QGuiApplication.clipboard()
+        run(until(lambda: clipboard.text().count(".") == 2 and clipboard.text() != ""))
+        assert clipboard.text() != first.tokens.access_token  # 20 s left < 30 s: refreshed
+        assert fake.is_active(clipboard.text())
+        assert len(fake.requests_to("/token")) == 2
+
+
+def test_no_usable_keyring_offers_the_demo(
+    qtbot: QtBot, vault_home: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    import keyring.core
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    app = App(Vault(vault_home), minimized=False)
+    qtbot.addWidget(app.window)
+    app.show()
+
+    def dialog() -> QMessageBox | None:
+        return next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMessageBox) and w.isVisible()
+            ),
+            None,
+        )
+
+    run(until(lambda: dialog() is not None))
+    box = dialog()
+    assert box is not None
+    assert "no usable keyring" in box.text() and "gnome-keyring" in box.text()
+    assert [b.text() for b in box.buttons() if b.text() == "Try the demo"] == ["Try the demo"]
+    assert app.window.keyring_label.text() == "Keyring: unavailable"
+    box.reject()
+    run(app.shutdown())
+
+
+class _Tray:
+    def __init__(self) -> None:
+        self.notes: list[tuple[str, str, bool]] = []
+        self.failures: dict[str, int] = {}
+
+    def notify(self, title: str, message: str, critical: bool = False) -> None:
+        self.notes.append((title, message, critical))
+
+    def failure(self, account_id: str) -> int:
+        self.failures[account_id] = self.failures.get(account_id, 0) + 1
+        return self.failures[account_id]
+
+    def success(self, account_id: str) -> None:
+        self.failures.pop(account_id, None)
+
+    def hide(self) -> None:
+        return
+
+
+def test_notifications_for_what_needs_the_user(qtbot: QtBot, memory_vault: Vault, run: Any) -> None:
+    app = App(memory_vault, minimized=False)
+    qtbot.addWidget(app.window)
+    tray = _Tray()
+    app.tray = tray  # type: ignore[assignment]
+    app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "rejected"))
+    for _ in range(3):
+        app._notify(Event(EventKind.REFRESH_FAILED, "b", "te", "HTTP 503"))
+    app._notify(Event(EventKind.REFRESH_TOKEN_EXPIRING, "c", "rt", "rt: expires in 9 days"))
+    assert tray.notes == [
+        ("alor: sign-in needed", "rejected", True),
+        ("te: refresh keeps failing", "HTTP 503", False),  # once, at the third failure
+        ("Refresh token expiring", "rt: expires in 9 days", False),
+    ]
+    app.window.settings["notifications"] = False
+    app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "again"))
+    assert len(tray.notes) == 3
+    run(app.shutdown())
