@@ -112,3 +112,23 @@ def test_without_a_tray_closing_the_window_quits(
     with qtbot.waitSignal(app.window.quit_requested, timeout=2000):
         app.window.close()
     run(app.shutdown())
+
+
+def test_no_command_opens_the_window(vault_home: Path) -> None:
+    env = dict(os.environ, TOKEN_VAULT_HOME=str(vault_home), QT_QPA_PLATFORM="xcb")
+    app = subprocess.Popen(
+        [sys.executable, "-m", "vault_app"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_window(app)
+    finally:
+        app.terminate()
+        _, err = app.communicate(timeout=10)
+    assert "Traceback" not in err
+    # Opening the window reads no secret and creates no vault file.
+    assert not (vault_home / "accounts.json").exists()

@@ -98,6 +98,7 @@ class Event:
     retry_at: float | None = None
     failures: int = 0
     exit_code: int = 0  # for a failure: the CLI exit code of its error class
+    account: Account | None = None  # ACCOUNT_CHANGED: the metadata as stored, when known
 
 
 @dataclass
@@ -286,13 +287,14 @@ class Refresher:
     async def _refresh_one(self, account: Account, mode: str) -> None:
         state = self._state(account.id)
         self._emit(Event(EventKind.REFRESH_STARTED, account.id, account.name))
+        stored: Account | None = None  # after a failure the listener re-reads the metadata
         try:
             if mode == "resign":
-                await self.vault.sign_in_again(account.id)
+                stored, _ = await self.vault.sign_in_again(account.id)
             elif mode == "force":
-                await self.vault.force_refresh(account.id)
+                stored, _ = await self.vault.force_refresh(account.id)
             else:
-                await self.vault.ensure_fresh(account.id, self._min_valid(account))
+                stored, _ = await self.vault.ensure_fresh(account.id, self._min_valid(account))
         except RejectedError as exc:
             state.failures, state.retry_at = 0, None
             self._emit(
@@ -313,7 +315,7 @@ class Refresher:
         else:
             state.failures, state.retry_at = 0, None
             self._emit(Event(EventKind.REFRESH_SUCCEEDED, account.id, account.name))
-        self._emit(Event(EventKind.ACCOUNT_CHANGED, account.id, account.name))
+        self._emit(Event(EventKind.ACCOUNT_CHANGED, account.id, account.name, account=stored))
 
     def _failed(
         self,

@@ -61,7 +61,12 @@ class VaultAdapter(QObject):
         elif event.kind is EventKind.REFRESH_TOKEN_EXPIRING:
             self.refresh_token_expiring.emit(event.account_id, event.message or "")
         elif event.kind is EventKind.ACCOUNT_CHANGED:
-            self._reload_one(event.account_id)
+            # A successful refresh hands over the stored metadata: no re-read of the whole
+            # vault file on the GUI thread for every refreshed account.
+            if event.account is not None:
+                self.account_changed.emit(event.account)
+            else:
+                self._reload_one(event.account_id)
 
     def _reload_one(self, account_id: str) -> None:
         try:
@@ -134,8 +139,8 @@ class VaultAdapter(QObject):
     async def token(self, account_id: str, min_valid: float = 30) -> TokenSet:
         """A token valid for `min_valid` seconds, refreshed first if needed."""
         account = self.vault.load().by_id(account_id)
-        _, tokens = await self.vault.token(account.name, min_valid=min_valid)
-        self._reload_one(account_id)
+        account, tokens = await self.vault.token(account.name, min_valid=min_valid)
+        self.account_changed.emit(account)
         return tokens
 
     def refresh(self, account_ids: list[str]) -> None:

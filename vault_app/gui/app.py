@@ -59,7 +59,6 @@ class App:
         self.adapter.keyring_unusable.connect(self._no_keyring)
         self.engine.subscribe(self._notify)
         self._engine_task: asyncio.Task[None] | None = None
-        self._warned_unexpected = False
         self.minimized = minimized
 
     def show(self) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -323,7 +323,6 @@ class MainWindow(QMainWindow):
 
     def _keep(self, dialog: QWidget) -> None:
         self._dialogs.append(dialog)
-        dialog.destroyed.connect(lambda *_: None)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(
             lambda *_a, d=dialog: self._dialogs.remove(d) if d in self._dialogs else None
@@ -457,10 +456,3 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.quit_requested.emit()
-
-    def index_of(self, account_id: str) -> QModelIndex:
-        for row in range(self.proxy.rowCount()):
-            index = self.proxy.index(row, 0)
-            if index.data(ID_ROLE) == account_id:
-                return index
-        return QModelIndex()
