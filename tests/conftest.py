@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ def vault_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def _secret_service_running() -> bool:
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+def _secret_service_running(env: dict[str, str] | None = None) -> bool:
+    env = dict(os.environ) if env is None else env
+    if not env.get("DBUS_SESSION_BUS_ADDRESS"):
         return False
     probe = subprocess.run(
         [
@@ -42,6 +44,7 @@ def _secret_service_running() -> bool:
         text=True,
         timeout=10,
         check=False,
+        env=env,
     )
     return "boolean true" in probe.stdout
 
@@ -60,6 +63,53 @@ def secret_service(_secret_service_checked: bool) -> None:
     if os.environ.get("TOKEN_VAULT_TEST_SESSION"):
         pytest.fail("scripts/test started no Secret Service: see its keyring.log")
     pytest.skip("needs the private keyring session: run scripts/test")
+
+
+@pytest.fixture
+def private_keyring(tmp_path: Path, secret_service: None) -> Iterator[dict[str, str]]:
+    """A gnome-keyring of its own on a D-Bus bus of its own, for tests that kill keyring clients
+    mid-call: gnome-keyring aborts when a client vanishes during OpenSession (an upstream
+    bug), and that must not take the shared daemon down with it. Yields the environment
+    variables that point a process at it."""
+    root = tmp_path / "private-keyring"
+    env = {"XDG_DATA_HOME": str(root / "data"), "XDG_RUNTIME_DIR": str(root / "run")}
+    for folder in env.values():
+        Path(folder).mkdir(mode=0o700, parents=True)
+    bus = subprocess.Popen(
+        [
+            "dbus-daemon",
+            f"--config-file={REPO / 'scripts' / 'dbus-session.conf'}",
+            "--nofork",
+            "--print-address=1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert bus.stdout is not None
+    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+    daemon = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    assert daemon.stdin is not None
+    daemon.stdin.write(b"private-keyring")
+    daemon.stdin.close()
+    try:
+        for _ in range(150):
+            if _secret_service_running({**os.environ, **env}):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the private gnome-keyring-daemon did not come up")
+        yield env
+    finally:
+        for proc in (daemon, bus):
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 @dataclass

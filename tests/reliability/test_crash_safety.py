@@ -23,7 +23,10 @@ from tests.fakes.oauth2 import OAuth2Fake
 KILLS = 50
 
 
-def test_sigkill_at_random_moments_never_loses_the_refresh_token(cli: Cli) -> None:
+def test_sigkill_at_random_moments_never_loses_the_refresh_token(
+    cli: Cli, private_keyring: dict[str, str]
+) -> None:
+    cli.env.update(private_keyring)  # the kills may abort gnome-keyring: keep it to ourselves
     rng = random.Random(int(os.environ.get("TOKEN_VAULT_CRASH_SEED", "20261123")))
     with OAuth2Fake(access_lifetime=600, grace=True) as fake:
         fake.add_client("crash-client", "crash-secret-0001")

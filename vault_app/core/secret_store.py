@@ -21,6 +21,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -36,6 +37,7 @@ DEFAULT_TIMEOUT = 20.0
 # other backends take far more, but one limit everywhere keeps the stored layout portable.
 DEFAULT_CHUNK_LIMIT = 1200 if sys.platform == "win32" else 100_000
 _CHUNK_PREFIX = "token-vault-chunks:v1:"
+RETRY_PAUSE = 0.5  # seconds before the one retry of a failed keyring call
 # The head item "<prefix><count>:<sha256 hex>" must itself fit under the limit.
 MIN_CHUNK_LIMIT = 128
 
@@ -193,11 +195,14 @@ class SecretStore:
                 except Exception as exc:
                     error = _map_keyring_error(exc)
                     # Every operation here is idempotent, and gnome-keyring occasionally
-                    # loses an item under concurrent writers ("Item does not exist"): one
-                    # more try. A locked keyring will not unlock itself, so that is final.
+                    # loses an item under concurrent writers ("Item does not exist") or
+                    # aborts and is restarted by its supervisor: one more try after a pause
+                    # (on this thread, never the caller's). A locked keyring will not unlock
+                    # itself, so that is final.
                     if attempt == 2 or "locked" in error.message:
                         raise error from None
                     log.info("keyring call failed (%s); trying once more", type(exc).__name__)
+                    time.sleep(RETRY_PAUSE)
             raise AssertionError("unreachable")
 
         return run
