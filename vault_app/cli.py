@@ -48,6 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keeps API access tokens fresh; every secret stays in the OS keyring.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    desktop = parser.add_argument_group("installation")
+    desktop.add_argument(
+        "--self-check",
+        action="store_true",
+        help="check the keyring, vault home, Qt platform and tray; non-zero if one is missing",
+    )
+    desktop.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Token Vault to this user's application menu (entry and icons)",
+    )
+    desktop.add_argument(
+        "--uninstall-desktop-entry",
+        action="store_true",
+        help="remove the menu entry, icons and autostart entry that install added",
+    )
+    desktop.add_argument(
+        "--autostart",
+        action="store_true",
+        help="with --install-desktop-entry: also start in the tray at login",
+    )
+    parser.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--minimized", action="store_true", help="start the window hidden")
     parser.add_argument(
         "--demo",
@@ -560,6 +582,22 @@ def cmd_import(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+def cmd_install(args: argparse.Namespace, out: IO[str]) -> int:
+    from vault_app.system import desktop_entry
+    from vault_app.system.launcher import launch_command
+
+    if args.uninstall_desktop_entry:
+        removed = desktop_entry.uninstall()
+        for path in removed:
+            out.write(f"removed {path}\n")
+        if not removed:
+            out.write("nothing to remove: no desktop entry of Token Vault was installed\n")
+        return 0
+    for path in desktop_entry.install(launch_command(), autostart=bool(args.autostart)):
+        out.write(f"wrote {path}\n")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from vault_app.gui.app import run_gui
 
@@ -592,8 +630,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(words)
     out, err, stdin = sys.stdout, sys.stderr, sys.stdin
     command = args.command or "gui"
+    if args.autostart and not args.install_desktop_entry:
+        parser.error("--autostart goes with --install-desktop-entry")
+    if args.command and (
+        args.self_check or args.install_desktop_entry or args.uninstall_desktop_entry
+    ):
+        parser.error(f"--self-check and the desktop entry options take no command ({args.command})")
+    if args.qt_probe:
+        from vault_app.system.selfcheck import qt_probe
+
+        return qt_probe(out)
+    if args.self_check:
+        from vault_app.system import selfcheck
+
+        return selfcheck.run(out)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        command = "install"
     handlers: dict[str, Callable[[], int]] = {
         "gui": lambda: cmd_gui(args),
+        "install": lambda: cmd_install(args, out),
         "providers": lambda: cmd_providers(args, out),
         "add": lambda: cmd_add(args, out, stdin),
         "edit": lambda: cmd_edit(args, out, stdin),

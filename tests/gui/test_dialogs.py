@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import QLineEdit
@@ -12,6 +13,9 @@ from vault_app.core.model import Status
 from vault_app.core.vault import Vault
 from vault_app.gui.account_dialog import AccountDialog
 from vault_app.gui.main_window import MainWindow
+from vault_app.gui.settings_dialog import SettingsDialog
+from vault_app.system.desktop_entry import XdgAutostartWriter
+from vault_app.system.launcher import APP_ID
 
 
 def _visible(dialog: AccountDialog) -> list[str]:
@@ -75,3 +79,59 @@ def test_settings_are_saved_in_the_vault_file(
     assert memory_vault.load().settings["clipboard_seconds"] == 45
     assert window.adapter.engine.settings.ahead_fraction == 0.4
     assert window.settings["clipboard_seconds"] == 45
+
+
+def test_autostart_from_settings_writes_and_removes_the_xdg_entry(
+    window: MainWindow, run: Any, tmp_path: Path, qtbot: QtBot
+) -> None:
+    entry = tmp_path / "config" / "autostart" / f"{APP_ID}.desktop"
+    window.adapter.autostart = XdgAutostartWriter(entry)
+    window.open_settings()
+    dialog = next(d for d in window._dialogs if isinstance(d, SettingsDialog))
+    assert dialog.autostart.isEnabled() and not dialog.autostart.isChecked()
+    dialog.autostart.setChecked(True)
+    dialog.accept()
+    run(until(entry.exists))
+    assert "--minimized" in next(
+        line for line in entry.read_text().splitlines() if line.startswith("Exec=")
+    )
+    run(until(lambda: window.settings.get("autostart") is True))
+
+    entry.unlink()  # removed by hand: the dialog shows what the system will do, not the file
+    window.open_settings()
+    dialog = [d for d in window._dialogs if isinstance(d, SettingsDialog)][-1]
+    assert not dialog.autostart.isChecked()
+    dialog.autostart.setChecked(True)
+    dialog.accept()
+    run(until(entry.exists))
+    window.open_settings()
+    dialog = [d for d in window._dialogs if isinstance(d, SettingsDialog)][-1]
+    assert dialog.autostart.isChecked()
+    dialog.autostart.setChecked(False)
+    dialog.accept()
+    run(until(lambda: not entry.exists()))
+    run(until(lambda: window.settings.get("autostart") is False))
+
+
+def test_autostart_that_cannot_be_written_is_reported(
+    window: MainWindow, run: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "config"
+    blocker.write_text("a file where the autostart folder should be")
+    window.adapter.autostart = XdgAutostartWriter(blocker / "autostart" / f"{APP_ID}.desktop")
+    messages: list[str] = []
+    window.adapter.error.connect(messages.append)
+    window.adapter.spawn(window.adapter.save_settings({"autostart": True, "clipboard_seconds": 9}))
+    run(until(lambda: bool(messages)))
+    assert messages[0].startswith("Settings saved, but autostart could not be turned on: ")
+    assert "\n" not in messages[0]
+    assert window.adapter.vault.load().settings["clipboard_seconds"] == 9
+    assert window.adapter.vault.load().settings["autostart"] is False
+
+
+def test_autostart_is_not_offered_without_a_writer(window: MainWindow) -> None:
+    """The demo passes none: it changes nothing on the computer."""
+    window.open_settings()
+    dialog = next(d for d in window._dialogs if isinstance(d, SettingsDialog))
+    assert not dialog.autostart.isEnabled()
+    assert "autostart" not in dialog.values()

@@ -19,6 +19,7 @@ from vault_app.core.model import Account, TokenSet
 from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_provider
 from vault_app.core.redact import redact
 from vault_app.core.vault import Vault
+from vault_app.system.autostart import Autostart
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,10 +39,11 @@ class VaultAdapter(QObject):
     keyring_ready = Signal(str)  # the backend's name
     keyring_unusable = Signal(str)  # why
 
-    def __init__(self, vault: Vault, engine: Refresher) -> None:
+    def __init__(self, vault: Vault, engine: Refresher, autostart: Autostart | None = None) -> None:
         super().__init__()
         self.vault = vault
         self.engine = engine
+        self.autostart = autostart  # None: not offered (the demo touches nothing)
         self._tasks: set[asyncio.Task[Any]] = set()
         engine.subscribe(self._on_event)
 
@@ -179,18 +181,56 @@ class VaultAdapter(QObject):
         self.engine.poke()
         return result
 
+    def autostart_enabled(self) -> bool | None:
+        """Whether the system will start us at login (the entry, not the stored setting: the
+        user may have removed it by hand); None when autostart is not offered."""
+        if self.autostart is None:
+            return None
+        try:
+            return self.autostart.is_enabled()
+        except OSError:
+            return False
+
     async def save_settings(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Store settings in the metadata file; the engine picks up the refresh ones."""
+        """Store settings in the metadata file and apply autostart, on a worker thread; the
+        engine picks up the refresh ones."""
         from vault_app.core.engine import EngineSettings
 
-        def apply(doc: Any) -> dict[str, Any]:
-            doc.settings.update(values)
-            self.engine.settings = EngineSettings.from_doc(doc)
-            return dict(doc.settings)
+        def save() -> tuple[dict[str, Any], EngineSettings, str | None]:
+            problem = None
+            if "autostart" in values:
+                problem = self._apply_autostart(bool(values["autostart"]))
+                values["autostart"] = bool(self.autostart_enabled())
 
-        saved = self.vault.store.update(apply)
+            def apply(doc: Any) -> tuple[dict[str, Any], EngineSettings]:
+                doc.settings.update(values)
+                return dict(doc.settings), EngineSettings.from_doc(doc)
+
+            saved, engine_settings = self.vault.store.update(apply)
+            return saved, engine_settings, problem
+
+        saved, self.engine.settings, problem = await asyncio.to_thread(save)
         self.engine.poke()
+        if problem:
+            raise UserFacingError(problem)
         return saved
+
+    def _apply_autostart(self, enabled: bool) -> str | None:
+        from vault_app.system.launcher import launch_command
+
+        if self.autostart is None:
+            return None
+        try:
+            if enabled:
+                self.autostart.enable(launch_command())
+            else:
+                self.autostart.disable()
+        except OSError as exc:
+            return (
+                f"Settings saved, but autostart could not be turned {'on' if enabled else 'off'}"
+                f": {exc.strerror or exc} ({self.autostart.where})"
+            )
+        return None
 
     async def remove(self, account_id: str) -> None:
         account = self.vault.load().by_id(account_id)

@@ -24,6 +24,9 @@ from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
 from vault_app.resource_files import resource_path
+from vault_app.system import autostart
+from vault_app.system.autostart import Autostart
+from vault_app.system.launcher import APP_ID
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class App:
         *,
         minimized: bool,
         demo_note: str | None = None,
+        autostart: Autostart | None = None,
         request_quit: Callable[[], None] = QApplication.quit,
     ) -> None:
         self.vault = vault
@@ -44,7 +48,7 @@ class App:
         # before the event loop ends (stopping Qt's loop first would strand those tasks).
         self.request_quit = request_quit
         self.engine = Refresher(vault)
-        self.adapter = VaultAdapter(vault, self.engine)
+        self.adapter = VaultAdapter(vault, self.engine, autostart)
         self.clipboard = SecretClipboard()
         self.window = MainWindow(self.adapter, self.clipboard)
         if demo_note:
@@ -182,7 +186,7 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Token Vault")
-    app.setDesktopFileName("token-vault")
+    app.setDesktopFileName(APP_ID)
     app.setWindowIcon(QIcon(str(resource_path("token-vault.svg"))))
     app.setQuitOnLastWindowClosed(False)
 
@@ -206,7 +210,13 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
     except UserFacingError:
         start_minimized = minimized
     closing = asyncio.Event()
-    running = App(vault, minimized=start_minimized, demo_note=note, request_quit=closing.set)
+    running = App(
+        vault,
+        minimized=start_minimized,
+        demo_note=note,
+        autostart=None if demo else autostart.for_this_system(),
+        request_quit=closing.set,
+    )
     instance.show_requested.connect(running.raise_window)
     app.aboutToQuit.connect(closing.set)  # the session ends: clean up as far as time allows
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self.adapter.autostart_enabled(), self)
 
         def done(result: int) -> None:
             if result == SettingsDialog.DialogCode.Accepted:

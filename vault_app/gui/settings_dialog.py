@@ -1,5 +1,5 @@
 """Settings, saved in the vault's metadata file: refresh-ahead, clipboard wipe, default copy
-format, start minimized, notifications."""
+format, start minimized, autostart at login, notifications."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ COPY_FORMATS = ("raw", "bearer", "header")
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        autostart: bool | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """`autostart`: whether the system starts us at login now; None when not offered."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
@@ -37,6 +43,11 @@ class SettingsDialog(QDialog):
         self.copy_format.setCurrentText(str(settings["copy_format"]))
         self.start_minimized = QCheckBox("Start in the tray")
         self.start_minimized.setChecked(bool(settings["start_minimized"]))
+        self.autostart = QCheckBox("Start at login, in the tray")
+        self.autostart.setChecked(bool(autostart))
+        if autostart is None:
+            self.autostart.setEnabled(False)
+            self.autostart.setToolTip("Not in the demo: it changes nothing on this computer")
         self.notifications = QCheckBox("Notify on sign-in needed and repeated failures")
         self.notifications.setChecked(bool(settings["notifications"]))
         form.addRow("Refresh when less than", self.ahead_percent)
@@ -45,6 +56,7 @@ class SettingsDialog(QDialog):
         form.addRow("Wipe the clipboard after", self.clipboard)
         form.addRow("Copy as", self.copy_format)
         form.addRow(self.start_minimized)
+        form.addRow(self.autostart)
         form.addRow(self.notifications)
         for widget, name in (
             (self.ahead_percent, "Refresh-ahead share"),
@@ -69,5 +81,6 @@ class SettingsDialog(QDialog):
             "clipboard_seconds": self.clipboard.value(),
             "copy_format": self.copy_format.currentText(),
             "start_minimized": self.start_minimized.isChecked(),
+            **({"autostart": self.autostart.isChecked()} if self.autostart.isEnabled() else {}),
             "notifications": self.notifications.isChecked(),
         }

@@ -1,0 +1,97 @@
+"""`token-vault --self-check` in the private keyring session: every required part present
+gives exit 0; each missing part gives a FAIL line naming it and a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, Cli
+from tests.gui.xserver import private_display
+
+
+def _lines(out: str) -> dict[str, str]:
+    found = {}
+    for line in out.splitlines():
+        if ":" in line and line[:5].strip() in ("ok", "FAIL", "--"):
+            name, _, detail = line[5:].partition(":")
+            found[name.strip()] = f"{line[:5].strip()} {detail.strip()}"
+    return found
+
+
+def test_all_present_on_the_offscreen_platform(cli: Cli, vault_home: Path) -> None:
+    cli.env["QT_QPA_PLATFORM"] = "offscreen"
+    result = cli("--self-check")
+    assert result.code == 0, result.out + result.err
+    lines = _lines(result.out)
+    assert lines["keyring"] == "ok SecretService.Keyring"
+    assert lines["keyring read"] == "ok answered"
+    assert lines["vault home"] == f"ok {vault_home} (not created yet)"
+    assert lines["Qt platform"].startswith("ok offscreen (Qt 6.")
+    assert lines["system tray"].startswith("-- not available")  # optional: still exit 0
+    assert lines["version"].startswith("ok 0.")
+    assert result.out.endswith("all required checks passed\n")
+
+
+def test_tray_is_found_when_the_desktop_has_one(cli: Cli) -> None:
+    with private_display(tray=True) as display:
+        cli.env["DISPLAY"] = display
+        for _ in range(40):  # until trayer has taken the tray selection
+            result = cli("--self-check")
+            if _lines(result.out).get("system tray") == "ok available":
+                break
+            time.sleep(0.25)
+    assert result.code == 0, result.out + result.err
+    assert _lines(result.out)["system tray"] == "ok available"
+    assert _lines(result.out)["Qt platform"].startswith("ok xcb ")
+
+
+def test_a_refused_keyring_fails_the_check(cli: Cli) -> None:
+    cli.env.update(
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", QT_QPA_PLATFORM="offscreen"
+    )
+    result = cli("--self-check")
+    assert result.code == 1
+    assert _lines(result.out)["keyring"].startswith(
+        "FAIL no usable keyring (keyring chose null.Keyring)"
+    )
+    assert result.out.endswith("self-check failed: see the FAIL lines\n")
+
+
+def test_a_damaged_vault_file_fails_the_check(cli: Cli, vault_home: Path) -> None:
+    vault_home.mkdir(mode=0o700)
+    (vault_home / "accounts.json").write_text("{not json")
+    cli.env["QT_QPA_PLATFORM"] = "offscreen"
+    result = cli("--self-check")
+    assert result.code == 1
+    assert _lines(result.out)["vault home"].startswith(f"FAIL {vault_home}: ")
+    assert (vault_home / "accounts.json").read_text() == "{not json"  # left as it was
+
+
+def test_a_missing_qt_platform_fails_the_check(cli: Cli) -> None:
+    cli.env["QT_QPA_PLATFORM"] = "no-such-platform"
+    result = cli("--self-check")
+    assert result.code == 1
+    line = _lines(result.out)["Qt platform"]
+    assert line.startswith("FAIL cannot start: ") and "no-such-platform" in line
+
+
+def test_no_display_fails_the_check(cli: Cli) -> None:
+    env = {
+        k: v
+        for k, v in cli.env.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "vault_app", "--self-check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+    )
+    assert proc.returncode == 1
+    assert _lines(proc.stdout)["Qt platform"].startswith("FAIL cannot start: ")
