@@ -9,7 +9,6 @@ trouble, 6 keyring unavailable or locked (1 anything else, such as a damaged vau
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -230,6 +229,8 @@ def _run(coro_fn: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await vault.aclose()
 
+    import asyncio  # not at the top: `token` for a valid token runs no event loop
+
     return asyncio.run(main())
 
 
@@ -446,19 +447,18 @@ def cmd_token(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _valid_token(name: str, min_valid: float, force: bool) -> tuple[Any, dict[str, str]]:
-    """The fast path reads the keyring once with no event loop, HTTP client or Qt; only an
-    expiring token goes through the locked refresh path."""
-    from vault_app.core.vault import Vault
+    """The fast path reads the keyring once with no event loop, HTTP client or Qt (directly
+    on the Secret Service, see core/fast_read.py); only an expiring token goes through the
+    locked refresh path."""
+    from vault_app.core.account_store import AccountStore
 
     if min_valid < 0:
         raise UsageError("--min-valid must not be negative")
-    vault = Vault()
-    account = vault.load().find(name)
+    store = AccountStore()
+    doc = store.load()
+    account = doc.find(name)
     if not force:
-        try:
-            bundle = vault.read_current_sync(account)
-        finally:
-            vault.secrets().close()
+        bundle = _stored_bundle(store, doc, account)
         tokens = bundle.tokens if bundle else None
         if tokens is not None:
             remaining = tokens.remaining()
@@ -466,6 +466,22 @@ def _valid_token(name: str, min_valid: float, force: bool) -> tuple[Any, dict[st
                 return tokens, account.fields
     account, tokens = _run(lambda v: v.token(name, min_valid=min_valid, force=force))
     return tokens, account.fields
+
+
+def _stored_bundle(store: Any, doc: Any, account: Any) -> Any:
+    from vault_app.core import fast_read
+    from vault_app.core.secret_store import configured_timeout
+
+    bundle = fast_read.stored_bundle(store.home, doc.vault_id, account, configured_timeout())
+    if bundle is not None:
+        return bundle
+    from vault_app.core.vault import Vault
+
+    vault = Vault(store.home)
+    try:
+        return vault.read_current_sync(account)
+    finally:
+        vault.secrets().close()
 
 
 def cmd_refresh(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -599,7 +615,7 @@ def cmd_install(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from vault_app.gui.app import run_gui
+    from vault_app.gui.launch import run_gui
 
     return run_gui(minimized=bool(args.minimized), demo=bool(args.demo))
 
@@ -607,18 +623,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
 # -- entry point --------------------------------------------------------------------------
 
 
-def _setup_logging() -> None:
-    level = os.environ.get("TOKEN_VAULT_LOG", "WARNING").upper()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    redact.install(handler)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(getattr(logging, level, logging.WARNING))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _setup_logging()
+    from vault_app import logs
+
+    logs.setup()
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     split = words.index("--") if "--" in words else len(words)

@@ -1,13 +1,15 @@
-"""`token NAME` for a valid stored token: one keyring read, no network stack, no Qt."""
+"""`token NAME` for a valid stored token: one keyring read, no network stack, no Qt, no event
+loop; on the Secret Service not even keyring's backend discovery (core/fast_read.py)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 from tests.conftest import REPO, Cli
 
-HEAVY = ("PySide6", "shiboken6", "qasync", "httpx", "httpcore", "jwt")
+HEAVY = ("PySide6", "shiboken6", "qasync", "httpx", "httpcore", "jwt", "asyncio", "filelock")
 
 
 def test_valid_token_loads_no_network_or_qt(cli: Cli) -> None:
@@ -39,5 +41,70 @@ def test_valid_token_loads_no_network_or_qt(cli: Cli) -> None:
         for line in proc.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "keyring" in imported  # the parse works: the keyring was read
+    assert "secretstorage" in imported  # the parse works: the keyring was read
     assert sorted(imported.intersection(HEAVY)) == []
+    # `add` resolved the keyring through keyring and noted that a direct read is possible.
+    assert (cli.home / "keyring-backend").read_text() == "SecretService\n"
+    assert "keyring" not in imported
+
+
+def _token_imports(cli: Cli, name: str) -> tuple[str, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vault_app", "token", name],
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return proc.stdout, imported
+
+
+def test_without_the_hint_keyring_reads_it(cli: Cli) -> None:
+    assert (
+        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0001\n").code == 0
+    )
+    (cli.home / "keyring-backend").unlink()
+    out, imported = _token_imports(cli, "k")
+    assert out == "tok-k-0001\n"
+    assert "keyring" in imported
+
+
+def test_an_explicit_backend_choice_is_honoured(cli: Cli) -> None:
+    assert (
+        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0002\n").code == 0
+    )
+    cli.env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
+    out, imported = _token_imports(cli, "k")
+    assert out == "tok-k-0002\n"
+    assert "keyring" in imported
+
+
+def test_a_stale_hint_falls_back_to_keyring(cli: Cli) -> None:
+    """The items are not where the hint says (say the keyring changed): keyring finds them."""
+    assert (
+        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0003\n").code == 0
+    )
+    import keyring
+
+    doc = json.loads((cli.home / "accounts.json").read_text())
+    account = doc["accounts"][0]
+    service = f"token-vault:{doc['vault_id']}"
+    key = f"{account['id']}:{account['generation']}"
+    value = keyring.get_password(service, key)
+    assert value is not None
+    keyring.delete_password(service, key)
+    try:
+        result = cli("token", "k")
+        assert result.code != 0  # gone for real: the full path says so
+        assert "missing" in result.err or "sign-in" in result.err
+    finally:
+        keyring.set_password(service, key, value)
+    assert cli("token", "k").out == "tok-k-0003\n"

@@ -11,17 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-from filelock import AsyncFileLock, FileLock
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault_app.core.errors import NoSuchAccountError, UsageError, VaultFileError
 from vault_app.core.model import Account
+
+if TYPE_CHECKING:
+    from filelock import AsyncFileLock
 
 SCHEMA_VERSION = 1
 FILE_NAME = "accounts.json"
@@ -101,6 +100,8 @@ class AccountStore:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
+            import uuid  # here, not at the top: the window's start-up path reads, never creates
+
             return VaultDoc(vault_id=uuid.uuid4().hex)
         except OSError as exc:
             raise VaultFileError(f"cannot read {self.path}: {exc.strerror}") from None
@@ -148,6 +149,8 @@ class AccountStore:
     @contextlib.contextmanager
     def _metadata_lock(self) -> Iterator[None]:
         self._ensure_dirs()
+        from filelock import FileLock  # here, not at the top: reading needs no lock
+
         with FileLock(self.lock_dir / "accounts.lock", timeout=30):
             yield
 
@@ -177,6 +180,8 @@ class AccountStore:
         self._atomic_write(self.path, data)
 
     def _atomic_write(self, target: Path, data: bytes) -> None:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.home)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -197,6 +202,8 @@ class AccountStore:
         """The cross-process lock held around any change to one account's secrets; waiting
         for it polls instead of blocking the event loop."""
         self._ensure_dirs()
+        from filelock import AsyncFileLock
+
         return AsyncFileLock(
             self.lock_dir / f"{account_id}.lock", timeout=timeout, run_in_executor=False
         )

@@ -13,16 +13,17 @@ never waited for at exit.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import hashlib
 import json
 import logging
+import os
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from vault_app.core import redact
@@ -33,6 +34,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
+DIRECT_HINT = "keyring-backend"  # beside accounts.json: see fast_read.py
 # Windows Credential Manager holds about 1,280 characters per item (2,560 bytes of UTF-16);
 # other backends take far more, but one limit everywhere keeps the stored layout portable.
 DEFAULT_CHUNK_LIMIT = 1200 if sys.platform == "win32" else 100_000
@@ -99,6 +101,12 @@ class _KeyringBackend:
                 "plain text"
             )
         self._keyring = chosen
+        # fast_read.py reads these items itself only when keyring would look exactly there.
+        self.direct_read = (
+            type(chosen).__module__ == "keyring.backends.SecretService"
+            and getattr(chosen, "scheme", "default") == "default"
+            and not hasattr(chosen, "preferred_collection")
+        )
 
     def get_password(self, service: str, username: str) -> str | None:
         value: str | None = self._keyring.get_password(service, username)
@@ -121,6 +129,15 @@ def _priority(backend: Any) -> float:
 def _backend_name(backend: Any) -> str:
     cls = type(backend)
     return f"{cls.__module__}.{cls.__qualname__}".removeprefix("keyring.backends.")
+
+
+def configured_timeout() -> float:
+    """$TOKEN_VAULT_KEYRING_TIMEOUT seconds when set to a positive number, else the default."""
+    try:
+        value = float(os.environ.get("TOKEN_VAULT_KEYRING_TIMEOUT", "") or 0)
+    except ValueError:
+        value = 0
+    return value if value > 0 else DEFAULT_TIMEOUT
 
 
 class _DaemonExecutor:
@@ -167,7 +184,11 @@ class SecretStore:
         *,
         chunk_limit: int = DEFAULT_CHUNK_LIMIT,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 1,
+        hint_file: Path | None = None,
     ) -> None:
+        """`hint_file`: where to note whether the resolved keyring allows the direct read of
+        fast_read.py (None: nowhere). `retries`: extra tries of a failed call."""
         if chunk_limit < MIN_CHUNK_LIMIT:
             raise ValueError(
                 f"chunk_limit below {MIN_CHUNK_LIMIT} characters cannot hold a chunk header"
@@ -176,6 +197,8 @@ class SecretStore:
         self.chunk_limit = chunk_limit
         self.timeout = timeout
         self._backend: Backend | None = backend
+        self.retries = retries
+        self.hint_file = hint_file
         self._executor = _DaemonExecutor("keyring")
 
     @property
@@ -187,7 +210,7 @@ class SecretStore:
 
     def _guarded(self, fn: Callable[[], T]) -> Callable[[], T]:
         def run() -> T:
-            for attempt in (1, 2):
+            for attempt in range(self.retries + 1):
                 try:
                     return fn()
                 except (KeyringUnavailableError, VaultFileError):
@@ -199,7 +222,7 @@ class SecretStore:
                     # aborts and is restarted by its supervisor: one more try after a pause
                     # (on this thread, never the caller's). A locked keyring will not unlock
                     # itself, so that is final.
-                    if attempt == 2 or "locked" in error.message:
+                    if attempt == self.retries or "locked" in error.message:
                         raise error from None
                     log.info("keyring call failed (%s); trying once more", type(exc).__name__)
                     time.sleep(RETRY_PAUSE)
@@ -217,6 +240,8 @@ class SecretStore:
 
     async def acall(self, fn: Callable[[], T]) -> T:
         """Like `call`, for coroutines: the event loop keeps running meanwhile."""
+        import asyncio  # not at the top: `token-vault token` reads without an event loop
+
         future = self._executor.submit(self._guarded(fn))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
@@ -236,7 +261,10 @@ class SecretStore:
 
     def backend(self) -> Backend:
         if self._backend is None:
-            self._backend = _KeyringBackend()
+            resolved = _KeyringBackend()
+            if self.hint_file is not None:
+                _note_direct_read(self.hint_file, resolved.direct_read)
+            self._backend = resolved
         return self._backend
 
     def _key(self, account_id: str, generation: int, chunk: int | None = None) -> str:
@@ -329,6 +357,24 @@ class SecretStore:
             return None
         current = self.read_bundle(account_id, generation)
         return None if current is None else (generation, current)
+
+
+def _note_direct_read(hint: Path, possible: bool) -> None:
+    """Keep the hint file in step with the keyring's choice; written only when it changes."""
+    try:
+        current = hint.read_text(encoding="ascii").strip()
+    except OSError:
+        current = None
+    try:
+        if possible and current != "SecretService":
+            hint.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the first save
+            tmp = hint.with_name(hint.name + ".tmp")
+            tmp.write_text("SecretService\n", encoding="ascii")
+            os.replace(tmp, hint)
+        elif not possible and current is not None:
+            hint.unlink()
+    except OSError as exc:  # only a speed-up is lost
+        log.debug("cannot update %s: %s", hint, exc.strerror)
 
 
 def _delete_quietly(backend: Backend, service: str, key: str) -> None:

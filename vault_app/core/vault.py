@@ -40,7 +40,13 @@ from vault_app.core.providers.base import (
     get_provider,
     normalize_fields,
 )
-from vault_app.core.secret_store import DEFAULT_CHUNK_LIMIT, DEFAULT_TIMEOUT, Backend, SecretStore
+from vault_app.core.secret_store import (
+    DEFAULT_CHUNK_LIMIT,
+    DIRECT_HINT,
+    Backend,
+    SecretStore,
+    configured_timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,7 @@ class Vault:
         self.http = Http()
         self._backend = backend
         self._chunk_limit = chunk_limit or _env_number("TOKEN_VAULT_CHUNK_LIMIT") or None
-        self._keyring_timeout = (
-            keyring_timeout or _env_number("TOKEN_VAULT_KEYRING_TIMEOUT") or DEFAULT_TIMEOUT
-        )
+        self._keyring_timeout = keyring_timeout or configured_timeout()
         self._secrets: SecretStore | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
@@ -89,6 +93,7 @@ class Vault:
                 self._backend,
                 chunk_limit=limit or DEFAULT_CHUNK_LIMIT,
                 timeout=self._keyring_timeout,
+                hint_file=self.store.home / DIRECT_HINT,
             )
         # A vault file created since (by us or another process) brings its own id.
         self._secrets.vault_id = doc.vault_id

@@ -17,8 +17,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon
 
-from vault_app.core.engine import EngineSettings, refresh_at
 from vault_app.core.model import Account, Status
+from vault_app.core.schedule import EngineSettings, refresh_at
 from vault_app.core.timefmt import relative, span
 from vault_app.resource_files import resource_path
 

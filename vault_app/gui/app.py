@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from vault_app.core.engine import EngineSettings, EventKind, Refresher
@@ -23,10 +22,8 @@ from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
-from vault_app.resource_files import resource_path
 from vault_app.system import autostart
 from vault_app.system.autostart import Autostart
-from vault_app.system.launcher import APP_ID
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +38,7 @@ class App:
         minimized: bool,
         demo_note: str | None = None,
         autostart: Autostart | None = None,
+        window: MainWindow | None = None,
         request_quit: Callable[[], None] = QApplication.quit,
     ) -> None:
         self.vault = vault
@@ -49,8 +47,11 @@ class App:
         self.request_quit = request_quit
         self.engine = Refresher(vault)
         self.adapter = VaultAdapter(vault, self.engine, autostart)
-        self.clipboard = SecretClipboard()
-        self.window = MainWindow(self.adapter, self.clipboard)
+        if window is None:
+            window = MainWindow(None, SecretClipboard())
+        self.window = window
+        self.clipboard = window.clipboard
+        window.attach(self.adapter)
         if demo_note:
             self.window.setWindowTitle("Token Vault — demo")
             self.window.statusBar().showMessage(demo_note, 20000)
@@ -70,7 +71,7 @@ class App:
         if self.tray is not None:
             self.tray.show()
         if not (self.minimized and self.tray is not None):
-            self.window.show()
+            self.window.show()  # launch.py has shown it already; tests come straight here
         QTimer.singleShot(0, self._start)
 
     def _start(self) -> None:
@@ -180,15 +181,21 @@ class App:
             self.tray.hide()
 
 
-def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
+def serve(
+    app: QApplication,
+    window: MainWindow,
+    instance: SingleInstance | None,
+    *,
+    minimized: bool,
+    demo: bool,
+) -> int:
+    """Everything after the first paint (see launch.py): the vault, the event loop, the
+    engine, the tray; runs until quit."""
     import qasync
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Token Vault")
-    app.setDesktopFileName(APP_ID)
-    app.setWindowIcon(QIcon(str(resource_path("token-vault.svg"))))
-    app.setQuitOnLastWindowClosed(False)
+    from vault_app import logs
+
+    logs.setup()
 
     server: Any = None
     note = None
@@ -197,27 +204,23 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
 
         vault, server, note = start_demo()
     else:
-        vault = Vault()
-    instance = SingleInstance(vault.store.home)
-    if instance.notify_running():
-        return 0
-    instance.listen()
+        vault = Vault(instance.home if instance else None)
+    if instance is not None and not instance.listen():
+        log.warning("cannot listen on %s: a second launch will not find this one", instance.name)
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    try:  # the metadata file only: a setting decides whether the window opens at all
-        start_minimized = minimized or bool(vault.load().setting("start_minimized"))
-    except UserFacingError:
-        start_minimized = minimized
     closing = asyncio.Event()
     running = App(
         vault,
-        minimized=start_minimized,
+        minimized=minimized,
         demo_note=note,
         autostart=None if demo else autostart.for_this_system(),
+        window=window,
         request_quit=closing.set,
     )
-    instance.show_requested.connect(running.raise_window)
+    if instance is not None:
+        instance.show_requested.connect(running.raise_window)
     app.aboutToQuit.connect(closing.set)  # the session ends: clean up as far as time allows
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -234,7 +237,8 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
         with loop:
             loop.run_until_complete(main())
     finally:
-        instance.close()
+        if instance is not None:
+            instance.close()
         if server is not None:
             server.stop()
     return 0

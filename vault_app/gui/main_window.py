@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
@@ -26,15 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.account_store import DEFAULT_SETTINGS
-from vault_app.core.engine import EngineSettings
 from vault_app.core.model import Account, TokenSet
+from vault_app.core.schedule import EngineSettings
 from vault_app.core.timefmt import span
-from vault_app.gui.account_dialog import AccountDialog
 from vault_app.gui.account_model import ACTIONS, ID_ROLE, NAME, AccountFilter, AccountModel
-from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
-from vault_app.gui.settings_dialog import SettingsDialog
-from vault_app.gui.show_dialog import ShowDialog, copy_forms
+
+# The window is built and painted before the event loop, the engine and the dialogs are
+# imported (see app.run_gui): those come in only where they are used.
+if TYPE_CHECKING:
+    from vault_app.gui.account_dialog import AccountDialog
+    from vault_app.gui.adapter import VaultAdapter
 
 
 class RowActions(QWidget):
@@ -65,9 +67,10 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
     hidden_to_tray = Signal()
 
-    def __init__(self, adapter: VaultAdapter, clipboard: SecretClipboard) -> None:
+    def __init__(self, adapter: VaultAdapter | None, clipboard: SecretClipboard) -> None:
+        """Without an adapter the window can be shown at once; its actions stay disabled
+        until `attach` gives it one."""
         super().__init__()
-        self.adapter = adapter
         self.clipboard = clipboard
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.hide_to_tray = False  # set by the tray when the desktop has one
@@ -80,9 +83,12 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_table()
         self._build_status_bar()
-        self._connect_adapter()
         self._dialogs: list[QWidget] = []  # keep non-modal dialogs alive while open
         self._told_unexpected = False
+        for action in self.actions():
+            action.setEnabled(False)
+        if adapter is not None:
+            self.attach(adapter)
 
     # -- construction -----------------------------------------------------------------------
 
@@ -105,7 +111,9 @@ class MainWindow(QMainWindow):
         bar.setObjectName("main-toolbar")
         bar.setMovable(False)
         self.add_action = self._action("Add", QKeySequence.StandardKey.New, self.open_add)
-        self.refresh_all_action = self._action("Refresh all", "Ctrl+R", self.adapter.refresh_all)
+        self.refresh_all_action = self._action(
+            "Refresh all", "Ctrl+R", lambda: self.adapter.refresh_all()
+        )
         self.settings_action = self._action(
             "Settings", QKeySequence.StandardKey.Preferences, self.open_settings
         )
@@ -184,10 +192,12 @@ class MainWindow(QMainWindow):
         self._second = QTimer(self)
         self._second.setInterval(1000)
         self._second.timeout.connect(self._update_next)
-        self._second.start()
 
-    def _connect_adapter(self) -> None:
-        adapter = self.adapter
+    def attach(self, adapter: VaultAdapter) -> None:
+        self.adapter = adapter
+        for action in self.actions():
+            action.setEnabled(True)
+        self._second.start()
         adapter.accounts_loaded.connect(self._accounts_loaded)
         adapter.account_changed.connect(self._account_changed)
         adapter.account_removed.connect(self.model.remove)
@@ -308,6 +318,8 @@ class MainWindow(QMainWindow):
         """Copy in the default format, refreshing first if the token is expired."""
 
         def put(tokens: TokenSet) -> None:
+            from vault_app.gui.show_dialog import copy_forms
+
             form = str(self.settings.get("copy_format") or "raw")
             self.copy_text(copy_forms(account, tokens).get(form) or tokens.access_token)
 
@@ -317,6 +329,8 @@ class MainWindow(QMainWindow):
         self.clipboard.copy(text, int(self.settings.get("clipboard_seconds") or 0))
 
     def _open_show(self, account: Account, tokens: TokenSet) -> None:
+        from vault_app.gui.show_dialog import ShowDialog
+
         dialog = ShowDialog(account, tokens, self.copy_text, self)
         self._keep(dialog)
         dialog.open()
@@ -372,9 +386,13 @@ class MainWindow(QMainWindow):
         box.open()
 
     def open_add(self) -> None:
+        from vault_app.gui.account_dialog import AccountDialog
+
         self._open_account_dialog(AccountDialog(parent=self))
 
     def open_edit(self, account: Account) -> None:
+        from vault_app.gui.account_dialog import AccountDialog
+
         self._open_account_dialog(AccountDialog(account, parent=self))
 
     def _open_account_dialog(self, dialog: AccountDialog) -> None:
@@ -404,6 +422,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def open_settings(self) -> None:
+        from vault_app.gui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.settings, self.adapter.autostart_enabled(), self)
 
         def done(result: int) -> None:

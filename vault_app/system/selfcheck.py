@@ -59,9 +59,9 @@ def _vault_home() -> tuple[Check, str | None]:
 def _keyring(vault_id: str | None) -> list[Check]:
     """The backend keyring chose, then one read through it (an item that does not exist):
     a locked keyring or one stuck on a prompt shows up here, within the usual timeout."""
-    from vault_app.core.secret_store import SecretStore
+    from vault_app.core.secret_store import SecretStore, configured_timeout
 
-    store = SecretStore(vault_id or "self-check", timeout=_keyring_timeout())
+    store = SecretStore(vault_id or "self-check", timeout=configured_timeout())
     try:
         backend = store.call(store.backend)
     except UserFacingError as exc:
@@ -77,15 +77,6 @@ def _keyring(vault_id: str | None) -> list[Check]:
     finally:
         store.close()
     return checks
-
-
-def _keyring_timeout() -> float:
-    from vault_app.core.secret_store import DEFAULT_TIMEOUT
-
-    try:
-        return float(os.environ.get("TOKEN_VAULT_KEYRING_TIMEOUT") or DEFAULT_TIMEOUT)
-    except ValueError:
-        return DEFAULT_TIMEOUT
 
 
 def _qt() -> list[Check]:
