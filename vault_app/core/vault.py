@@ -167,7 +167,7 @@ class Vault:
             return account
 
         try:
-            account = self.store.update(switch)
+            account = await self.store.aupdate(switch)
         except NoSuchAccountError:
             await store.acall(lambda: store.delete_raw(loaded.account.id, new))
             raise
@@ -175,13 +175,13 @@ class Vault:
             await store.acall(partial(store.delete_raw, loaded.account.id, stale))
         return account
 
-    def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account:
+    async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account:
         def apply(doc: VaultDoc) -> Account:
             account = doc.by_id(account_id)
             change(account)
             return account
 
-        return self.store.update(apply)
+        return await self.store.aupdate(apply)
 
     # -- operations -----------------------------------------------------------------------
 
@@ -325,10 +325,10 @@ class Vault:
             try:
                 tokens = await self._obtain(provider, config, current, fresh_sign_in)
             except RejectedError as exc:
-                self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
+                await self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
                 raise
             except UserFacingError as exc:
-                self._set_meta(account_id, _failed(Status.ERROR, exc))
+                await self._set_meta(account_id, _failed(Status.ERROR, exc))
                 raise
             if tokens.refresh_token is None and current is not None and not fresh_sign_in:
                 # A refresh reply without a new refresh token leaves the old one in force.
