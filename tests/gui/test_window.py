@@ -158,5 +158,12 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: Q
     )
     model.tick()
     assert changed == [(0, ACCESS, 2, ACCESS), (0, LAST, 2, LAST)]
+    changed.clear()
+    model.tick([2, 0])  # the rows on screen: one signal per cell, so only they repaint
+    assert changed == [
+        (2, ACCESS, 2, ACCESS),
+        (2, LAST, 2, LAST),
+        (0, ACCESS, 0, ACCESS),
+        (0, LAST, 0, LAST),
+    ]
     assert model.index(0, STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
-    model._tick.stop()

@@ -4,6 +4,7 @@ time columns; statuses and icons change through the adapter's signals."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -13,7 +14,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
 )
 from PySide6.QtGui import QBrush, QColor, QIcon
 
@@ -27,10 +27,22 @@ NAME, PROVIDER, STATUS, ACCESS, REFRESH, LAST, ACTIONS = range(len(COLUMNS))
 TICKING = (ACCESS, LAST)  # the columns whose text changes every second
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+TICK_ROLE = Qt.ItemDataRole.UserRole + 2  # (text, colour or None) in one call, for painting
 AMBER = QColor("#b7791f")
 RED = QColor("#c2372f")
 
 _Index = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        SORT_ROLE,
+        ID_ROLE,
+        TICK_ROLE,
+    }
+)
 
 
 class AccountModel(QAbstractTableModel):
@@ -45,10 +57,6 @@ class AccountModel(QAbstractTableModel):
         self.settings = EngineSettings()
         self._icons: dict[str, QIcon] = {}
         self._reindex()
-        self._tick = QTimer(self)
-        self._tick.setInterval(1000)
-        self._tick.timeout.connect(self.tick)
-        self._tick.start()
 
     # -- contents ---------------------------------------------------------------------------
 
@@ -108,17 +116,22 @@ class AccountModel(QAbstractTableModel):
     def _row_changed(self, row: int) -> None:
         self.dataChanged.emit(self.index(row, 0), self.index(row, ACTIONS - 1))
 
-    def tick(self) -> None:
-        """Once a second: the countdown columns only, one signal per column."""
-        if not self._accounts:
+    def tick(self, rows: Iterable[int] | None = None) -> None:
+        """Time passed: the countdown columns of `rows` (the window passes the rows on
+        screen) changed, one signal per cell, so a view repaints those cells and nothing else
+        (a range of cells makes it repaint everything). None: every row, one signal per
+        column."""
+        roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole]
+        if rows is None:
+            if self._accounts:
+                last = len(self._accounts) - 1
+                for column in TICKING:
+                    self.dataChanged.emit(self.index(0, column), self.index(last, column), roles)
             return
-        last = len(self._accounts) - 1
-        for column in TICKING:
-            self.dataChanged.emit(
-                self.index(0, column),
-                self.index(last, column),
-                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole],
-            )
+        for row in rows:
+            for column in TICKING:
+                cell = self.index(row, column)
+                self.dataChanged.emit(cell, cell, roles)
 
     # -- Qt model API -----------------------------------------------------------------------
 
@@ -160,13 +173,17 @@ class AccountModel(QAbstractTableModel):
         }.get(key, key)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._accounts):
+        # Painting asks every cell for ten roles; most are answered "none" right here.
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < len(self._accounts):
             return None
         account = self._accounts[index.row()]
         column = index.column()
         now = time.time()
         if role == ID_ROLE:
             return account.id
+        if role == TICK_ROLE:
+            brush = self._countdown_brush(account, now) if column == ACCESS else None
+            return self._text(account, column, now), None if brush is None else brush.color()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(account, column, now)
         if role == SORT_ROLE:

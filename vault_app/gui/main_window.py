@@ -29,8 +29,16 @@ from vault_app.core.account_store import DEFAULT_SETTINGS
 from vault_app.core.model import Account, TokenSet
 from vault_app.core.schedule import EngineSettings
 from vault_app.core.timefmt import span
-from vault_app.gui.account_model import ACTIONS, ID_ROLE, NAME, AccountFilter, AccountModel
+from vault_app.gui.account_model import (
+    ACTIONS,
+    ID_ROLE,
+    NAME,
+    TICKING,
+    AccountFilter,
+    AccountModel,
+)
 from vault_app.gui.clipboard import SecretClipboard
+from vault_app.gui.countdown_delegate import CountdownDelegate
 
 # The window is built and painted before the event loop, the engine and the dialogs are
 # imported (see app.run_gui): those come in only where they are used.
@@ -168,6 +176,9 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         for column, width in enumerate((160, 120, 170, 130, 150, 110)):
             self.table.setColumnWidth(column, width)
+        self.countdown_delegate = CountdownDelegate(self.table)
+        for column in TICKING:
+            self.table.setItemDelegateForColumn(column, self.countdown_delegate)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(lambda _index: self._on_selected("show"))
@@ -189,9 +200,9 @@ class MainWindow(QMainWindow):
         for label in (self.keyring_label, self.next_label, self.clipboard_label):
             status.addPermanentWidget(label)
         self.clipboard.countdown.connect(self._clipboard_countdown)
-        self._second = QTimer(self)
+        self._second = QTimer(self)  # the countdowns and the status bar, once a second
         self._second.setInterval(1000)
-        self._second.timeout.connect(self._update_next)
+        self._second.timeout.connect(self.tick)
 
     def attach(self, adapter: VaultAdapter) -> None:
         self.adapter = adapter
@@ -238,16 +249,28 @@ class MainWindow(QMainWindow):
     def _schedule_row_widgets(self, *_args: object) -> None:
         QTimer.singleShot(0, self._ensure_row_widgets)
 
-    def _ensure_row_widgets(self, *_args: object) -> None:
-        """Row buttons exist for the rows on screen only, so 2,000 accounts cost no more to
-        show than 20; scrolling creates the rest as they appear."""
+    def _rows_on_screen(self) -> range:
+        """The proxy rows visible in the table (plus the one partly below)."""
         rows = self.proxy.rowCount()
         if not rows:
-            return
+            return range(0)
         first = max(self.table.rowAt(0), 0)
         last = self.table.rowAt(self.table.viewport().height() - 1)
         last = rows - 1 if last < 0 else last
-        for row in range(first, min(last + 2, rows)):
+        return range(first, min(last + 2, rows))
+
+    def tick(self) -> None:
+        """Once a second: the countdowns of the rows on screen (the others are worked out
+        when they scroll into view), and the status bar."""
+        proxy, source = self.proxy, self.proxy.mapToSource
+        if self.isVisible():
+            self.model.tick(source(proxy.index(row, 0)).row() for row in self._rows_on_screen())
+        self._update_next()
+
+    def _ensure_row_widgets(self, *_args: object) -> None:
+        """Row buttons exist for the rows on screen only, so 2,000 accounts cost no more to
+        show than 20; scrolling creates the rest as they appear."""
+        for row in self._rows_on_screen():
             index = self.proxy.index(row, ACTIONS)
             if self.table.indexWidget(index) is None:
                 account_id = str(index.data(ID_ROLE))

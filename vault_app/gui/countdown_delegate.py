@@ -1,0 +1,40 @@
+"""Paints the columns that change every second (the countdowns) as plain text.
+
+The stock delegate asks the model for about ten roles per cell and draws through the style:
+about 0.2 ms a cell, 6 ms a tick for 15 rows on screen. This one asks once for text and colour
+together (TICK_ROLE), fills the selection or alternate-row background itself and draws the
+text clipped to the cell: a tick stays around a couple of milliseconds."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from vault_app.gui.account_model import TICK_ROLE
+
+PADDING = 4  # px left and right, as the style's item text margin
+SELECTED = QStyle.StateFlag.State_Selected.value
+ALTERNATE = QStyleOptionViewItem.ViewItemFeature.Alternate.value
+ALIGN = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+class CountdownDelegate(QStyledItemDelegate):
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        palette, rect = option.palette, option.rect
+        text, color = index.data(TICK_ROLE) or ("", None)
+        if option.state.value & SELECTED:
+            painter.fillRect(rect, palette.highlight())
+            color = palette.highlightedText().color()
+        else:
+            if option.features.value & ALTERNATE:
+                painter.fillRect(rect, palette.alternateBase())
+            if color is None:
+                color = palette.text().color()
+        painter.setPen(color)
+        painter.drawText(rect.adjusted(PADDING, 0, -PADDING, 0), ALIGN, text)
