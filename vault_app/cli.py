@@ -602,6 +602,11 @@ def cmd_install(args: argparse.Namespace, out: IO[str]) -> int:
     from vault_app.system import desktop_entry
     from vault_app.system.launcher import launch_command
 
+    if sys.platform in ("win32", "darwin"):
+        raise UsageError(
+            "the desktop entry is for Linux desktops (freedesktop.org); on Windows and macOS "
+            "install the bundle as packaging/README.md describes"
+        )
     if args.uninstall_desktop_entry:
         removed = desktop_entry.uninstall()
         for path in removed:

@@ -100,3 +100,14 @@ def test_desktop_exec_quotes_what_the_spec_reserves(tmp_path: Path) -> None:
     entry = tmp_path / "x.desktop"
     entry.write_text(f"[Desktop Entry]\nType=Application\nName=X\nExec={line}\n")
     validate_desktop_file(entry)
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_install_is_refused_off_linux(
+    platform: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vault_app.cli import main
+
+    monkeypatch.setattr(sys, "platform", platform)
+    assert main(["--install-desktop-entry"]) == 2
+    assert "desktop entry is for Linux desktops" in capsys.readouterr().err
