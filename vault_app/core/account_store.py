@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 FILE_NAME = "accounts.json"
+# How long a metadata write waits for more changes to join it. Nobody waits on it but the
+# refresh that made the change (the next request has its slot already): a long window means
+# fewer rewrites of a file that holds every account.
+GATHER_SECONDS = 0.1
 T = TypeVar("T")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -55,21 +59,40 @@ class VaultDoc:
     vault_id: str
     accounts: list[Account] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Ids of accounts still shared with AccountStore's cache: find() and by_id() hand out a
+    # copy of those instead (copy-on-write), so changing what they return is always safe.
+    _shared: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, DEFAULT_SETTINGS.get(name))
 
     def find(self, name: str) -> Account:
-        for account in self.accounts:
+        for row, account in enumerate(self.accounts):
             if account.name == name:
-                return account
+                return self._own(row, account)
         raise NoSuchAccountError(f"no account named {name!r} (see: token-vault list)")
 
     def by_id(self, account_id: str) -> Account:
-        for account in self.accounts:
+        for row, account in enumerate(self.accounts):
             if account.id == account_id:
-                return account
+                return self._own(row, account)
         raise NoSuchAccountError("the account was removed meanwhile")
+
+    def _own(self, row: int, account: Account) -> Account:
+        if self._shared and account.id in self._shared:
+            self._shared.discard(account.id)
+            account = self.accounts[row] = account.copy()
+        return account
+
+    def cow_copy(self) -> VaultDoc:
+        """A copy to change, made in microseconds: the account list and settings are new, the
+        accounts are copied only when looked up (find, by_id)."""
+        return VaultDoc(
+            self.vault_id,
+            list(self.accounts),
+            dict(self.settings),
+            {a.id for a in self.accounts},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,14 +109,18 @@ class AccountStore:
         self.path = self.home / FILE_NAME
         self.backup_path = self.home / (FILE_NAME + ".bak")
         self.lock_dir = self.home / "locks"
-        self._cache: tuple[tuple[int, int, int, int], VaultDoc] | None = None
+        self._cache: tuple[tuple[int, int, int], VaultDoc] | None = None
         self._batch: _Batch | None = None
+        self._dirs_made = False
 
     def _ensure_dirs(self) -> None:
+        if self._dirs_made and self.lock_dir.is_dir():
+            return
         for folder in (self.home, self.lock_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(self.home, 0o700)
+        self._dirs_made = True
 
     # -- reading --------------------------------------------------------------------------
 
@@ -110,14 +137,26 @@ class AccountStore:
             return VaultDoc(vault_id=uuid.uuid4().hex)
         except OSError as exc:
             raise VaultFileError(f"cannot read {self.path}: {exc.strerror}") from None
-        # An atomic replace brings a new inode; an edit in place a new mtime or size.
-        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
+        identity = _identity(stat)
         cached = self._cache
         if cached is not None and cached[0] == identity:
             return cached[1]
         doc = self._read()
-        self._cache = (identity, doc)
+        # Unless a writer (on another thread) put its newer version there meanwhile.
+        if self._cache is cached:
+            self._cache = (identity, doc)
         return doc
+
+    def _read_private(self) -> VaultDoc:
+        """The file as stored, as objects the caller may change: a copy of what load() keeps
+        when the file is still that, else a fresh parse. Call it under the metadata lock."""
+        cached = self._cache
+        try:
+            if cached is not None and cached[0] == _identity(self.path.stat()):
+                return cached[1].cow_copy()
+        except OSError:
+            pass
+        return self._read()
 
     def _read(self) -> VaultDoc:
         """A fresh parse of the file, private to the caller."""
@@ -208,7 +247,7 @@ class AccountStore:
         failed: dict[int, Exception] = {}
         with self._metadata_lock():
             while True:
-                doc, results = self._read(), {}
+                doc, results = self._read_private(), {}
                 for i, change in enumerate(changes):
                     if i in failed:
                         continue
@@ -240,10 +279,13 @@ class AccountStore:
         data = json.dumps(doc.to_json(), separators=(",", ":"), sort_keys=True).encode() + b"\n"
         if self.path.exists():
             self._keep_backup()
-        self._atomic_write(self.path, data)
-        # What was just written is what the next load() would parse: keep it.
-        stat = self.path.stat()
-        self._cache = ((stat.st_ino, stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns), doc)
+
+        def remember(written: os.stat_result) -> None:
+            # What is being written is what the next load() would parse: keep it, from before
+            # the rename (which keeps inode, mtime and size), so no reader parses it again.
+            self._cache = (_identity(written), doc)
+
+        self._atomic_write(self.path, data, remember)
 
     def _keep_backup(self) -> None:
         """The current file becomes the backup: a second name for the same (already synced)
@@ -258,7 +300,12 @@ class AccountStore:
             return
         os.replace(link, self.backup_path)
 
-    def _atomic_write(self, target: Path, data: bytes) -> None:
+    def _atomic_write(
+        self,
+        target: Path,
+        data: bytes,
+        before_replace: Callable[[os.stat_result], None] | None = None,
+    ) -> None:
         import tempfile
 
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.home)
@@ -268,6 +315,8 @@ class AccountStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+                if before_replace is not None:
+                    before_replace(os.fstat(handle.fileno()))
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -279,7 +328,9 @@ class AccountStore:
 
     def async_account_lock(self, account_id: str, timeout: float = 120) -> AsyncFileLock:
         """The cross-process lock held around any change to one account's secrets; waiting
-        for it polls instead of blocking the event loop."""
+        for it polls instead of blocking the event loop. (Attempts stay on the loop: on a
+        worker thread each one waited behind the GIL and other work, and a 1,000-account
+        refresh storm took half as long again.)"""
         self._ensure_dirs()
         from filelock import AsyncFileLock
 
@@ -291,6 +342,12 @@ class AccountStore:
         doc = self.load()
         chosen = doc.accounts if not names else [doc.find(n) for n in names]
         return [{"name": a.name, "provider": a.provider, "fields": dict(a.fields)} for a in chosen]
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """Which version of the file this is: an atomic replace brings a new inode, an edit in
+    place a new mtime or size. (Not ctime: linking the backup changes it.)"""
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 class _Batch:
@@ -312,7 +369,13 @@ class _Batch:
         import asyncio
 
         try:
+            busy = False
             while self.pending:
+                if busy:
+                    # Changes kept coming while the last write ran: a storm. Let the ones
+                    # about to arrive join this write. (A lone change is written at once.)
+                    await asyncio.sleep(GATHER_SECONDS)
+                busy = True
                 batch, self.pending = self.pending, []
                 try:
                     outcomes = await asyncio.to_thread(

@@ -30,6 +30,7 @@ from vault_app.core.errors import RejectedError, UserFacingError
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import get_provider
 from vault_app.core.schedule import DAY, EngineSettings, refresh_at
+from vault_app.core.vault_slots import REQUEST_DONE
 
 __all__ = ["DAY", "EngineSettings", "Event", "EventKind", "Refresher", "refresh_at"]
 
@@ -237,14 +238,28 @@ class Refresher:
                 self._in_flight[account.id] = task
 
     async def _refresh(self, account: Account, mode: str) -> None:
+        """One of at most `max_in_flight` slots covers the refresh up to the provider's
+        answer; the vault frees it then (REQUEST_DONE), so storing the result, batched with
+        others, no longer holds back the next request."""
+        held = False
+
+        def free() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._running -= 1
+                self._gate.release()
+
         try:
-            async with self._gate:
-                self._running += 1
-                self.peak_in_flight = max(self.peak_in_flight, self._running)
-                try:
-                    await self._refresh_one(account, mode)
-                finally:
-                    self._running -= 1
+            await self._gate.acquire()
+            held = True
+            self._running += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._running)
+            REQUEST_DONE.set(free)
+            try:
+                await self._refresh_one(account, mode)
+            finally:
+                free()
         finally:
             self._in_flight.pop(account.id, None)
             self._wake.set()

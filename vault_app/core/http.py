@@ -7,6 +7,8 @@ httpx is imported on first use, so commands that never touch the network never l
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
 import json
 import ssl
@@ -139,30 +141,47 @@ class Http:
 
     def __init__(self) -> None:
         self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._making: dict[str | None, asyncio.Future[httpx.AsyncClient]] = {}
 
-    def _client(self, ca_bundle: str | None) -> httpx.AsyncClient:
+    async def _client(self, ca_bundle: str | None) -> httpx.AsyncClient:
+        """The client for this CA bundle. The first one is made on a worker thread: importing
+        httpx and loading the system's CA certificates into an SSL context takes 0.1-0.2 s,
+        which on the event loop would freeze the window for as long."""
         client = self._clients.get(ca_bundle)
-        if client is None:
-            import httpx
-
-            verify: ssl.SSLContext | bool = True
-            if ca_bundle:
-                try:
-                    verify = ssl.create_default_context(cafile=ca_bundle)
-                except (OSError, ssl.SSLError) as exc:
-                    raise MisconfiguredError(f"cannot use CA bundle {ca_bundle}: {exc}") from None
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-                verify=verify,
-                follow_redirects=False,  # a redirect could carry a POSTed secret elsewhere
-                headers={"User-Agent": f"token-vault/{__version__}"},
-                trust_env=True,
-                # Proxies from the environment never apply to this machine's own servers
-                # (a demo server, a local gateway), even without NO_PROXY.
-                mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
+        if client is not None:
+            return client
+        making = self._making.get(ca_bundle)
+        if making is None:
+            making = self._making[ca_bundle] = asyncio.ensure_future(
+                asyncio.to_thread(self._make_client, ca_bundle)
             )
-            self._clients[ca_bundle] = client
-        return client
+        try:
+            client = await asyncio.shield(making)
+        finally:
+            if making.done():
+                self._making.pop(ca_bundle, None)
+        self._clients.setdefault(ca_bundle, client)
+        return self._clients[ca_bundle]
+
+    def _make_client(self, ca_bundle: str | None) -> httpx.AsyncClient:
+        import httpx
+
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle:
+            try:
+                verify = ssl.create_default_context(cafile=ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise MisconfiguredError(f"cannot use CA bundle {ca_bundle}: {exc}") from None
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            verify=verify,
+            follow_redirects=False,  # a redirect could carry a POSTed secret elsewhere
+            headers={"User-Agent": f"token-vault/{__version__}"},
+            trust_env=True,
+            # Proxies from the environment never apply to this machine's own servers
+            # (a demo server, a local gateway), even without NO_PROXY.
+            mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
+        )
 
     async def request(
         self,
@@ -179,7 +198,7 @@ class Http:
         import httpx
 
         host = urlsplit(url).netloc or url
-        client = self._client(ca_bundle)
+        client = await self._client(ca_bundle)
         try:
             response = await client.request(method, url, json=json_body, data=form, headers=headers)
         except httpx.ConnectTimeout:
@@ -210,7 +229,13 @@ class Http:
         )
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
+        clients = list(self._clients.values())
+        for making in list(self._making.values()):  # one still being made gets closed too
+            with contextlib.suppress(Exception):
+                client = await asyncio.shield(making)
+                if all(client is not known for known in clients):
+                    clients.append(client)
+        self._clients, self._making = {}, {}
         for client in clients:
             await client.aclose()
 

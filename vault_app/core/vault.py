@@ -47,6 +47,7 @@ from vault_app.core.secret_store import (
     SecretStore,
     configured_timeout,
 )
+from vault_app.core.vault_slots import request_done
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +324,10 @@ class Vault:
             config = AccountConfig(loaded.account.fields, loaded.bundle.secrets)
             started = time.time()
             try:
-                tokens = await self._obtain(provider, config, current, fresh_sign_in)
+                try:
+                    tokens = await self._obtain(provider, config, current, fresh_sign_in)
+                finally:
+                    request_done()
             except RejectedError as exc:
                 await self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
                 raise

@@ -114,7 +114,11 @@ class AccountModel(QAbstractTableModel):
             self.dataChanged.emit(index, index)
 
     def _row_changed(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, ACTIONS - 1))
+        # One signal per cell: a view repaints a changed single cell only if it is on
+        # screen, but any range by repainting everything (20 ms with buttons on 15 rows).
+        for column in range(ACTIONS):
+            cell = self.index(row, column)
+            self.dataChanged.emit(cell, cell)
 
     def tick(self, rows: Iterable[int] | None = None) -> None:
         """Time passed: the countdown columns of `rows` (the window passes the rows on

@@ -178,13 +178,19 @@ def kinds() -> list[str]:
 
 
 def get_provider(kind: str) -> Provider:
-    target = REGISTRY.get(kind)
-    if target is None:
-        raise UsageError(f"unknown provider {kind!r} (known: {', '.join(kinds())})")
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    cls = _classes.get(kind)
+    if cls is None:
+        target = REGISTRY.get(kind)
+        if target is None:
+            raise UsageError(f"unknown provider {kind!r} (known: {', '.join(kinds())})")
+        module_name, _, class_name = target.partition(":")
+        # Imported on first use; the engine asks for every account on every pass.
+        cls = _classes[kind] = getattr(importlib.import_module(module_name), class_name)
     provider: Provider = cls()
     return provider
+
+
+_classes: dict[str, type[Provider]] = {}
 
 
 def is_loopback_host(host: str) -> bool:
