@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import jwt
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
@@ -167,3 +168,37 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: Q
         (0, LAST, 0, LAST),
     ]
     assert model.index(0, STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A countdown under an hour changes every second; "last refresh" once a minute."""
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    model = AccountModel(
+        [
+            Account(
+                id="a",
+                name="a",
+                provider="static",
+                status=Status.OK,
+                access_expires_at=clock[0] + 600,
+                last_refresh_at=clock[0] - 125,
+            )
+        ]
+    )
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda tl, _br, *_: changed.append((tl.row(), tl.column())))
+    model.tick([0])
+    assert changed == [(0, ACCESS), (0, LAST)]
+    assert model.index(0, LAST).data() == "2m ago"
+    changed.clear()
+    model.tick([0])  # the same second: nothing to repaint
+    assert changed == []
+    clock[0] += 1
+    model.tick([0])
+    assert changed == [(0, ACCESS)]
+    changed.clear()
+    clock[0] += 60
+    model.tick([0])
+    assert changed == [(0, ACCESS), (0, LAST)]
+    assert model.index(0, LAST).data() == "3m ago"

@@ -31,6 +31,17 @@ def span(seconds: float) -> str:
     return f"{secs}s"
 
 
+def ago(timestamp: float | None, now: float, *, unknown: str = "-") -> str:
+    """How long ago, to the minute once past the first one ("just now", "5m ago", "2h 05m
+    ago"): a time that changes once a minute, not every second."""
+    if timestamp is None:
+        return unknown
+    seconds = max(now - timestamp, 0)
+    if seconds < 60:
+        return "just now"
+    return f"{span(seconds - seconds % 60).removesuffix(' 00s')} ago"
+
+
 def relative(timestamp: float | None, now: float | None = None, *, unknown: str = "-") -> str:
     if timestamp is None:
         return unknown

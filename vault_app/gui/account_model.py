@@ -19,12 +19,12 @@ from PySide6.QtGui import QBrush, QColor, QIcon
 
 from vault_app.core.model import Account, Status
 from vault_app.core.schedule import EngineSettings, refresh_at
-from vault_app.core.timefmt import relative, span
+from vault_app.core.timefmt import ago, relative, span
 from vault_app.resource_files import resource_path
 
 COLUMNS = ("Name", "Provider", "Status", "Access token", "Refresh token", "Last refresh", "")
 NAME, PROVIDER, STATUS, ACCESS, REFRESH, LAST, ACTIONS = range(len(COLUMNS))
-TICKING = (ACCESS, LAST)  # the columns whose text changes every second
+TICKING = (ACCESS, LAST)  # the columns whose text changes with time alone
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TICK_ROLE = Qt.ItemDataRole.UserRole + 2  # (text, colour or None) in one call, for painting
@@ -56,6 +56,7 @@ class AccountModel(QAbstractTableModel):
         self._retry_at: dict[str, float] = {}
         self.settings = EngineSettings()
         self._icons: dict[str, QIcon] = {}
+        self._shown: dict[tuple[str, int], tuple[str | None, int | None]] = {}  # tick's memory
         self._reindex()
 
     # -- contents ---------------------------------------------------------------------------
@@ -64,6 +65,7 @@ class AccountModel(QAbstractTableModel):
         self._rows = {a.id: i for i, a in enumerate(self._accounts)}
 
     def set_accounts(self, accounts: list[Account]) -> None:
+        self._shown.clear()
         self.beginResetModel()
         self._accounts = list(accounts)
         self._reindex()
@@ -121,10 +123,10 @@ class AccountModel(QAbstractTableModel):
             self.dataChanged.emit(cell, cell)
 
     def tick(self, rows: Iterable[int] | None = None) -> None:
-        """Time passed: the countdown columns of `rows` (the window passes the rows on
-        screen) changed, one signal per cell, so a view repaints those cells and nothing else
-        (a range of cells makes it repaint everything). None: every row, one signal per
-        column."""
+        """Time passed: the countdown cells of `rows` (the window passes the rows on screen)
+        whose text or colour changed since the last tick get a signal each, so a view
+        repaints those cells and nothing else (a range of cells makes it repaint
+        everything). None: every row, one signal per column."""
         roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole]
         if rows is None:
             if self._accounts:
@@ -132,10 +134,21 @@ class AccountModel(QAbstractTableModel):
                 for column in TICKING:
                     self.dataChanged.emit(self.index(0, column), self.index(last, column), roles)
             return
+        now = time.time()
+        shown = self._shown
         for row in rows:
+            account = self._accounts[row]
             for column in TICKING:
-                cell = self.index(row, column)
-                self.dataChanged.emit(cell, cell, roles)
+                brush = self._countdown_brush(account, now) if column == ACCESS else None
+                looks = (
+                    self._text(account, column, now),
+                    None if brush is None else brush.color().rgb(),
+                )
+                key = (account.id, column)
+                if shown.get(key) != looks:
+                    shown[key] = looks
+                    cell = self.index(row, column)
+                    self.dataChanged.emit(cell, cell, roles)
 
     # -- Qt model API -----------------------------------------------------------------------
 
@@ -225,7 +238,7 @@ class AccountModel(QAbstractTableModel):
                 else relative(account.refresh_expires_at, now, unknown="—")
             )
         if column == LAST:
-            return relative(account.last_refresh_at, now, unknown="never")
+            return ago(account.last_refresh_at, now, unknown="never")
         return None
 
     def _sort_key(self, account: Account, column: int) -> Any:
