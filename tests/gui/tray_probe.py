@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from vault_app.core.model import Status
 from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
-from vault_app.gui.app import App
+from vault_app.gui.app import TRAY_UPDATE_MS, App
 
 
 async def main(home: Path, shot: str | None) -> dict[str, object]:
@@ -42,6 +42,7 @@ async def main(home: Path, shot: str | None) -> dict[str, object]:
     account.status = Status.SIGN_IN_NEEDED
     app.window.model.upsert(account)
     app.adapter.account_changed.emit(account)
+    await asyncio.sleep(TRAY_UPDATE_MS / 1000 + 0.3)  # tray updates are coalesced
     tray.pause_action.trigger()
     paused = app.engine.paused
     window_visible_at_start = app.window.isVisible()

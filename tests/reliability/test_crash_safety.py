@@ -51,7 +51,13 @@ def test_sigkill_at_random_moments_never_loses_the_refresh_token(
             )
         )
         refreshes, longest_hold = 0, 0.0
-        for _ in range(KILLS):
+
+        def count(line: str) -> None:
+            nonlocal refreshes, longest_hold
+            refreshes += 1
+            longest_hold = max(longest_hold, float(line.split("held=")[1].strip().rstrip("ms")))
+
+        for kill in range(KILLS):
             child = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.refresh_worker", "crash"],
                 cwd=REPO,
@@ -62,13 +68,16 @@ def test_sigkill_at_random_moments_never_loses_the_refresh_token(
             )
             assert child.stdout is not None
             assert child.stdout.readline().strip() == "ready"
-            time.sleep(rng.uniform(0.0, 0.6))  # inside a refresh (~0.1-0.2 s) or between two
+            if kill % 2:
+                # Every other child completes a refresh first, so however slow the machine,
+                # half the kills land in a child that has been refreshing: in the middle of
+                # its next refresh or between two.
+                count(child.stdout.readline())
+            time.sleep(rng.uniform(0.0, 0.6))
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=10)
             for line in child.stdout.read().splitlines():
-                refreshes += 1
-                longest_hold = max(longest_hold, float(line.split("held=")[1].rstrip("ms")))
-        # The kills fell among real work: many children completed refreshes before theirs.
+                count(line)
         assert refreshes >= KILLS // 2
         assert fake.reuses == []
 

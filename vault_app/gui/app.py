@@ -26,6 +26,7 @@ from vault_app.system import autostart
 from vault_app.system.autostart import Autostart
 
 log = logging.getLogger(__name__)
+TRAY_UPDATE_MS = 250
 
 
 class App:
@@ -115,8 +116,18 @@ class App:
     def _wire_tray(self, tray: Tray) -> None:
         adapter, window = self.adapter, self.window
 
+        # Coalesced: the menu lists every account, and a refresh storm changes hundreds of
+        # them a second; one rebuild per quarter second at most.
+        pending = QTimer(tray)
+        pending.setSingleShot(True)
+        pending.setInterval(TRAY_UPDATE_MS)
+        pending.timeout.connect(
+            lambda: tray.update(window.model.accounts(), set(window.model._retry_at))
+        )
+
         def refresh_tray(*_args: object) -> None:
-            tray.update(window.model.accounts(), set(window.model._retry_at))
+            if not pending.isActive():
+                pending.start()
 
         for signal_ in (
             adapter.accounts_loaded,
