@@ -12,43 +12,14 @@ from tests.conftest import REPO, Cli
 HEAVY = ("PySide6", "shiboken6", "qasync", "httpx", "httpcore", "jwt", "asyncio", "filelock")
 
 
-def test_valid_token_loads_no_network_or_qt(cli: Cli) -> None:
+def _add_static(cli: Cli, name: str, token: str) -> None:
     assert (
-        cli(
-            "add",
-            "fast",
-            "--provider",
-            "static",
-            "--secret",
-            "token",
-            stdin="fast-path-token-0001\n",
-        ).code
-        == 0
+        cli("add", name, "--provider", "static", "--secret", "token", stdin=token + "\n").code == 0
     )
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "vault_app", "token", "fast"],
-        capture_output=True,
-        text=True,
-        env=cli.env,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-500:]
-    assert proc.stdout == "fast-path-token-0001\n"
-    imported = {
-        line.split("|")[-1].strip().split(".")[0]
-        for line in proc.stderr.splitlines()
-        if line.startswith("import time:")
-    }
-    assert "secretstorage" in imported  # the parse works: the keyring was read
-    assert sorted(imported.intersection(HEAVY)) == []
-    # `add` resolved the keyring through keyring and noted that a direct read is possible.
-    assert (cli.home / "keyring-backend").read_text() == "SecretService\n"
-    assert "keyring" not in imported
 
 
 def _token_imports(cli: Cli, name: str) -> tuple[str, set[str]]:
+    """What `token NAME` printed, and the top-level packages it imported (`-X importtime`)."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "vault_app", "token", name],
         capture_output=True,
@@ -67,10 +38,19 @@ def _token_imports(cli: Cli, name: str) -> tuple[str, set[str]]:
     return proc.stdout, imported
 
 
+def test_valid_token_loads_no_network_or_qt(cli: Cli) -> None:
+    _add_static(cli, "fast", "fast-path-token-0001")
+    out, imported = _token_imports(cli, "fast")
+    assert out == "fast-path-token-0001\n"
+    assert "secretstorage" in imported  # the parse works: the keyring was read
+    assert sorted(imported.intersection(HEAVY)) == []
+    # `add` resolved the keyring through keyring and noted that a direct read is possible.
+    assert (cli.home / "keyring-backend").read_text() == "SecretService\n"
+    assert "keyring" not in imported
+
+
 def test_without_the_hint_keyring_reads_it(cli: Cli) -> None:
-    assert (
-        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0001\n").code == 0
-    )
+    _add_static(cli, "k", "tok-k-0001")
     (cli.home / "keyring-backend").unlink()
     out, imported = _token_imports(cli, "k")
     assert out == "tok-k-0001\n"
@@ -78,9 +58,7 @@ def test_without_the_hint_keyring_reads_it(cli: Cli) -> None:
 
 
 def test_an_explicit_backend_choice_is_honoured(cli: Cli) -> None:
-    assert (
-        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0002\n").code == 0
-    )
+    _add_static(cli, "k", "tok-k-0002")
     cli.env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
     out, imported = _token_imports(cli, "k")
     assert out == "tok-k-0002\n"
@@ -89,9 +67,7 @@ def test_an_explicit_backend_choice_is_honoured(cli: Cli) -> None:
 
 def test_a_stale_hint_falls_back_to_keyring(cli: Cli) -> None:
     """The items are not where the hint says (say the keyring changed): keyring finds them."""
-    assert (
-        cli("add", "k", "--provider", "static", "--secret", "token", stdin="tok-k-0003\n").code == 0
-    )
+    _add_static(cli, "k", "tok-k-0003")
     import keyring
 
     doc = json.loads((cli.home / "accounts.json").read_text())

@@ -27,6 +27,18 @@ def _titles() -> str:
     ).stdout
 
 
+def _launch(env: dict[str, str]) -> subprocess.Popen[str]:
+    """`token-vault` with no command, as a real process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "vault_app"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _wait_for_window(app: subprocess.Popen[str], deadline: float = 30) -> None:
     end = time.monotonic() + deadline
     while '"Token Vault"' not in _titles():
@@ -65,14 +77,7 @@ def test_sigterm_quits_within_5_s_with_a_stuck_keyring_call(vault_home: Path) ->
         PYTHON_KEYRING_BACKEND="tests.gui.stuck_keyring.StuckKeyring",
         TOKEN_VAULT_LOG="DEBUG",
     )
-    app = subprocess.Popen(
-        [sys.executable, "-m", "vault_app"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = _launch(env)
     try:
         _wait_for_window(app)
         time.sleep(1.0)  # the engine is now waiting on the stuck keyring thread
@@ -116,14 +121,7 @@ def test_without_a_tray_closing_the_window_quits(
 
 def test_no_command_opens_the_window(vault_home: Path) -> None:
     env = dict(os.environ, TOKEN_VAULT_HOME=str(vault_home), QT_QPA_PLATFORM="xcb")
-    app = subprocess.Popen(
-        [sys.executable, "-m", "vault_app"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = _launch(env)
     try:
         _wait_for_window(app)
     finally:

@@ -131,12 +131,8 @@ class AccountStore:
         through `update`. A missing file is an empty vault (not written until changed)."""
         try:
             stat = self.path.stat()
-        except FileNotFoundError:
-            import uuid  # here, not at the top: the window's start-up path reads, never creates
-
-            return VaultDoc(vault_id=uuid.uuid4().hex)
-        except OSError as exc:
-            raise VaultFileError(f"cannot read {self.path}: {exc.strerror}") from None
+        except OSError:
+            return self._read()  # missing: an empty vault; unreadable: says why
         identity = _identity(stat)
         cached = self._cache
         if cached is not None and cached[0] == identity:
@@ -163,7 +159,7 @@ class AccountStore:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            import uuid
+            import uuid  # here, not at the top: the window's start-up path reads, never creates
 
             return VaultDoc(vault_id=uuid.uuid4().hex)
         except OSError as exc:
@@ -221,7 +217,7 @@ class AccountStore:
         """Re-read the file under the lock, apply `change`, write the result atomically.
         Another process's update in between is never lost."""
         with self._metadata_lock():
-            doc = self._read()
+            doc = self._read_private()
             result = change(doc)
             self._write(doc)
             return result

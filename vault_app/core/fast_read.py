@@ -20,7 +20,7 @@ from typing import Any
 
 from vault_app.core.errors import KeyringUnavailableError
 from vault_app.core.model import Account, SecretBundle
-from vault_app.core.secret_store import DIRECT_HINT, SecretStore
+from vault_app.core.secret_store import DIRECT_HINT, SecretStore, read_hint
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,7 @@ class DirectSecretService:
 def direct_read_possible(home: Path) -> bool:
     if os.environ.get("PYTHON_KEYRING_BACKEND"):
         return False
-    try:
-        return (home / DIRECT_HINT).read_text(encoding="ascii").strip() == "SecretService"
-    except OSError:
-        return False
+    return read_hint(home / DIRECT_HINT) == "SecretService"
 
 
 def stored_bundle(

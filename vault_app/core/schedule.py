@@ -4,8 +4,9 @@ asyncio is even imported."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vault_app.core.model import Account, Status
 
@@ -29,12 +30,17 @@ class EngineSettings:
     refresh_token_margin: float = 2 * DAY
 
     @classmethod
-    def from_doc(cls, doc: VaultDoc) -> EngineSettings:
+    def from_settings(cls, settings: Mapping[str, Any]) -> EngineSettings:
+        """From the vault's settings (names as in DEFAULT_SETTINGS; missing ones default)."""
         return cls(
-            ahead_fraction=float(doc.setting("refresh_ahead_fraction")),
-            ahead_min=float(doc.setting("refresh_ahead_min_seconds")),
-            jitter_fraction=float(doc.setting("refresh_jitter_fraction")),
+            ahead_fraction=float(settings.get("refresh_ahead_fraction", cls.ahead_fraction)),
+            ahead_min=float(settings.get("refresh_ahead_min_seconds", cls.ahead_min)),
+            jitter_fraction=float(settings.get("refresh_jitter_fraction", cls.jitter_fraction)),
         )
+
+    @classmethod
+    def from_doc(cls, doc: VaultDoc) -> EngineSettings:
+        return cls.from_settings(doc.settings)
 
 
 def refresh_at(account: Account, settings: EngineSettings, jitter: float) -> float | None:

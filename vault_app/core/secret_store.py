@@ -359,12 +359,17 @@ class SecretStore:
         return None if current is None else (generation, current)
 
 
+def read_hint(hint: Path) -> str | None:
+    """What the hint file says ("SecretService"), or None when there is none."""
+    try:
+        return hint.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+
+
 def _note_direct_read(hint: Path, possible: bool) -> None:
     """Keep the hint file in step with the keyring's choice; written only when it changes."""
-    try:
-        current = hint.read_text(encoding="ascii").strip()
-    except OSError:
-        current = None
+    current = read_hint(hint)
     try:
         if possible and current != "SecretService":
             hint.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the first save

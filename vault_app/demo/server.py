@@ -427,12 +427,7 @@ class DemoServer:
         return Answer(200, body, dict(NO_STORE))
 
     def _te_sign_in(self, request: _Request, *, flaky: bool) -> Answer:
-        data = request.json()
-        login, password = data.get("login"), data.get("password")
-        if not isinstance(login, str) or not isinstance(password, str) or not login:
-            raise _error(400, "invalid_request", "login and password are required")
-        if not _matches(_TE_USERS.get(login), password):
-            raise _error(401, "invalid_credentials", "wrong login or password")
+        login = _signed_in(request, _TE_USERS, "invalid_credentials", "wrong login or password")
         lifetime = self.short_lifetime if flaky else self.lifetime
         return self._te_pair(_Session("te", login, lifetime))
 
@@ -462,12 +457,7 @@ class DemoServer:
         return Answer(200, body, dict(NO_STORE))
 
     def _apirone_login(self, request: _Request) -> Answer:
-        data = request.json()
-        login, password = data.get("login"), data.get("password")
-        if not isinstance(login, str) or not isinstance(password, str) or not login:
-            raise _error(400, "invalid_request", "login and password are required")
-        if not _matches(_APIRONE_USERS.get(login), password):
-            raise _error(401, "unauthorized", "wrong login or transfer key")
+        login = _signed_in(request, _APIRONE_USERS, "unauthorized", "wrong login or transfer key")
         return self._apirone_pair(_Session("apirone", login, self.lifetime))
 
     def _apirone_refresh(self, request: _Request) -> Answer:
@@ -603,6 +593,18 @@ class DemoServer:
         if claims is not None and claims.get("client_id") == client.client_id:
             self._revoked_jti.add(str(claims.get("jti")))
         return Answer(200)
+
+
+def _signed_in(request: _Request, users: Mapping[str, str], code: str, complaint: str) -> str:
+    """The login of a JSON {"login", "password"} body whose password matches; else the
+    provider's 400 (missing) or 401 (wrong) answer."""
+    data = request.json()
+    login, password = data.get("login"), data.get("password")
+    if not isinstance(login, str) or not isinstance(password, str) or not login:
+        raise _error(400, "invalid_request", "login and password are required")
+    if not _matches(users.get(login), password):
+        raise _error(401, code, complaint)
+    return login
 
 
 def _matches(expected: str | None, given: str) -> bool:

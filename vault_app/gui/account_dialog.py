@@ -32,6 +32,7 @@ from vault_app.core.providers.base import (
     Provider,
     get_provider,
     kinds,
+    missing_fields,
     normalize_fields,
 )
 
@@ -229,13 +230,9 @@ class AccountDialog(QDialog):
                 check_name(self.name.text())
             clean = normalize_fields(provider, fields, complete=self.account is None)
             if self.account is None:
-                missing = [
-                    s.label
-                    for s in provider.fields
-                    if s.required and not (secrets.get(s.name) if s.secret else clean.get(s.name))
-                ]
+                missing = missing_fields(provider, clean, secrets)
                 if missing:
-                    raise UserFacingError(f"Needed: {', '.join(missing)}")
+                    raise UserFacingError(f"Needed: {', '.join(s.label for s in missing)}")
         except UserFacingError as exc:
             self.problem.setText(exc.message)
             self.sign_in.setEnabled(False)

@@ -139,11 +139,8 @@ class AccountModel(QAbstractTableModel):
         for row in rows:
             account = self._accounts[row]
             for column in TICKING:
-                brush = self._countdown_brush(account, now) if column == ACCESS else None
-                looks = (
-                    self._text(account, column, now),
-                    None if brush is None else brush.color().rgb(),
-                )
+                text, color = self._looks(account, column, now)
+                looks = (text, None if color is None else color.rgb())
                 key = (account.id, column)
                 if shown.get(key) != looks:
                     shown[key] = looks
@@ -199,8 +196,7 @@ class AccountModel(QAbstractTableModel):
         if role == ID_ROLE:
             return account.id
         if role == TICK_ROLE:
-            brush = self._countdown_brush(account, now) if column == ACCESS else None
-            return self._text(account, column, now), None if brush is None else brush.color()
+            return self._looks(account, column, now)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(account, column, now)
         if role == SORT_ROLE:
@@ -240,6 +236,11 @@ class AccountModel(QAbstractTableModel):
         if column == LAST:
             return ago(account.last_refresh_at, now, unknown="never")
         return None
+
+    def _looks(self, account: Account, column: int, now: float) -> tuple[str | None, QColor | None]:
+        """What a countdown cell shows: its text and, when not the default, its colour."""
+        brush = self._countdown_brush(account, now) if column == ACCESS else None
+        return self._text(account, column, now), None if brush is None else brush.color()
 
     def _sort_key(self, account: Account, column: int) -> Any:
         if column == ACCESS:

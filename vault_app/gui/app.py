@@ -77,13 +77,13 @@ class App:
 
     def _start(self) -> None:
         try:
-            settings = self.vault.load().settings
+            doc = self.vault.load()
         except UserFacingError as exc:
             self.window.show_error(exc.message)
             QMessageBox.critical(self.window, "Token Vault", exc.message)
             return
-        self.window.apply_settings(settings)
-        self.engine.settings = EngineSettings.from_doc(self.vault.load())
+        self.window.apply_settings(doc.settings)
+        self.engine.settings = EngineSettings.from_doc(doc)
         self.adapter.load()
         self.adapter.check_keyring()
         self.adapter.keyring_ready.connect(self._start_engine)

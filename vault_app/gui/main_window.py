@@ -226,10 +226,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
         self.settings = {**DEFAULT_SETTINGS, **settings}
-        self.model.settings = EngineSettings(
-            ahead_fraction=float(self.settings["refresh_ahead_fraction"]),
-            ahead_min=float(self.settings["refresh_ahead_min_seconds"]),
-        )
+        self.model.settings = EngineSettings.from_settings(self.settings)
 
     def _accounts_loaded(self, accounts: list[Account]) -> None:
         self.model.set_accounts(accounts)

@@ -295,13 +295,20 @@ def check_secrets(provider: Provider, secrets: Mapping[str, str]) -> None:
             )
 
 
-def check_complete(
+def missing_fields(
     provider: Provider, fields: Mapping[str, str], secrets: Mapping[str, str]
-) -> None:
-    missing = [
-        spec.name
+) -> list[Field]:
+    """The required fields (secret or not) that have no value."""
+    return [
+        spec
         for spec in provider.fields
         if spec.required and not (secrets.get(spec.name) if spec.secret else fields.get(spec.name))
     ]
+
+
+def check_complete(
+    provider: Provider, fields: Mapping[str, str], secrets: Mapping[str, str]
+) -> None:
+    missing = missing_fields(provider, fields, secrets)
     if missing:
-        raise UsageError(f"{provider.kind} needs {', '.join(missing)}")
+        raise UsageError(f"{provider.kind} needs {', '.join(spec.name for spec in missing)}")
