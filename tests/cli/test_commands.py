@@ -382,6 +382,28 @@ def test_import_of_garbage_exits_2(cli: Cli, tmp_path: Path, content: str) -> No
     assert not (cli.home / "accounts.json").exists()
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"name": "two", "provider": "nosuchkind"}, id="unknown-provider"),
+        pytest.param({"name": "bad\nname", "provider": "static"}, id="control-char-name"),
+        pytest.param(
+            {"name": "two", "provider": "static", "fields": {"nope": "x"}}, id="unknown-field"
+        ),
+        pytest.param({"name": "two", "provider": "static", "fields": {"token": "x"}}, id="secret"),
+        pytest.param({"name": "one", "provider": "static"}, id="duplicate-name"),
+        pytest.param({"name": "two", "provider": "static", "extra": 1}, id="unknown-key"),
+    ],
+)
+def test_import_is_all_or_nothing(cli: Cli, tmp_path: Path, bad: dict[str, object]) -> None:
+    """One invalid entry anywhere in the file: nothing at all is imported."""
+    good = {"name": "one", "provider": "static", "fields": {"header_name": "X-One"}}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"format": "token-vault-accounts", "accounts": [good, bad]}))
+    assert_error(cli("import", str(path)), 2, contains="nothing was imported")
+    assert not (cli.home / "accounts.json").exists()
+
+
 def test_import_of_missing_file_exits_2(cli: Cli, tmp_path: Path) -> None:
     assert_error(cli("import", str(tmp_path / "absent.json")), 2, contains="absent.json")
 

@@ -1,0 +1,95 @@
+"""`token-vault`: the command line over the same core as the window (DESIGN.md section 6).
+
+One module per command group, each with its part of the parser beside its commands:
+`accounts` (providers, add, edit, list, show, remove), `tokens` (token, exec, refresh, revoke),
+`transfer` (export, import) and `desktop` (gui and the installation options).
+
+Secret values never come from argv: `--secret FIELD` prompts with hidden input on a terminal and
+otherwise reads one line per `--secret` from standard input; `--secret-file` reads a whole file.
+Exit codes: 0 ok, 2 usage, 3 no such account, 4 sign-in needed or rejected, 5 network or server
+trouble, 6 keyring unavailable or locked (1 anything else, such as a damaged vault file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from vault_app import __version__
+from vault_app.cli import accounts, desktop, tokens, transfer
+from vault_app.cli.common import PROG, Parser, Streams, log
+from vault_app.core import redact
+from vault_app.core.errors import UserFacingError
+
+__all__ = ["PROG", "build_parser", "main"]
+
+Command = Callable[[argparse.Namespace, Streams], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=PROG,
+        description="Keeps API access tokens fresh; every secret stays in the OS keyring.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    desktop.register_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    desktop.register(sub)
+    accounts.register(sub)
+    tokens.register(sub)
+    transfer.register(sub)
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    split = words.index("--") if "--" in words else len(words)
+    args = parser.parse_args(words[:split])
+    if args.command == "exec":
+        # Everything after the first `--` is the child's command line, untouched.
+        args.argv = words[split + 1 :]
+    elif split < len(words):
+        args = parser.parse_args(words)
+    return args
+
+
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Command:
+    if args.autostart and not args.install_desktop_entry:
+        parser.error("--autostart goes with --install-desktop-entry")
+    installing = args.self_check or args.install_desktop_entry or args.uninstall_desktop_entry
+    if args.command and installing:
+        parser.error(f"--self-check and the desktop entry options take no command ({args.command})")
+    if args.qt_probe:
+        return desktop.cmd_qt_probe
+    if args.self_check:
+        return desktop.cmd_self_check
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        return desktop.cmd_install
+    run: Command = getattr(args, "run", desktop.cmd_gui)
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from vault_app import logs
+
+    logs.setup()
+    parser = build_parser()
+    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    io = Streams(sys.stdout, sys.stderr, sys.stdin)
+    command = _command(parser, args)
+    try:
+        return command(args, io)
+    except UserFacingError as exc:
+        io.out.flush()
+        io.err.write(f"{PROG}: error: {redact.redact(exc.message)}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        io.err.write(f"{PROG}: interrupted\n")
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        io.err.write(
+            f"{PROG}: internal error: {type(exc).__name__}: {redact.redact(str(exc))[:200]} "
+            "(run with TOKEN_VAULT_LOG=debug for details)\n"
+        )
+        return 1

@@ -1,0 +1,252 @@
+"""Commands that manage accounts: providers, add, edit, list, show, remove."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from vault_app.cli.common import (
+    PROG,
+    Streams,
+    account_json,
+    pairs,
+    print_json,
+    read_secrets,
+    run_vault,
+)
+from vault_app.core.timefmt import iso_utc, relative
+
+if TYPE_CHECKING:
+    from vault_app.cli.common import Subcommands
+    from vault_app.core.model import Account, SecretBundle
+    from vault_app.core.providers.base import AccountConfig
+
+
+def register(sub: Subcommands) -> None:
+    providers = sub.add_parser("providers", help="list provider kinds and their fields")
+    providers.add_argument("--json", action="store_true")
+    providers.set_defaults(run=cmd_providers)
+
+    add = sub.add_parser("add", help="add an account and sign in")
+    add.add_argument("name")
+    add.add_argument("--provider", required=True, metavar="KIND")
+    secret_options(add)
+    add.add_argument("--no-sign-in", action="store_true", help="store it without signing in")
+    add.set_defaults(run=cmd_add)
+
+    edit = sub.add_parser("edit", help="change an account's fields or secrets, then sign in")
+    edit.add_argument("name")
+    secret_options(edit)
+    edit.set_defaults(run=cmd_edit)
+
+    listing = sub.add_parser("list", help="list accounts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_list)
+
+    show = sub.add_parser("show", help="an account's details (never its secrets)")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=cmd_show)
+
+    remove = sub.add_parser("remove", help="delete an account and its secrets")
+    remove.add_argument("name")
+    remove.set_defaults(run=cmd_remove)
+
+
+def secret_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="a non-secret field"
+    )
+    cmd.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="a secret field, read from a hidden prompt or one line of stdin",
+    )
+    cmd.add_argument(
+        "--secret-file",
+        action="append",
+        default=[],
+        metavar="FIELD=PATH",
+        help="a secret field read whole from a file (PEM keys, certificates)",
+    )
+
+
+def cmd_providers(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.providers.base import get_provider, kinds
+
+    items = [get_provider(kind) for kind in kinds()]
+    if args.json:
+        print_json(
+            [
+                {"kind": p.kind, "title": p.title, "fields": [f.describe() for f in p.fields]}
+                for p in items
+            ],
+            io.out,
+        )
+        return 0
+    for provider in items:
+        io.out.write(f"{provider.kind}: {provider.title}\n")
+        for spec in provider.fields:
+            flags = ", ".join(
+                x
+                for x in (
+                    "secret" if spec.secret else "",
+                    "required" if spec.required else "",
+                    f"default {spec.default}" if spec.default else "",
+                    f"one of {'/'.join(spec.choices)}" if spec.choices else "",
+                )
+                if x
+            )
+            io.out.write(f"  {spec.name:<22} {spec.label}{f' ({flags})' if flags else ''}\n")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.providers.base import get_provider
+
+    get_provider(args.provider)  # unknown kind: usage error before any prompt
+    fields = pairs(args.set, "--set")
+    secrets = read_secrets(args.secret, args.secret_file, io.stdin, args.provider)
+    account, failure = run_vault(
+        lambda v: v.add(args.name, args.provider, fields, secrets, sign_in=not args.no_sign_in)
+    )
+    if failure is not None:
+        io.out.write(
+            f"added {account.name}; the first sign-in failed (fix it with "
+            f"'{PROG} edit {account.name}', then '{PROG} refresh {account.name}')\n"
+        )
+        raise failure
+    state = "signed in" if account.status.value == "ok" else "not signed in"
+    io.out.write(f"added {account.name} ({account.provider}), {state}\n")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.account_store import AccountStore
+
+    account = AccountStore().load().find(args.name)
+    fields = pairs(args.set, "--set")
+    secrets = read_secrets(args.secret, args.secret_file, io.stdin, account.provider)
+    updated, failure = run_vault(lambda v: v.edit(args.name, fields, secrets))
+    if failure is not None:
+        io.out.write(f"changed {updated.name}; signing in with the new settings failed\n")
+        raise failure
+    io.out.write(f"changed {updated.name}, signed in\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.account_store import AccountStore
+
+    now = time.time()
+    accounts = sorted(AccountStore().load().accounts, key=lambda a: a.name.lower())
+    if args.json:
+        print_json([account_json(a, now) for a in accounts], io.out)
+        return 0
+    if not accounts:
+        io.out.write(f"no accounts yet: add one with '{PROG} add NAME --provider KIND'\n")
+        return 0
+    rows = [("NAME", "PROVIDER", "STATUS", "ACCESS TOKEN", "REFRESH TOKEN", "LAST REFRESH")]
+    for a in accounts:
+        rows.append(
+            (
+                a.name,
+                a.provider,
+                a.display_status(now),
+                relative(
+                    a.access_expires_at,
+                    now,
+                    unknown="-" if a.status.value != "ok" else "expiry unknown",
+                ),
+                relative(a.refresh_expires_at, now),
+                relative(a.last_refresh_at, now),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        io.out.write(
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+    for a in accounts:
+        for note in (a.last_error, a.refresh_warning(now)):
+            if note:
+                io.out.write(f"{a.name}: {note}\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core import jwtinfo
+    from vault_app.core.providers.base import get_provider
+    from vault_app.core.vault import Vault
+
+    vault = Vault()
+    try:
+        account = vault.load().find(args.name)
+        bundle = vault.read_current_sync(account)
+    finally:
+        vault.secrets().close()
+    provider = get_provider(account.provider)
+    now = time.time()
+    tokens = bundle.tokens if bundle else None
+    info = jwtinfo.inspect(tokens.access_token) if tokens else None
+    data: dict[str, Any] = account_json(account, now)
+    data.update(
+        {
+            "fields": dict(account.fields),
+            "secrets_stored": sorted(bundle.secrets) if bundle else [],
+            "token": None
+            if tokens is None
+            else {
+                "token_type": tokens.token_type,
+                "expires_at": iso_utc(tokens.expires_at),
+                "has_refresh_token": tokens.refresh_token is not None,
+                "scope": tokens.scope,
+                "jwt_header": info.header if info else None,
+                "jwt_claims": info.claims if info else None,
+            },
+            "revoke": provider.revoke_description(_config(account, bundle)),
+        }
+    )
+    if args.json:
+        print_json(data, io.out)
+        return 0
+    out = io.out
+    out.write(f"{account.name} ({provider.title})\n")
+    out.write(f"  status:         {data['status']}\n")
+    if account.last_error:
+        out.write(f"  last error:     {account.last_error}\n")
+    out.write(
+        f"  access token:   {'none' if tokens is None else 'held (masked)'}; expires "
+        f"{relative(account.access_expires_at, now, unknown='unknown')}\n"
+    )
+    out.write(
+        f"  refresh token:  expires {relative(account.refresh_expires_at, now, unknown='-')}\n"
+    )
+    out.write(f"  last refresh:   {relative(account.last_refresh_at, now)}\n")
+    warning = account.refresh_warning(now)
+    if warning:
+        out.write(f"  warning:        {warning}\n")
+    for name, value in sorted(account.fields.items()):
+        out.write(f"  {name + ':':<15} {value}\n")
+    out.write(f"  secrets stored: {', '.join(data['secrets_stored']) or 'none'}\n")
+    if info is not None:
+        out.write("  JWT header:     " + json.dumps(info.header, sort_keys=True) + "\n")
+        out.write("  JWT claims:     " + json.dumps(info.claims, sort_keys=True) + "\n")
+    out.write(f"  revoke:         {data['revoke']}\n")
+    return 0
+
+
+def _config(account: Account, bundle: SecretBundle | None) -> AccountConfig:
+    from vault_app.core.providers.base import AccountConfig
+
+    return AccountConfig(account.fields, bundle.secrets if bundle else {})
+
+
+def cmd_remove(args: argparse.Namespace, io: Streams) -> int:
+    run_vault(lambda v: v.remove(args.name))
+    io.out.write(f"removed {args.name} and its secrets\n")
+    return 0

@@ -1,0 +1,138 @@
+"""What every command shares: the program name, the streams, FIELD=VALUE pairs, secret input,
+running one coroutine against a Vault, and the JSON shape of an account."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from vault_app.core import redact
+from vault_app.core.errors import UsageError
+from vault_app.core.timefmt import iso_utc
+
+if TYPE_CHECKING:
+    from vault_app.core.model import Account
+    from vault_app.core.vault import Vault
+
+T = TypeVar("T")
+PROG = "token-vault"
+
+log = logging.getLogger("vault_app")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+if TYPE_CHECKING:
+    # What each command group's register() receives to add its commands to.
+    Subcommands = argparse._SubParsersAction[Parser]
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where a command reads and writes (the process's own, or a test's)."""
+
+    out: IO[str]
+    err: IO[str]
+    stdin: IO[str]
+
+
+def pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    """`FIELD=VALUE` items as a dict; UsageError for an item without `=` or a name."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{option} takes FIELD=VALUE, not {item!r}")
+        out[name.strip()] = value
+    return out
+
+
+def read_secrets(
+    names: Sequence[str], files: Sequence[str], stdin: IO[str], provider_kind: str
+) -> dict[str, str]:
+    """Secret field values: a hidden prompt per `--secret` on a terminal, else one line of
+    standard input each, in order; `--secret-file FIELD=PATH` reads a whole file. Never argv."""
+    from vault_app.core.providers.base import FieldKind, get_provider
+
+    provider = get_provider(provider_kind)
+    secrets: dict[str, str] = {}
+    interactive = stdin.isatty()
+    for name in names:
+        spec = provider.field(name)
+        if spec is None or not spec.secret:
+            known = ", ".join(f.name for f in provider.fields if f.secret)
+            raise UsageError(
+                f"{provider_kind} has no secret field {name!r} (secret fields: {known})"
+            )
+        if interactive:
+            import getpass
+
+            value = getpass.getpass(f"{spec.label} ({name}): ")
+        else:
+            line = stdin.readline()
+            if not line:
+                raise UsageError(f"--secret {name}: expected one line on standard input, got none")
+            value = line.rstrip("\r\n")
+        if not value:
+            raise UsageError(f"--secret {name}: the value is empty")
+        secrets[name] = value
+    for name, path in pairs(files, "--secret-file").items():
+        spec = provider.field(name)
+        if spec is None or not spec.secret:
+            raise UsageError(f"{provider_kind} has no secret field {name!r}")
+        try:
+            value = Path(path).expanduser().read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise UsageError(f"--secret-file {name}: cannot read {path}: {reason}") from None
+        if spec.kind is not FieldKind.PEM:
+            value = value.strip()
+        if not value.strip():
+            raise UsageError(f"--secret-file {name}: {path} is empty")
+        secrets[name] = value
+    redact.register(secrets.values())
+    return secrets
+
+
+def run_vault(work: Callable[[Vault], Awaitable[T]]) -> T:
+    """Run one coroutine against a fresh Vault, closing its HTTP client and keyring thread."""
+    from vault_app.core.vault import Vault
+
+    async def main() -> T:
+        vault = Vault()
+        try:
+            return await work(vault)
+        finally:
+            await vault.aclose()
+
+    import asyncio  # not at the top: `token` for a valid token runs no event loop
+
+    return asyncio.run(main())
+
+
+def print_json(data: Any, out: IO[str]) -> None:
+    json.dump(data, out, indent=2, sort_keys=False)
+    out.write("\n")
+
+
+def account_json(account: Account, now: float) -> dict[str, Any]:
+    """The `list --json` shape of one account (DESIGN.md section 6); times ISO 8601 UTC."""
+    return {
+        "name": account.name,
+        "provider": account.provider,
+        "status": account.display_status(now),
+        "access_expires_at": iso_utc(account.access_expires_at),
+        "refresh_expires_at": iso_utc(account.refresh_expires_at),
+        "last_refresh_at": iso_utc(account.last_refresh_at),
+        "last_error": account.last_error,
+    }

@@ -1,0 +1,52 @@
+"""Commands that move account definitions (never secrets): export, import."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vault_app.cli.common import PROG, Streams, print_json
+
+if TYPE_CHECKING:
+    from vault_app.cli.common import Subcommands
+
+
+def register(sub: Subcommands) -> None:
+    export = sub.add_parser("export", help="write account definitions (never secrets)")
+    export.add_argument("file", nargs="?")
+    export.set_defaults(run=cmd_export)
+
+    imp = sub.add_parser("import", help="add account definitions from an export (all or nothing)")
+    imp.add_argument("file")
+    imp.set_defaults(run=cmd_import)
+
+
+def cmd_export(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.account_store import AccountStore
+    from vault_app.core.transfer import export_document
+
+    data = export_document(AccountStore())
+    if args.file:
+        Path(args.file).write_text(json.dumps(data, indent=2) + "\n")
+        count = len(data["accounts"])
+        io.out.write(f"wrote {count} account definitions to {args.file} (no secrets)\n")
+    else:
+        print_json(data, io.out)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.core.account_store import AccountStore
+    from vault_app.core.transfer import import_definitions, read_export
+
+    definitions = read_export(Path(args.file))
+    result = import_definitions(AccountStore(), definitions)
+    for name in result.skipped:
+        io.err.write(f"{name}: skipped, an account with that name exists\n")
+    io.out.write(
+        f"imported {len(result.added)} account definitions; give each its secrets with "
+        f"'{PROG} edit NAME --secret FIELD'\n"
+    )
+    return 0
