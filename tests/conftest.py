@@ -12,6 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: no per-example deadline (a busy 2-core machine must not make them flaky),
+# and the same examples on every run, so a failure in CI is a failure on a laptop.
+settings.register_profile(
+    "token-vault",
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("token-vault")
 
 REPO = Path(__file__).resolve().parent.parent
 

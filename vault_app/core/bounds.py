@@ -1,0 +1,46 @@
+"""Sanity bounds for numbers from outside (server replies, JWT claims, the metadata file, the
+command line): a time or a lifetime that is not finite, negative, or beyond HORIZON is not
+trusted, and callers treat it as "unknown" (or a usage error), never store it as is
+(DESIGN.md section 5, "Clocks")."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+# About 10 years, in seconds: no token lives longer, and a timestamp this far ahead is a
+# misread unit (milliseconds for seconds) or a hostile value.
+HORIZON = 10 * 366 * 86400.0
+# 2001-09-09 (10^9 s): the earliest timestamp any token or refresh of ours can carry.
+EPOCH_FLOOR = 1_000_000_000.0
+
+
+def number(value: Any) -> float | None:
+    """`value` as a finite float when it is an int or float (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return result if math.isfinite(result) else None
+
+
+def duration(value: Any) -> float | None:
+    """A lifetime in seconds, 0 < value <= HORIZON, from a number; None otherwise."""
+    seconds = number(value)
+    if seconds is None or seconds <= 0 or seconds > HORIZON:
+        return None
+    return seconds
+
+
+def timestamp(value: Any, now: float | None = None) -> float | None:
+    """A UTC POSIX time in seconds within [EPOCH_FLOOR, now + HORIZON]; None otherwise."""
+    when = number(value)
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    if when < EPOCH_FLOOR or when > now + HORIZON:
+        return None
+    return when
