@@ -140,10 +140,14 @@ def cmd_edit(args: argparse.Namespace, io: Streams) -> int:
 
 
 def cmd_list(args: argparse.Namespace, io: Streams) -> int:
+    from vault_app.cli import served
     from vault_app.core.account_store import AccountStore
 
     now = time.time()
-    accounts = sorted(AccountStore().load().accounts, key=lambda a: a.name.lower())
+    held = served.accounts()  # the running app's view first
+    accounts = sorted(
+        AccountStore().load().accounts if held is None else held, key=lambda a: a.name.lower()
+    )
     if args.json:
         print_json([account_json(a, now) for a in accounts], io.out)
         return 0

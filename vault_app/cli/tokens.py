@@ -1,8 +1,9 @@
 """Commands that use tokens: token, exec, refresh, revoke.
 
-`token` for a valid stored token reads the keyring once with no event loop, HTTP client or Qt
-(directly on the Secret Service, see core/fast_read.py); only an expiring token goes through
-the locked refresh path.
+While the window or `serve` runs, `token`, `exec` and `refresh` ask it first (cli/served.py):
+tokens from its memory, refreshes by its engine. Otherwise `token` for a valid stored token
+reads the keyring once with no event loop, HTTP client or Qt (directly on the Secret Service,
+see core/fast_read.py); only an expiring token goes through the locked refresh path.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from vault_app.core.model import Account, SecretBundle, TokenSet
     from vault_app.core.vault import Vault
 
-FORMATS = ("raw", "bearer", "header", "json")
+FORMATS = ("raw", "bearer", "header", "json", "env", "curl")
 
 
 def register(sub: Subcommands) -> None:
@@ -41,6 +42,9 @@ def register(sub: Subcommands) -> None:
         help="refresh first when fewer seconds remain (default 60)",
     )
     token.add_argument("--force-refresh", action="store_true")
+    token.add_argument(
+        "--env", metavar="VAR", help="the variable --format env exports (default ACCESS_TOKEN)"
+    )
     token.set_defaults(run=cmd_token)
 
     refresh = sub.add_parser("refresh", help="refresh accounts now")
@@ -60,8 +64,13 @@ def register(sub: Subcommands) -> None:
     run.set_defaults(run=cmd_exec)
 
 
-def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
-    """The token as `--format` asks: raw, `Scheme token`, a header line, or JSON."""
+def format_token(
+    tokens: TokenSet, fields: Mapping[str, str], fmt: str, variable: str = "ACCESS_TOKEN"
+) -> str:
+    """The token as `--format` asks: raw, `Scheme token`, a header line, JSON, a shell
+    `export VARIABLE=...` line, or a curl config line (cli/snippets.py)."""
+    from vault_app.cli import snippets
+
     scheme = tokens.token_type or ""
     value = f"{scheme} {tokens.access_token}" if scheme else tokens.access_token
     if fmt == "raw":
@@ -70,6 +79,10 @@ def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
         return value
     if fmt == "header":
         return f"{fields.get('header_name') or 'Authorization'}: {value}"
+    if fmt == "env":
+        return snippets.shell_export(variable, tokens.access_token)
+    if fmt == "curl":
+        return snippets.curl_header(f"{fields.get('header_name') or 'Authorization'}: {value}")
     return json.dumps(
         {
             "access_token": tokens.access_token,
@@ -80,8 +93,10 @@ def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
 
 
 def cmd_token(args: argparse.Namespace, io: Streams) -> int:
+    if args.env is not None and (args.format != "env" or not args.env.isidentifier()):
+        raise UsageError("--env takes a variable name and goes with --format env")
     tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh)
-    io.out.write(format_token(tokens, fields, args.format) + "\n")
+    io.out.write(format_token(tokens, fields, args.format, args.env or "ACCESS_TOKEN") + "\n")
     return 0
 
 
@@ -91,6 +106,11 @@ def valid_token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, Map
 
     if min_valid < 0:
         raise UsageError("--min-valid must not be negative")
+    from vault_app.cli import served
+
+    answer = served.token(name, min_valid, force)  # the running app first: one refresher
+    if answer is not None:
+        return answer
     store = AccountStore()
     doc = store.load()
     account = doc.find(name)
@@ -127,6 +147,11 @@ def cmd_refresh(args: argparse.Namespace, io: Streams) -> int:
 
     if args.all == bool(args.names):
         raise UsageError("give account names or --all, not both or neither")
+    from vault_app.cli import served
+
+    code = served.refresh(list(args.names), args.all, io)  # done by the running app's engine
+    if code is not None:
+        return code
     doc = AccountStore().load()
     chosen = list(doc.accounts) if args.all else [doc.find(name) for name in args.names]
 

@@ -1,0 +1,58 @@
+"""The CLI's questions to the running app of this vault (service/client.py), answered in the
+shapes the commands already use. Each returns None when no app serves the vault: the command
+then goes on as it always did, on its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vault_app.cli.common import PROG, Streams
+from vault_app.core.errors import UserFacingError
+from vault_app.core.timefmt import relative
+from vault_app.service import client
+
+if TYPE_CHECKING:
+    from vault_app.core.model import Account, TokenSet
+
+
+def token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, dict[str, str]] | None:
+    """`valid_token`'s answer from the running app: the token and the fields its formats use."""
+    from vault_app.core.model import TokenSet
+
+    served = client.token(name, min_valid, force)
+    if served is None:
+        return None
+    tokens = TokenSet(served.access_token, served.token_type, served.expires_at)
+    return tokens, {"header_name": served.header_name}
+
+
+def accounts() -> list[Account] | None:
+    """Every account as the running app holds it."""
+    from vault_app.core.model import Account
+
+    items = client.accounts()
+    if items is None:
+        return None
+    try:
+        return [Account.from_json(item) for item in items]
+    except (TypeError, ValueError, KeyError):
+        raise UserFacingError(
+            "the running Token Vault app sent an unreadable account list"
+        ) from None
+
+
+def refresh(names: list[str], everything: bool, io: Streams) -> int | None:
+    """`refresh` done by the running app's engine, reported as the direct path reports it;
+    the exit code, or None when no app serves the vault."""
+    results = client.refresh(names, everything)
+    if results is None:
+        return None
+    code = 0
+    for result in results:
+        if result.ok:
+            when = relative(result.expires_at, unknown="unknown")
+            io.out.write(f"{result.name}: refreshed, expires {when}\n")
+        else:
+            io.err.write(f"{PROG}: error: {result.name}: {result.message}\n")
+            code = max(code, result.exit_code)
+    return code

@@ -1,0 +1,586 @@
+"""The local reverse proxy: `http://127.0.0.1:PORT/PATH` is forwarded to `UPSTREAM/PATH` with
+the account's fresh header added, so curl, Postman or HTTPie never hold a token.
+
+What it guarantees (issue 13, DESIGN.md section 7):
+- It listens on a loopback address only, and answers only requests that carry its own random
+  key in `X-Token-Vault-Key`. Any web page can send requests to loopback, but a browser adds a
+  custom header only after a CORS preflight, and the proxy refuses every preflight and every
+  request with an `Origin` header. A `Host` that is not a loopback name or address is refused
+  too: a page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host.
+- It never forwards its key header, drops a client's own header of the account's name, and
+  injects `Authorization: Bearer TOKEN` (or a static key's own header name and scheme).
+- Bodies stream both ways in chunks of at most CHUNK bytes; nothing buffers a whole body,
+  except that a request body of at most REPLAY_LIMIT bytes of an idempotent method (RFC 9110
+  section 9.2.2) is kept so the request can be repeated.
+- A 401 from the upstream refreshes the token once (unless the token it rejected came from
+  such a refresh in the last REFRESH_COOLDOWN seconds) and repeats the request once when it can
+  be repeated; a POST, PATCH or a streamed body is never repeated: its 401 goes back as it
+  came, and the client's own retry carries the new token.
+- Redirects are passed back (3xx with their Location), never followed: the token never goes
+  to another host.
+- The upstream must send its reply head within the deadline (default 30 s), else 504; it
+  cannot be reached: 502. Each request is logged as method, path (never the query) and
+  status, with no header values.
+
+Built on h11 (the HTTP/1.1 parser httpx itself uses, sans-IO, strict about framing) over
+asyncio streams for the client side, and httpx for the upstream (TLS verification on, proxies
+from the environment except for loopback, as core/http.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import h11
+
+from vault_app.core.errors import UsageError, UserFacingError
+from vault_app.core.http import LOOPBACK_PATTERNS
+from vault_app.core.providers.base import check_url, is_loopback_host
+from vault_app.core.redact import redact, register
+from vault_app.service.sources import Credential, TokenSource
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("vault_app.proxy")
+
+KEY_HEADER = "X-Token-Vault-Key"
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+REPLAY_LIMIT = 64 * 1024  # bytes of request body kept for a repeat after a 401
+CHUNK = 64 * 1024
+MAX_HEAD = 64 * 1024  # request line and headers
+MIN_VALID = 30.0  # seconds a token must still be valid when it is sent
+CACHE_SECONDS = 10.0  # how long a credential is reused without asking its source again
+REFRESH_COOLDOWN = 30.0
+DEFAULT_DEADLINE = 30.0
+IDLE_TIMEOUT = 60.0  # seconds a client connection may sit between requests
+CONNECT_TIMEOUT = 10.0
+
+# RFC 9110 section 7.6.1, plus the ones this proxy owns or sets itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """What one proxy serves: an account, an upstream base URL, a loopback address, its key."""
+
+    account: str
+    upstream: str  # scheme://host[:port][/base path], no trailing slash
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    deadline: float = DEFAULT_DEADLINE  # seconds for the upstream's reply head
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+
+    @classmethod
+    def make(
+        cls,
+        account: str,
+        upstream: str,
+        listen: str | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> ProxyConfig:
+        """Checked settings; UsageError naming what is wrong."""
+        host, port = parse_listen(listen or "127.0.0.1:0")
+        if not 0 < deadline <= 3600:
+            raise UsageError("the upstream deadline must be from 0 to 3600 seconds")
+        return cls(account, parse_upstream(upstream), host, port, deadline)
+
+
+def parse_upstream(text: str) -> str:
+    """The upstream base URL: https (plain http only to loopback), no credentials, query or
+    fragment; UsageError otherwise."""
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise UsageError("--upstream: the URL contains spaces or control characters")
+    url = check_url("--upstream", text.strip())
+    if urlsplit(url).fragment or "#" in url:
+        raise UsageError("--upstream: a base URL takes no fragment (#...)")
+    return url
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[::1]:PORT`, `localhost:PORT` or `PORT` (on 127.0.0.1): a loopback
+    address only; UsageError otherwise."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        host, port_text = "127.0.0.1", text.strip()
+    host = host.strip("[]") or "127.0.0.1"
+    if host.lower() == "localhost":
+        host = "127.0.0.1"  # not resolved: a hosts file could point it anywhere
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"--listen: {host!r} is not an IP address (use 127.0.0.1)") from None
+    if not address.is_loopback:
+        raise UsageError(
+            f"--listen: {host} is not a loopback address; the proxy binds loopback only"
+        )
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise UsageError(f"--listen: {port_text!r} is not a port number")
+    return str(address), int(port_text)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _ClientGone(Exception):
+    """The client stopped sending (closed, broke the framing, or stalled)."""
+
+
+class LocalProxy:
+    """One running proxy for one account. start() binds; stop() ends it and its connections."""
+
+    def __init__(self, config: ProxyConfig, source: TokenSource, *, ca_bundle: str | None = None):
+        self.config = config
+        self.source = source
+        self.ca_bundle = ca_bundle
+        self.port = config.port
+        self.requests = 0  # forwarded upstream (a repeat after a 401 counts again)
+        self.refreshes = 0  # refreshes asked for after a 401
+        self._server: asyncio.AbstractServer | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._current: Credential | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        self._refreshed: tuple[str, float] | None = None  # token a 401 refresh gave, when
+        register([config.key])
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._client = await asyncio.to_thread(self._make_client)
+        try:
+            self._server = await asyncio.start_server(
+                self._connection, self.config.host, self.config.port, limit=MAX_HEAD
+            )
+        except OSError as exc:
+            await self._client.aclose()
+            raise UserFacingError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror or exc}"
+            ) from None
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("%s: proxy on %s -> %s", self.config.account, self.address, self.config.upstream)
+
+    def _make_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        verify: ssl.SSLContext | bool = True
+        if self.ca_bundle:
+            try:
+                verify = ssl.create_default_context(cafile=self.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise UserFacingError(f"cannot use CA bundle {self.ca_bundle}: {exc}") from None
+        deadline = self.config.deadline
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(deadline, connect=min(CONNECT_TIMEOUT, deadline)),
+            verify=verify,
+            follow_redirects=False,
+            trust_env=True,
+            mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
+        )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        tasks = list(self._connections)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await self.source.aclose()
+
+    # -- credentials ----------------------------------------------------------------------
+
+    async def _credential(self) -> Credential:
+        current = self._current
+        if current is not None and self._reusable(current):
+            return current
+        async with self._lock:
+            current = self._current
+            if current is not None and self._reusable(current):
+                return current
+            fresh = await self.source.credential(min_valid=MIN_VALID, force=False)
+            self._keep(fresh)
+            return fresh
+
+    def _reusable(self, credential: Credential) -> bool:
+        return time.monotonic() - self._fetched_at < CACHE_SECONDS and credential.valid_for(
+            MIN_VALID
+        )
+
+    def _keep(self, credential: Credential) -> None:
+        register([credential.access_token], owner=f"proxy:{id(self)}")
+        self._current = credential
+        self._fetched_at = time.monotonic()
+
+    async def _after_401(self, rejected: Credential) -> Credential | None:
+        """A credential to try instead of one the upstream rejected: a newer one another
+        request got meanwhile, or a refreshed one; None when refreshing again is pointless
+        (it came from such a refresh moments ago) or failed."""
+        async with self._lock:
+            current = self._current
+            if current is not None and current.access_token != rejected.access_token:
+                return current
+            if self._refreshed is not None:
+                token, when = self._refreshed
+                if token == rejected.access_token and time.monotonic() - when < REFRESH_COOLDOWN:
+                    return None
+            self.refreshes += 1
+            try:
+                fresh = await self.source.credential(min_valid=MIN_VALID, force=True)
+            except UserFacingError as exc:
+                log.warning("%s: refresh after a 401 failed: %s", self.config.account, exc.message)
+                return None
+            self._keep(fresh)
+            self._refreshed = (fresh.access_token, time.monotonic())
+            return fresh
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        try:
+            while True:
+                try:
+                    event = await self._next(conn, reader, IDLE_TIMEOUT)
+                except _ClientGone:
+                    break
+                if not isinstance(event, h11.Request):
+                    break
+                await self._exchange(conn, event, reader, writer)
+                if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                    conn.start_next_cycle()
+                else:
+                    break
+        except h11.RemoteProtocolError as exc:
+            with contextlib.suppress(Exception):
+                await self._plain(conn, writer, exc.error_status_hint, "malformed HTTP request")
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("%s: proxy connection failed", self.config.account)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _next(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, timeout: float
+    ) -> h11.Event | type[h11.PAUSED] | type[h11.NEED_DATA]:
+        while True:
+            event = conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                data = await asyncio.wait_for(reader.read(CHUNK), timeout)
+            except (asyncio.TimeoutError, ConnectionError):
+                raise _ClientGone from None
+            conn.receive_data(data)
+
+    async def _plain(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, text: str
+    ) -> None:
+        """A short text/plain answer that ends the connection."""
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = (text + "\n").encode("utf-8")
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            ("Cache-Control", "no-store"),
+        ]
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
+        writer.write(conn.send(h11.Data(data=body)))
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+    def _check(self, request: h11.Request) -> None:
+        """_Refused unless the request may pass (see the module docstring)."""
+        headers = {}
+        keys = []
+        for name, value in request.headers:
+            headers[bytes(name)] = bytes(value)
+            if name == b"x-token-vault-key":
+                keys.append(bytes(value))
+        if b"origin" in headers:
+            raise _Refused(403, "refused: requests from web pages (Origin) are not served")
+        if request.method == b"OPTIONS" and b"access-control-request-method" in headers:
+            raise _Refused(403, "refused: CORS preflight requests are not served")
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not _loopback_host(host):
+            raise _Refused(403, "refused: the Host is not a loopback address (DNS rebinding?)")
+        expected = self.config.key.encode("ascii")
+        if len(keys) != 1 or not hmac.compare_digest(keys[0], expected):
+            raise _Refused(403, f"refused: missing or wrong {KEY_HEADER} header")
+        if request.method == b"CONNECT" or not request.target.startswith(b"/"):
+            raise _Refused(400, "this is a reverse proxy: send origin-form targets (/path)")
+
+    async def _exchange(
+        self,
+        conn: h11.Connection,
+        request: h11.Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        started = time.perf_counter()
+        method = request.method.decode("ascii")
+        path = request.target.split(b"?", 1)[0].decode("latin-1")
+        try:
+            self._check(request)
+        except _Refused as refused:
+            log.warning(
+                "%s: %s %s -> %d (%s)",
+                self.config.account,
+                method,
+                path,
+                refused.status,
+                refused.reason,
+            )
+            await self._plain(conn, writer, refused.status, refused.reason)
+            return
+        try:
+            credential = await self._credential()
+        except UserFacingError as exc:
+            message = redact(exc.message)
+            log.warning("%s: %s %s -> 502 (%s)", self.config.account, method, path, message)
+            await self._plain(conn, writer, 502, f"token-vault: {self.config.account}: {message}")
+            return
+        length = _content_length(request)
+        chunked = any(n == b"transfer-encoding" for n, _ in request.headers)
+        body: bytes | None = None
+        if not chunked and (length or 0) <= REPLAY_LIMIT:
+            try:
+                body = b"".join([c async for c in self._body(conn, reader, writer)])
+            except _ClientGone:
+                return
+        repeatable = body is not None and method in IDEMPOTENT
+        note = ""
+        try:
+            response = await self._send(request, credential, body, conn, reader, writer)
+            if response.status_code == 401:
+                fresh = await self._after_401(credential)
+                if fresh is not None and repeatable:
+                    await response.aclose()
+                    response = await self._send(request, fresh, body, conn, reader, writer)
+                    note = " (repeated after a refresh)"
+                elif fresh is not None:
+                    note = " (token refreshed for the next request)"
+        except _Upstream as trouble:
+            log.warning(
+                "%s: %s %s -> %d (%s)",
+                self.config.account,
+                method,
+                path,
+                trouble.status,
+                trouble.reason,
+            )
+            await self._plain(conn, writer, trouble.status, f"token-vault: {trouble.reason}")
+            return
+        except _ClientGone:
+            return
+        try:
+            await self._relay(conn, response, writer)
+        finally:
+            await response.aclose()
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info(
+            "%s: %s %s -> %d%s %.0f ms",
+            self.config.account,
+            method,
+            path,
+            response.status_code,
+            note,
+            elapsed,
+        )
+
+    async def _body(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> AsyncIterator[bytes]:
+        """The client's request body as it arrives."""
+        if conn.client_is_waiting_for_100_continue:
+            writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+        while True:
+            event = await self._next(conn, reader, self.config.deadline)
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return
+            else:
+                raise _ClientGone
+
+    async def _send(
+        self,
+        request: h11.Request,
+        credential: Credential,
+        body: bytes | None,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> httpx.Response:
+        import httpx
+
+        assert self._client is not None
+        self.requests += 1
+        given = {bytes(n) for n, _ in request.headers}
+        upstream = self._client.build_request(
+            request.method.decode("ascii"),
+            _target_url(self.config.upstream, request.target),
+            headers=_forwarded(request, credential, streamed=body is None),
+            content=body if body is not None else self._body(conn, reader, writer),
+        )
+        # httpx adds its own defaults; a transparent proxy sends only what the client did.
+        for name in ("accept", "accept-encoding", "user-agent"):
+            if name.encode() not in given and name in upstream.headers:
+                del upstream.headers[name]
+        sending = self._client.send(upstream, stream=True)
+        try:
+            if body is not None:  # all of the request is here: its answer has a deadline
+                return await asyncio.wait_for(sending, self.config.deadline)
+            return await sending
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            raise _Upstream(
+                504, f"the upstream did not answer within {self.config.deadline:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise _Upstream(502, f"the upstream cannot be reached ({type(exc).__name__})") from None
+
+    async def _relay(
+        self, conn: h11.Connection, response: httpx.Response, writer: asyncio.StreamWriter
+    ) -> None:
+        """The upstream's answer to the client, its body streamed chunk by chunk."""
+        import httpx
+
+        listed = _connection_tokens(response.headers.get_list("connection"))
+        headers = [
+            (name, value)
+            for name, value in response.headers.raw
+            if name.lower().decode("latin-1") not in HOP_BY_HOP | listed
+        ]
+        writer.write(
+            conn.send(
+                h11.Response(
+                    status_code=response.status_code,
+                    headers=headers,
+                    reason=response.reason_phrase.encode("latin-1", "replace"),
+                )
+            )
+        )
+        try:
+            async for chunk in response.aiter_raw(CHUNK):
+                data = conn.send(h11.Data(data=chunk))
+                if data:
+                    writer.write(data)
+                    await writer.drain()
+        except httpx.HTTPError as exc:
+            # The head is out: all that is left is to cut the connection, so the client sees
+            # a truncated body rather than a complete-looking one.
+            log.warning(
+                "%s: the upstream reply broke off (%s)", self.config.account, type(exc).__name__
+            )
+            conn.send_failed()
+            return
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+
+class _Upstream(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _loopback_host(host: str) -> bool:
+    """Whether a Host header names loopback: `localhost`, `127.x.y.z` or `[::1]`, any port."""
+    host = host.strip()
+    if host.startswith("["):
+        name, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return False
+        port = rest[1:]
+    else:
+        name, _, port = host.partition(":")
+    if port and not port.isdigit():
+        return False
+    return is_loopback_host(name) if name else False
+
+
+def _content_length(request: h11.Request) -> int | None:
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
+
+
+def _connection_tokens(values: list[str]) -> frozenset[str]:
+    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
+
+
+def _forwarded(
+    request: h11.Request, credential: Credential, *, streamed: bool
+) -> list[tuple[bytes, bytes]]:
+    """The client's headers minus hop-by-hop ones, Host, the key and the account's own header;
+    then the account's header. Content-Length goes on for a streamed body of known length."""
+    listed = _connection_tokens(
+        [bytes(v).decode("latin-1") for n, v in request.headers if n == b"connection"]
+    )
+    own = credential.header_name.lower()
+    dropped = HOP_BY_HOP | listed | {"host", KEY_HEADER.lower(), own, "content-length"}
+    out = [(bytes(n), bytes(v)) for n, v in request.headers if n.decode("latin-1") not in dropped]
+    if streamed:
+        length = _content_length(request)
+        if length is not None:
+            out.append((b"Content-Length", str(length).encode()))
+    out.append(
+        (credential.header_name.encode("latin-1"), credential.header_value.encode("latin-1"))
+    )
+    return out
+
+
+def _target_url(upstream: str, target: bytes) -> httpx.URL:
+    """The upstream base URL with the request's path and query appended; the host is always
+    the upstream's (the target is only ever a path: see _check)."""
+    import httpx
+
+    base = httpx.URL(upstream)
+    prefix = base.raw_path.split(b"?", 1)[0].rstrip(b"/")
+    return base.copy_with(raw_path=prefix + target)

@@ -1,0 +1,91 @@
+"""A systemd user unit that runs `token-vault serve` at login (`serve --install-systemd-unit`).
+
+The unit goes to `$XDG_CONFIG_HOME/systemd/user/` (default `~/.config/systemd/user/`):
+`token-vault.service` for the default vault, `token-vault-<key>.service` with
+`Environment=TOKEN_VAULT_HOME=...` for a vault chosen through $TOKEN_VAULT_HOME, so several
+vaults each get their own. ExecStart is this installation's launcher (system/launcher.py).
+Quoting follows systemd.service(5), "Command lines", and systemd.unit(5), "Specifiers"."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vault_app.service.paths import vault_key
+
+UNIT = "token-vault.service"
+
+
+def unit_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".config"
+    return root / "systemd" / "user"
+
+
+def unit_name(custom_home: Path | None) -> str:
+    """The unit's file name: one per vault chosen with $TOKEN_VAULT_HOME."""
+    if custom_home is None:
+        return UNIT
+    return f"token-vault-{vault_key(custom_home)}.service"
+
+
+def quote(arg: str) -> str:
+    """One argument of ExecStart= or one assignment of Environment=: double-quoted when it
+    holds anything but plain characters, with `\\` and `"` escaped; `%` doubled (a
+    specifier otherwise) and `$` doubled (ExecStart= expands variables otherwise)."""
+    escaped = arg.replace("%", "%%").replace("$", "$$")
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@%$")
+    if escaped and set(escaped) <= plain:
+        return escaped
+    if any(ord(c) < 0x20 for c in arg):
+        raise ValueError("a control character cannot go into a unit file")
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def unit_text(argv: list[str], custom_home: Path | None) -> str:
+    """The unit file for `argv serve` (argv: the launcher, system/launcher.py)."""
+    lines = [
+        "# Written by `token-vault serve --install-systemd-unit`; remove it with",
+        "# `token-vault serve --uninstall-systemd-unit`.",
+        "[Unit]",
+        "Description=Token Vault: keeps API access tokens fresh and serves the token-vault CLI",
+        "",
+        "[Service]",
+        "Type=exec",
+        f"ExecStart={' '.join(quote(a) for a in [*argv, 'serve'])}",
+    ]
+    if custom_home is not None:
+        lines.append(f"Environment={quote('TOKEN_VAULT_HOME=' + str(custom_home))}")
+    lines += [
+        # A keyring that is not unlocked yet at login exits with 6: try again a little later.
+        "Restart=on-failure",
+        "RestartSec=15",
+        "TimeoutStopSec=10",
+        "",
+        "[Install]",
+        "WantedBy=default.target",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def install(argv: list[str], custom_home: Path | None) -> Path:
+    """Write the unit (mode 0644) and return its path; OSError when it cannot be written."""
+    folder = unit_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / unit_name(custom_home)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(unit_text(argv, custom_home), encoding="utf-8")
+    os.chmod(temp, 0o644)
+    os.replace(temp, path)
+    return path
+
+
+def uninstall(custom_home: Path | None) -> Path | None:
+    """Remove the unit; its path, or None when there was none."""
+    path = unit_dir() / unit_name(custom_home)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return path
