@@ -224,17 +224,20 @@ class VaultService:
     # -- proxies --------------------------------------------------------------------------
 
     async def start_proxy(
-        self, account: Account, upstream: str, listen: str | None = None
+        self,
+        account: Account,
+        upstream: str,
+        listen: str | None = None,
+        deadline: float | None = None,
     ) -> LocalProxy:
         """Start a local proxy for `account` (proxy.py); UsageError for a bad upstream or
         listen address, UserFacingError when the address cannot be bound."""
-        from vault_app.service.proxy import LocalProxy, ProxyConfig
+        from vault_app.service.proxy import DEFAULT_DEADLINE, LocalProxy, ProxyConfig
         from vault_app.service.sources import ServiceSource
 
-        config = ProxyConfig.make(account.name, upstream, listen)
-        proxy = LocalProxy(
-            config, ServiceSource(self, account.id), ca_bundle=account.fields.get("ca_bundle")
-        )
+        config = ProxyConfig.make(account.name, upstream, listen, deadline or DEFAULT_DEADLINE)
+        source = ServiceSource(self, account.id)
+        proxy = LocalProxy(config, source, ca_bundle=account.fields.get("ca_bundle"))
         await proxy.start()
         self.proxies.append(proxy)
         self._proxies_changed()

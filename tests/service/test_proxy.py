@@ -1,0 +1,443 @@
+"""The local proxy (issue 13, "The local proxy"), against a loopback upstream that echoes what
+it received. Tokens come from a real VaultService over a real Vault on the Secret Service, with
+an OAuth2 account whose refreshes the loopback fake counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.support import add_static, assert_error, assert_ok, quiet
+from tests.conftest import REPO, Cli
+from tests.fakes.echo import EchoUpstream, download_digest
+from tests.fakes.oauth2 import OAuth2Fake
+from tests.service.support import LoopThread, loop_thread, serving, without_keyring
+from vault_app.core.engine import Refresher
+from vault_app.core.errors import UsageError
+from vault_app.core.model import Account
+from vault_app.core.vault import Vault
+from vault_app.service.proxy import KEY_HEADER, LocalProxy, parse_listen, parse_upstream
+from vault_app.service.vault_service import VaultService
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class Rig:
+    thread: LoopThread
+    vault: Vault
+    service: VaultService
+    proxy: LocalProxy
+    upstream: EchoUpstream
+    oauth: OAuth2Fake
+    account: Account
+
+    @property
+    def key(self) -> str:
+        return self.proxy.config.key
+
+    def token(self) -> str:
+        return self.thread.run(self.service.token("api", min_valid=0))[1].access_token
+
+    def refreshes(self) -> int:
+        return len(self.oauth.requests_to("/token"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        proxy: LocalProxy | None = None,
+        key: bool = True,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        sent = {KEY_HEADER: self.key} if key else {}
+        sent.update(headers or {})
+        address = (proxy or self.proxy).address
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            return client.request(method, address + path, headers=sent, content=content)
+
+
+@pytest.fixture
+def rig(vault_home: Path, secret_service: None) -> Iterator[Rig]:
+    with (
+        OAuth2Fake(access_lifetime=3600) as oauth,
+        EchoUpstream() as upstream,
+        loop_thread() as thread,
+    ):
+        oauth.add_client("proxy-client", "proxy-secret-0001")
+
+        async def start() -> Rig:
+            vault = Vault(vault_home)
+            account, failure = await vault.add(
+                "api",
+                "oauth2",
+                {"token_url": oauth.token_url, "client_id": "proxy-client"},
+                {"client_secret": "proxy-secret-0001"},
+            )
+            assert failure is None
+            service = VaultService(vault, Refresher(vault), app="test")
+            proxy = await service.start_proxy(account, upstream.url + "/base/")
+            return Rig(thread, vault, service, proxy, upstream, oauth, account)
+
+        rig = thread.run(start())
+        try:
+            yield rig
+        finally:
+
+            async def stop() -> None:
+                await rig.service.stop()
+                await rig.service.engine.stop()
+                await rig.vault.aclose()
+
+            thread.run(stop())
+
+
+def _raw(address: str, data: bytes) -> bytes:
+    """Send bytes as they are to the proxy; everything it answers until it closes."""
+    host, port = address.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def test_the_accounts_header_goes_in_and_the_key_never_goes_out(rig: Rig) -> None:
+    response = rig.request(
+        "GET",
+        "/items/7?fields=a,b",
+        headers={"Authorization": "Bearer the-clients-own", "X-Custom": "kept"},
+    )
+    assert response.status_code == 200
+    echo = response.json()
+    seen = rig.upstream.seen[-1]
+    assert echo["target"] == "/base/items/7?fields=a,b"
+    assert seen.all("Authorization") == [f"Bearer {rig.token()}"]
+    assert seen.all(KEY_HEADER) == []
+    assert rig.key not in json.dumps(seen.headers)
+    assert seen.header("X-Custom") == "kept"
+    assert seen.header("Host") == rig.upstream.url.removeprefix("http://")
+    # Two requests on one kept-alive connection, and a HEAD.
+    with httpx.Client(timeout=30, trust_env=False, headers={KEY_HEADER: rig.key}) as client:
+        assert client.get(rig.proxy.address + "/a").status_code == 200
+        assert client.head(rig.proxy.address + "/b").status_code == 200
+    # A transparent hop: nothing the client did not send (no Accept-Encoding, so the body
+    # comes back as the upstream sent it); hop-by-hop headers stay on their hop.
+    port = rig.proxy.port
+    raw = _raw(
+        rig.proxy.address,
+        f"GET /plain HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{KEY_HEADER}: {rig.key}\r\n"
+        "Connection: close, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\n\r\n".encode(),
+    )
+    assert raw.startswith(b"HTTP/1.1 200 ")
+    names = {name.lower() for name, _ in rig.upstream.seen[-1].headers}
+    assert names.isdisjoint({"accept-encoding", "accept", "user-agent", "x-hop", "te"})
+    assert "authorization" in names
+
+
+@pytest.mark.parametrize(
+    ("headers", "key", "status", "words"),
+    [
+        ({}, False, 403, "missing or wrong X-Token-Vault-Key"),
+        ({KEY_HEADER: "guessed"}, False, 403, "missing or wrong"),
+        ({"Origin": "https://evil.example"}, True, 403, "Origin"),
+        ({"Origin": "null"}, True, 403, "Origin"),
+        ({"Host": "evil.example"}, True, 403, "Host is not a loopback"),
+        ({"Host": "127.0.0.1.evil.example:80"}, True, 403, "Host is not a loopback"),
+        ({"Host": "localhost.:8080"}, True, 403, "Host is not a loopback"),
+    ],
+)
+def test_refused_requests_never_reach_the_upstream(
+    rig: Rig, headers: dict[str, str], key: bool, status: int, words: str
+) -> None:
+    response = rig.request("GET", "/x", key=key, headers=headers)
+    assert response.status_code == status
+    assert words in response.text
+    assert "access-control-allow-origin" not in response.headers
+    assert rig.upstream.seen == []
+
+
+def test_preflights_absolute_targets_and_duplicate_keys_are_refused(rig: Rig) -> None:
+    host = f"Host: 127.0.0.1:{rig.proxy.port}\r\n"
+    key = f"{KEY_HEADER}: {rig.key}\r\n"
+    for request, status in (
+        # A CORS preflight: refused whatever else it carries.
+        (f"OPTIONS /x HTTP/1.1\r\n{host}{key}Access-Control-Request-Method: GET\r\n\r\n", 403),
+        (f"GET /x HTTP/1.1\r\n{host}{key}{key}\r\n", 403),
+        (f"GET http://evil.example/x HTTP/1.1\r\n{host}{key}\r\n", 400),
+        (f"CONNECT evil.example:443 HTTP/1.1\r\n{host}{key}\r\n", 400),
+        ("GET /x HTTP/1.0\r\n" + key + "\r\n", 403),  # no Host at all
+        ("NOT HTTP\r\n\r\n", 400),
+    ):
+        answer = _raw(rig.proxy.address, request.encode())
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), (request, answer[:200])
+    assert rig.upstream.seen == []
+
+
+def test_a_401_refreshes_once_and_repeats_once(rig: Rig) -> None:
+    first = rig.token()
+    before = rig.refreshes()
+    rig.upstream.rejected.add(first)
+    response = rig.request("PUT", "/things/1", content=b'{"a": 1}')
+    assert response.status_code == 200
+    assert [s.header("Authorization") for s in rig.upstream.seen] == [
+        f"Bearer {first}",
+        f"Bearer {rig.token()}",
+    ]
+    assert rig.token() != first
+    assert rig.refreshes() == before + 1 and rig.proxy.refreshes == 1
+    assert rig.upstream.seen[1].body_sha256 == rig.upstream.seen[0].body_sha256  # same body
+
+    # Rejected again, with the token that refresh gave moments ago: that 401 goes back as it
+    # is; refreshing at every request would not help and would hammer the token endpoint.
+    rig.upstream.seen.clear()
+    rig.upstream.reject_all = True
+    assert rig.request("GET", "/things/2").status_code == 401
+    assert len(rig.upstream.seen) == 1 and rig.refreshes() == before + 1
+
+
+def test_a_repeat_rejected_again_goes_back_as_it_is(rig: Rig) -> None:
+    before = rig.refreshes()
+    rig.upstream.reject_all = True
+    assert rig.request("GET", "/things/1").status_code == 401
+    assert len(rig.upstream.seen) == 2 and rig.refreshes() == before + 1
+    assert rig.request("DELETE", "/things/1").status_code == 401
+    assert len(rig.upstream.seen) == 3 and rig.refreshes() == before + 1
+
+
+def test_a_post_is_never_repeated(rig: Rig) -> None:
+    first = rig.token()
+    before = rig.refreshes()
+    rig.upstream.rejected.add(first)
+    response = rig.request("POST", "/orders", content=b'{"buy": 1}')
+    assert response.status_code == 401
+    assert len(rig.upstream.seen) == 1
+    # The token was renewed all the same, so the client's own retry goes through.
+    assert rig.refreshes() == before + 1
+    assert rig.request("POST", "/orders", content=b'{"buy": 1}').status_code == 200
+    assert rig.upstream.seen[-1].header("Authorization") == f"Bearer {rig.token()}"
+
+
+def test_large_bodies_stream_both_ways(rig: Rig) -> None:
+    """The first chunk of a body must pass the proxy before the rest is sent: a proxy that
+    buffered whole bodies would hold it back, and the gates below would never open."""
+    port, key = rig.proxy.port, rig.key
+    head = (
+        f"PUT /upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{KEY_HEADER}: {key}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    block = b"z" * (256 * 1024)
+    chunk = f"{len(block):x}\r\n".encode() + block + b"\r\n"
+    rounds = 64  # 16 MiB
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head + chunk)
+        assert rig.upstream.first_chunk.wait(30), "the upload's first chunk did not come through"
+        for _ in range(rounds - 1):
+            sock.sendall(chunk)
+        sock.sendall(b"0\r\n\r\n")
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert rig.upstream.seen[-1].body_size == rounds * len(block)
+
+    # A body of known length beyond the replay limit streams too.
+    rig.upstream.first_chunk.clear()
+    size = 8 * MiB
+    head = (
+        f"PUT /upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{KEY_HEADER}: {key}\r\n"
+        f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head + b"y" * MiB)
+        assert rig.upstream.first_chunk.wait(30)
+        sock.sendall(b"y" * (size - MiB))
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert rig.upstream.seen[-1].body_size == size
+    assert rig.upstream.seen[-1].header("Content-Length") == str(size)
+
+    # Downloads: the first chunk reaches the client while the upstream still holds the rest.
+    size = 24 * MiB
+    received = 0
+    with (
+        httpx.Client(timeout=30, trust_env=False) as client,
+        client.stream(
+            "GET", f"{rig.proxy.address}/download?size={size}&gate=1", headers={KEY_HEADER: key}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        import hashlib
+
+        digest = hashlib.sha256()
+        for piece in response.iter_raw():
+            if received == 0:
+                rig.upstream.download_gate.set()
+            received += len(piece)
+            digest.update(piece)
+    assert rig.upstream.gate_opened_in_time is True
+    assert received == size and digest.hexdigest() == download_digest(size)
+
+
+def test_redirects_are_passed_back_not_followed(rig: Rig) -> None:
+    response = rig.request("GET", "/redirect")
+    assert response.status_code == 302
+    assert response.headers["location"] == "http://elsewhere.invalid/landing"
+    assert len(rig.upstream.seen) == 1
+
+
+def test_a_hanging_upstream_ends_in_504(rig: Rig) -> None:
+    quick = rig.thread.run(rig.service.start_proxy(rig.account, rig.upstream.url, deadline=0.5))
+    response = rig.request("GET", "/hang", proxy=quick, headers={KEY_HEADER: quick.config.key})
+    assert response.status_code == 504
+    assert "did not answer within 0.5 s" in response.text
+    # The same with a body that can be repeated, and a streamed one.
+    response = rig.request(
+        "PUT", "/hang", proxy=quick, headers={KEY_HEADER: quick.config.key}, content=b"x"
+    )
+    assert response.status_code == 504
+    big = b"x" * (1 * MiB)
+    response = rig.request(
+        "PUT", "/hang", proxy=quick, headers={KEY_HEADER: quick.config.key}, content=big
+    )
+    assert response.status_code == 504
+    rig.thread.run(rig.service.stop_proxy(quick))
+    assert quick not in rig.service.proxies
+    with pytest.raises(httpx.ConnectError):
+        rig.request("GET", "/x", proxy=quick)
+
+
+def test_an_unreachable_upstream_is_502_and_a_missing_account_too(rig: Rig) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    dead = rig.thread.run(rig.service.start_proxy(rig.account, f"http://127.0.0.1:{port}"))
+    response = rig.request("GET", "/x", proxy=dead, headers={KEY_HEADER: dead.config.key})
+    assert response.status_code == 502 and "cannot be reached" in response.text
+    rig.thread.run(rig.vault.remove("api"))
+    response = rig.request("GET", "/x", proxy=dead, headers={KEY_HEADER: dead.config.key})
+    assert response.status_code in (502,)
+
+
+def test_requests_are_logged_without_secrets(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="vault_app.proxy")
+    rig.request("GET", "/report?api_key=query-secret-0001")
+    rig.request("GET", "/x", key=False)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "api: GET /report -> 200" in text
+    assert "-> 403" in text
+    for secret in (rig.token(), rig.key, "query-secret-0001"):
+        assert secret not in text
+
+
+def test_a_static_key_goes_in_its_own_header(rig: Rig) -> None:
+    async def add() -> Account:
+        account, failure = await rig.vault.add(
+            "key", "static", {"header_name": "X-Api-Key", "scheme": ""}, {"token": "k-0001-abcd"}
+        )
+        assert failure is None
+        return account
+
+    account = rig.thread.run(add())
+    proxy = rig.thread.run(rig.service.start_proxy(account, rig.upstream.url))
+    response = rig.request(
+        "GET", "/x", proxy=proxy, headers={KEY_HEADER: proxy.config.key, "Authorization": "Basic x"}
+    )
+    assert response.status_code == 200
+    seen = rig.upstream.seen[-1]
+    assert seen.all("X-Api-Key") == ["k-0001-abcd"]
+    assert seen.all("Authorization") == ["Basic x"]  # not the account's header: passes
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("0.0.0.0:8080", "not a loopback address"),
+        ("192.168.1.5:80", "not a loopback address"),
+        ("[::]:80", "not a loopback address"),
+        ("example.com:80", "not an IP address"),
+        ("127.0.0.1:99999", "not a port"),
+        ("127.0.0.1:http", "not a port"),
+    ],
+)
+def test_the_proxy_listens_on_loopback_only(text: str, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        parse_listen(text)
+
+
+def test_listen_addresses() -> None:
+    assert parse_listen("8080") == ("127.0.0.1", 8080)
+    assert parse_listen("localhost:1") == ("127.0.0.1", 1)
+    assert parse_listen("[::1]:0") == ("::1", 0)
+    assert parse_listen("127.0.0.2:5") == ("127.0.0.2", 5)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://api.example.com", "plain http is only allowed to loopback"),
+        ("https://user:pw@api.example.com", "credentials or a query"),
+        ("https://api.example.com/?k=v", "credentials or a query"),
+        ("https://api.example.com/#top", "no fragment"),
+        ("ftp://api.example.com", "not a valid http"),
+        ("https://api.example.com/a b", "spaces or control"),
+        ("https://api.example.com/\r\nX: y", "spaces or control"),
+    ],
+)
+def test_upstreams_are_checked(url: str, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        parse_upstream(url)
+
+
+def test_the_proxy_command(cli: Cli, tmp_path: Path) -> None:
+    """`token-vault proxy`: its address and key on stdout, a log line per request on stderr;
+    tokens from the running app when one serves the vault (its own keyring unusable here)."""
+    token = "proxy-cli-token-0001"
+    assert_ok(add_static(cli, "st", token))
+    assert_error(cli("proxy", "st", "--upstream", "http://example.com"), 2, contains="loopback")
+    assert_error(cli("proxy", "st", "--upstream", "https://a.example", "--listen", "0.0.0.0:1"), 2)
+    assert_error(cli("proxy", "nope", "--upstream", "https://a.example"), 3)
+    blind = quiet(without_keyring(cli))
+    with EchoUpstream() as upstream, serving(cli, tmp_path / "serve.log"):
+        err = tmp_path / "proxy.err"
+        with open(err, "w") as err_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "vault_app", "proxy", "st", "--upstream", upstream.url],
+                env=blind.env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+            )
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            key_line = proc.stdout.readline()
+            assert first.startswith("proxy for st: http://127.0.0.1:"), (first, err.read_text())
+            assert key_line.startswith("key: ")
+            address = first.split()[3]
+            key = key_line.split()[1]
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                response = client.get(address + "/hello?q=1", headers={KEY_HEADER: key})
+            assert response.status_code == 200
+            assert upstream.seen[-1].all("Authorization") == [f"Bearer {token}"]
+            proc.send_signal(2)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
+    logged = err.read_text()
+    assert "st: GET /hello -> 200" in logged
+    assert token not in logged and key not in logged
