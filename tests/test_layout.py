@@ -7,12 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "vault_app" / "core"
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "vault_app"
+CORE = PACKAGE / "core"
+# The socket server, its client, the proxy and the headless runner: the window only starts
+# and shows them (DESIGN.md section 3), and `serve` runs them with no Qt at all.
+SERVICE = PACKAGE / "service"
 
 
-def test_core_never_imports_qt() -> None:
+@pytest.mark.parametrize("folder", [CORE, SERVICE], ids=["core", "service"])
+def test_core_and_service_never_import_qt(folder: Path) -> None:
     offenders = []
-    for path in CORE.rglob("*.py"):
+    for path in folder.rglob("*.py"):
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             names: list[str] = []
@@ -35,6 +42,18 @@ def test_token_path_loads_neither_qt_nor_httpx() -> None:
         "heavy = ('PySide6', 'httpx', 'jwt', 'cryptography', 'qasync');"
         "bad = [m for m in heavy if m in sys.modules];"
         "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_asking_the_running_app_stays_light() -> None:
+    """`token` asks the app's socket before anything else: no event loop, no keyring, no
+    HTTP stack, no Qt on that path."""
+    code = (
+        "import sys, vault_app.cli, vault_app.cli.served, vault_app.service.client;"
+        "heavy = ('PySide6', 'httpx', 'h11', 'asyncio', 'keyring', 'secretstorage', 'jwt');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

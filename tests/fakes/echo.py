@@ -128,7 +128,7 @@ class EchoUpstream:
         else:
             left = int(handler.headers.get("Content-Length") or 0)
             while left:
-                data = handler.rfile.read1(min(left, CHUNK))  # type: ignore[attr-defined]
+                data = handler.rfile.read1(min(left, CHUNK))
                 if not data:
                     raise ConnectionError("body cut short")
                 take(data)

@@ -121,6 +121,28 @@ def test_tokens_come_from_the_app_not_the_keyring(cli: Cli, tmp_path: Path) -> N
     assert not paths.socket_path(cli.home).exists()  # removed on the way out
 
 
+def test_a_served_token_loads_no_keyring_event_loop_or_network(cli: Cli, tmp_path: Path) -> None:
+    assert_ok(add_static(cli, "st", "light-path-token-0001"))
+    with serving(cli, tmp_path / "serve.log"):
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "vault_app", "token", "st"],
+            capture_output=True,
+            text=True,
+            env=cli.env,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 0 and proc.stdout == "light-path-token-0001\n"
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    heavy = {"keyring", "secretstorage", "jeepney", "asyncio", "httpx", "filelock", "PySide6"}
+    assert imported & heavy == set()
+
+
 def test_many_concurrent_calls_make_one_refresh(
     cli: Cli, oauth: OAuth2Fake, tmp_path: Path
 ) -> None:

@@ -29,17 +29,34 @@ def unit_name(custom_home: Path | None) -> str:
     return f"token-vault-{vault_key(custom_home)}.service"
 
 
-def quote(arg: str) -> str:
-    """One argument of ExecStart= or one assignment of Environment=: double-quoted when it
-    holds anything but plain characters, with `\\` and `"` escaped; `%` doubled (a
-    specifier otherwise) and `$` doubled (ExecStart= expands variables otherwise)."""
-    escaped = arg.replace("%", "%%").replace("$", "$$")
-    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@%$")
-    if escaped and set(escaped) <= plain:
-        return escaped
-    if any(ord(c) < 0x20 for c in arg):
+def quote(text: str, *, dollars: bool) -> str:
+    """One word of a unit file line, double-quoted when it holds anything but plain
+    characters, with `\\` and `"` escaped inside the quotes and `%` doubled (a specifier
+    otherwise). `dollars`: double `$` too, for ExecStart= arguments, where `$NAME` is
+    expanded (not in its program path, nor in Environment=). ValueError for a control
+    character, which no unit file line can hold."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise ValueError("a control character cannot go into a unit file")
+    escaped = text.replace("%", "%%")
+    if dollars:
+        escaped = escaped.replace("$", "$$")
+    if escaped and set(escaped) <= _PLAIN:
+        return escaped
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@%$")
+
+
+def exec_start(argv: list[str]) -> str:
+    """The value of ExecStart= for `argv`. systemd refuses a program path holding a quote or
+    a backslash ("Executable name contains special characters"): ValueError for those."""
+    program, *args = argv
+    if any(c in program for c in "\"'\\"):
+        raise ValueError(
+            f"systemd cannot start a program whose path holds quotes or backslashes: {program}"
+        )
+    return " ".join([quote(program, dollars=False), *(quote(a, dollars=True) for a in args)])
 
 
 def unit_text(argv: list[str], custom_home: Path | None) -> str:
@@ -52,10 +69,10 @@ def unit_text(argv: list[str], custom_home: Path | None) -> str:
         "",
         "[Service]",
         "Type=exec",
-        f"ExecStart={' '.join(quote(a) for a in [*argv, 'serve'])}",
+        f"ExecStart={exec_start([*argv, 'serve'])}",
     ]
     if custom_home is not None:
-        lines.append(f"Environment={quote('TOKEN_VAULT_HOME=' + str(custom_home))}")
+        lines.append(f"Environment={quote(f'TOKEN_VAULT_HOME={custom_home}', dollars=False)}")
     lines += [
         # A keyring that is not unlocked yet at login exits with 6: try again a little later.
         "Restart=on-failure",
