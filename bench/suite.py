@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from bench import cli_token, window_startup
+from bench import cli_token, service, window_startup
 from bench.common import REPO, run_json
 
 RESULTS = REPO / "bench" / "results"
-SECTIONS = ("startup", "cli", "tick", "storm")
+SECTIONS = ("startup", "cli", "tick", "storm", "service")
 X = "\N{MULTIPLICATION SIGN}"
 
 
@@ -101,6 +101,46 @@ def cli_rows(data: dict[str, Any]) -> list[Row]:
             value / floor <= 1.0,
             {"value_s": value, "reference_s": floor, "ratio": value / floor},
         )
+    ]
+
+
+def service_rows(data: dict[str, Any]) -> list[Row]:
+    token, proxy = data["token"], data["proxy"]
+    served, floor, direct = (
+        token["served_median_s"],
+        token["minimal_median_s"],
+        token["direct_median_s"],
+    )
+    added = proxy["added_median_s"]
+    return [
+        Row(
+            "`token-vault token NAME` served by a running app (socket)",
+            ms(served),
+            f"minimal keyring read {ms(floor)}",
+            ratio_text(served / floor),
+            f"≤ 0.25 {X}",
+            served / floor <= 0.25,
+            {"value_s": served, "reference_s": floor, "ratio": served / floor},
+        ),
+        Row(
+            "`token-vault token NAME` with no app running (same run)",
+            ms(direct),
+            f"minimal keyring read {ms(floor)}",
+            ratio_text(direct / floor),
+            "—",
+            None,
+            {"value_s": direct, "reference_s": floor, "ratio": direct / floor},
+        ),
+        Row(
+            f"local proxy: time added per request (median of {proxy['requests']})",
+            ms(added, 2),
+            f"upstream asked directly {ms(proxy['direct_median_s'], 2)}, through the proxy "
+            f"{ms(proxy['proxied_median_s'], 2)}",
+            "—",
+            "≤ 2 ms",
+            added <= 0.002,
+            {"value_s": added, "reference_s": proxy["direct_median_s"]},
+        ),
     ]
 
 
@@ -198,7 +238,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"{meta['runs']['startup']} alternating launches of each, memory over "
         f"{meta['runs']['memory']}, CLI over {meta['runs']['cli']} alternating runs, the tick "
         f"over {meta['runs']['ticks']} ticks; each storm is one run, stopped after "
-        f"{meta['runs']['storm_cap_s']:.0f} s.",
+        f"{meta['runs']['storm_cap_s']:.0f} s; the served `token` over as many alternating "
+        f"runs as the CLI's, the proxy over {meta['runs'].get('proxy_requests', 0)} "
+        "alternating requests.",
     ]
     for note in meta["notes"]:
         lines.append(f"- {note}")
@@ -220,6 +262,7 @@ def main() -> None:
         help="gnome-keyring rewrites its whole file on every change: 1,000 would not fit",
     )
     parser.add_argument("--storm-cap", type=float, default=60.0)
+    parser.add_argument("--proxy-requests", type=int, default=500)
     args = parser.parse_args()
     chosen = set(args.only.split(",")) if args.only else set(SECTIONS)
     began = time.perf_counter()
@@ -268,6 +311,15 @@ def main() -> None:
             )
             rows += storm_rows(data[f"storm_{backend}"], label)
             section(f"storm ({backend})", started)
+    if "service" in chosen:
+        print("== the running app serves the CLI; the local proxy", file=sys.stderr)
+        started = time.perf_counter()
+        data["service"] = {
+            "token": service.served_token(args.cli_runs),
+            "proxy": service.proxy_overhead(args.proxy_requests),
+        }
+        rows += service_rows(data["service"])
+        section("service", started)
     if "startup" in chosen:
         rows += memory_rows(data["startup"])
 
@@ -306,6 +358,7 @@ def main() -> None:
             "cli": args.cli_runs,
             "ticks": args.ticks,
             "storm_cap_s": args.storm_cap,
+            "proxy_requests": args.proxy_requests,
         },
         "notes": notes,
     }
