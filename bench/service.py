@@ -113,7 +113,9 @@ def proxy_overhead(requests: int = 500) -> dict[str, Any]:
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
-        env = dict(os.environ, TOKEN_VAULT_HOME=str(Path(tmp) / "vault"), TOKEN_VAULT_LOG="ERROR")
+        env = dict(
+            os.environ, TOKEN_VAULT_HOME=str(Path(tmp) / "vault")
+        )  # logs as a user gets them
         _add(env, secrets.token_urlsafe(600))
         upstream = subprocess.Popen(
             [PYTHON, "-m", "bench.token_server", "--latency", "0"],

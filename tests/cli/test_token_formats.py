@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tests.cli.support import add_static, assert_error, assert_ok
 from tests.conftest import Cli
 from tests.fakes.echo import EchoUpstream
-from vault_app.cli.snippets import curl_header, shell_export
 from vault_app.core.errors import UserFacingError
+from vault_app.core.token_formats import curl_header, shell_export
 
 # RFC 6750 b64token characters, plus what API keys in the wild hold (quotes, `$`, `\`, `!`).
 ODD_KEY = "k3y-._~+/=$(echo no)`x`\\\"'!;&|*?#%"

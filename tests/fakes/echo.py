@@ -4,6 +4,7 @@ received (method, path, query, headers, body size and SHA-256) and misbehaves on
 - a token in `rejected` gets 401 (every token does while `reject_all` is set);
 - a path ending in `/hang` never answers (until the server stops);
 - a path ending in `/redirect` answers 302 to another host;
+- a path ending in `/set-cookie` answers with a session cookie;
 - a path ending in `/download` with `?size=N` streams N bytes; with `&gate=1` it sends the
   first chunk, then waits for
   `download_gate` (the test sets it once that chunk came through the proxy);
@@ -152,6 +153,13 @@ class EchoUpstream:
             handler.send_header("Location", "http://elsewhere.invalid/landing")
             handler.send_header("Content-Length", "0")
             handler.end_headers()
+        elif parts.path.endswith("/set-cookie"):
+            body = b"{}"
+            handler.send_response(200)
+            handler.send_header("Set-Cookie", "session=upstream-session-0001; Path=/")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
         elif parts.path.endswith("/download"):
             query = parse_qs(parts.query)
             self._download(handler, int(query["size"][0]), "gate" in query)

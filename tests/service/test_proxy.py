@@ -25,7 +25,13 @@ from vault_app.core.engine import Refresher
 from vault_app.core.errors import UsageError
 from vault_app.core.model import Account
 from vault_app.core.vault import Vault
-from vault_app.service.proxy import KEY_HEADER, LocalProxy, parse_listen, parse_upstream
+from vault_app.service.proxy import (
+    KEY_HEADER,
+    LocalProxy,
+    _environment_proxy,
+    parse_listen,
+    parse_upstream,
+)
 from vault_app.service.vault_service import VaultService
 
 MiB = 1024 * 1024
@@ -285,6 +291,30 @@ def test_large_bodies_stream_both_ways(rig: Rig) -> None:
             digest.update(piece)
     assert rig.upstream.gate_opened_in_time is True
     assert received == size and digest.hexdigest() == download_digest(size)
+
+
+def test_cookies_pass_through_and_are_never_kept(rig: Rig) -> None:
+    """The proxy keeps no cookie jar: a session one client got is never sent for another."""
+    response = rig.request("GET", "/set-cookie")
+    assert response.headers["set-cookie"] == "session=upstream-session-0001; Path=/"
+    rig.request("GET", "/next")
+    assert rig.upstream.seen[-1].all("Cookie") == []
+    rig.request("GET", "/mine", headers={"Cookie": "mine=1"})
+    assert rig.upstream.seen[-1].all("Cookie") == ["mine=1"]
+
+
+def test_proxies_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        for spelling in (name, name.lower()):
+            monkeypatch.delenv(spelling, raising=False)
+    api = httpx.URL("https://api.example.com/v1")
+    assert _environment_proxy(api) is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    assert _environment_proxy(api) == "http://proxy.corp:3128"
+    assert _environment_proxy(httpx.URL("http://127.0.0.1:8080")) is None  # never loopback
+    assert _environment_proxy(httpx.URL("http://localhost:8080")) is None
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    assert _environment_proxy(api) is None
 
 
 def test_redirects_are_passed_back_not_followed(rig: Rig) -> None:

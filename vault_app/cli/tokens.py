@@ -67,22 +67,13 @@ def register(sub: Subcommands) -> None:
 def format_token(
     tokens: TokenSet, fields: Mapping[str, str], fmt: str, variable: str = "ACCESS_TOKEN"
 ) -> str:
-    """The token as `--format` asks: raw, `Scheme token`, a header line, JSON, a shell
-    `export VARIABLE=...` line, or a curl config line (cli/snippets.py)."""
-    from vault_app.cli import snippets
+    """The token as `--format` asks: raw, `Scheme token`, a header line, a shell `export
+    VARIABLE=...` line, a curl config line (core/token_formats.py), or JSON."""
+    from vault_app.core import token_formats
 
-    scheme = tokens.token_type or ""
-    value = f"{scheme} {tokens.access_token}" if scheme else tokens.access_token
-    if fmt == "raw":
-        return str(tokens.access_token)
-    if fmt == "bearer":
-        return value
-    if fmt == "header":
-        return f"{fields.get('header_name') or 'Authorization'}: {value}"
-    if fmt == "env":
-        return snippets.shell_export(variable, tokens.access_token)
-    if fmt == "curl":
-        return snippets.curl_header(f"{fields.get('header_name') or 'Authorization'}: {value}")
+    if fmt != "json":
+        header = fields.get("header_name")
+        return token_formats.render(tokens.access_token, tokens.token_type, header, fmt, variable)
     return json.dumps(
         {
             "access_token": tokens.access_token,

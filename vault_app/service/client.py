@@ -1,5 +1,6 @@
 """The CLI's side of the socket: ask the running app of this vault first, over one blocking
-Unix socket (no event loop: `token-vault token` stays light).
+Unix socket (no event loop, no typing, dataclasses or logging at import: `token-vault token`
+asks before anything else is loaded).
 
 Every call returns None when no app serves this vault, and the caller takes the direct path it
 always had: no socket file, a stale one (the app was killed: nobody accepts), a runtime folder
@@ -8,30 +9,31 @@ not ours), an app that speaks another protocol version, or a system without Unix
 (Windows). A failure the app reports (no such account, sign-in needed, ...) raises the same
 UserFacingError the direct path would; an app that accepted the request but does not answer
 within `reply_timeout` seconds is an error too, since falling back then would make a second
-refresher."""
+refresher. With `quiet`, the reasons for not asking are not logged (the caller will ask again
+through a path that logs them)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import struct
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from vault_app.core import bounds
-from vault_app.core.errors import UserFacingError
+from vault_app.core.errors import MisconfiguredError, UserFacingError
 from vault_app.service import paths, protocol
 
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A live app's kernel accepts at once; this only bounds a wedged accept queue.
 CONNECT_TIMEOUT = 0.5
 # Longer than the server's own deadline for a request (server.REQUEST_DEADLINE).
 REPLY_TIMEOUT = 150.0
 _RECV = 65536
+# RFC 9110 section 5.6.2: a field name is a token of these characters.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 class AppSilentError(UserFacingError):
@@ -40,29 +42,58 @@ class AppSilentError(UserFacingError):
     exit_code = 5
 
 
-@dataclass(frozen=True)
 class ServedToken:
-    access_token: str
-    token_type: str
-    expires_at: float | None
-    header_name: str
+    """A token as the running app served it (the fields `token --format` needs)."""
+
+    __slots__ = ("access_token", "expires_at", "header_name", "token_type")
+
+    def __init__(
+        self, access_token: str, token_type: str, expires_at: float | None, header_name: str
+    ) -> None:
+        self.access_token = access_token
+        self.token_type = token_type
+        self.expires_at = expires_at  # POSIX seconds, UTC; None: unknown
+        self.header_name = header_name
+
+    def __repr__(self) -> str:
+        return f"ServedToken(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
 
 
-@dataclass(frozen=True)
 class RefreshResult:
-    name: str
-    ok: bool
-    expires_at: float | None = None
-    message: str = ""
-    exit_code: int = 0
+    """One account's outcome of a `refresh` the app did."""
+
+    __slots__ = ("exit_code", "expires_at", "message", "name", "ok")
+
+    def __init__(
+        self,
+        name: str,
+        ok: bool,
+        expires_at: float | None = None,
+        message: str = "",
+        exit_code: int = 0,
+    ) -> None:
+        self.name = name
+        self.ok = ok
+        self.expires_at = expires_at
+        self.message = message
+        self.exit_code = exit_code
 
 
-def _home(home: Path | None) -> Path:
-    if home is not None:
-        return home
-    from vault_app.core.account_store import default_home
+# Socket path -> why this process does not use the app there: asked once per process, so
+# `token`'s early question and the CLI's own do not both connect (and both time out).
+_passed_over: dict[str, str] = {}
 
-    return default_home()
+
+def _warn(message: str, quiet: bool) -> None:
+    if not quiet:
+        import logging
+
+        logging.getLogger(__name__).warning("%s", message)
+
+
+def _pass_over(path: str, message: str, quiet: bool) -> None:
+    _passed_over[path] = message
+    _warn(message, quiet)
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -76,34 +107,40 @@ def peer_uid(sock: socket.socket) -> int | None:
 
 
 def exchange(
-    request: dict[str, Any], home: Path | None = None, *, reply_timeout: float = REPLY_TIMEOUT
+    request: dict[str, Any],
+    home: str | os.PathLike[str] | None = None,
+    *,
+    reply_timeout: float = REPLY_TIMEOUT,
+    quiet: bool = False,
 ) -> dict[str, Any] | None:
     """Send `request` (protocol.py) to this vault's app and return its successful reply; None
     when no app serves the vault; the reported failure's UserFacingError otherwise."""
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
-    path = paths.socket_path(_home(home))
+    path = paths.socket_file(paths.default_home() if home is None else home)
+    if path in _passed_over:
+        _warn(_passed_over[path], quiet)
+        return None
     try:
-        paths.check_private(path.parent)
+        paths.check_private(os.path.dirname(path))
     except FileNotFoundError:
         return None
     except (OSError, paths.UnsafeFolderError) as exc:
-        log.warning("not asking the running app: %s", exc)
+        _pass_over(path, f"not asking the running app: {exc}", quiet)
         return None
     if len(os.fsencode(path)) > paths.MAX_SOCKET_PATH:
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(CONNECT_TIMEOUT)
         try:
-            sock.connect(os.fspath(path))
-        except (FileNotFoundError, ConnectionRefusedError, TimeoutError):
+            sock.connect(path)
+        except OSError:
             return None  # none there, or a stale socket of an app that was killed
-        except OSError as exc:
-            log.debug("cannot reach the running app: %s", exc)
-            return None
         uid = peer_uid(sock)
         if uid is not None and uid != os.getuid():
-            log.warning("not asking the running app: its socket is served by uid %d", uid)
+            _pass_over(
+                path, f"not asking the running app: its socket is served by uid {uid}", quiet
+            )
             return None
         sock.settimeout(reply_timeout)
         try:
@@ -114,16 +151,18 @@ def exchange(
                 f"the running Token Vault app did not answer within {reply_timeout:g} s"
             ) from None
         except OSError as exc:
-            log.warning("the running app dropped the connection (%s); not using it", exc)
+            _pass_over(path, f"the running app dropped the connection ({exc}); not using it", quiet)
             return None
     if line is None:
-        log.warning("the running app closed the connection without an answer; not using it")
+        _pass_over(
+            path, "the running app closed the connection without an answer; not using it", quiet
+        )
         return None
     try:
         return protocol.parse_reply(line)
     except protocol.ProtocolError as exc:
         if exc.code == "unsupported_version":
-            log.warning("the running app speaks another protocol version; restart it")
+            _pass_over(path, "the running app speaks another protocol version; restart it", quiet)
             return None
         raise UserFacingError(
             f"the running Token Vault app sent an unreadable reply: {exc}"
@@ -159,8 +198,21 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str:
     return value
 
 
-def token(name: str, min_valid: float, force: bool, home: Path | None = None) -> ServedToken | None:
-    """A token valid for `min_valid` seconds from the running app, or None: no app."""
+def _control(text: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
+
+
+def token(
+    name: str,
+    min_valid: float,
+    force: bool,
+    home: str | os.PathLike[str] | None = None,
+    *,
+    quiet: bool = False,
+) -> ServedToken | None:
+    """A token valid for `min_valid` seconds from the running app, or None: no app. The token,
+    its type and header name are checked as `token` checks what it prints: a control
+    character (a CR LF would add a header line) or an invalid header name is refused (exit 5)."""
     reply = exchange(
         {
             "v": protocol.VERSION,
@@ -170,17 +222,23 @@ def token(name: str, min_valid: float, force: bool, home: Path | None = None) ->
             "force": force,
         },
         home,
+        quiet=quiet,
     )
     if reply is None:
         return None
     access = _text(reply, "access_token", protocol.MAX_REPLY)
     token_type = _text(reply, "token_type", 200)
     header = _text(reply, "header_name", 200)
-    # Whatever goes on to a header line must not carry a line break or another control.
-    if not access or any(not c.isprintable() or c == " " for c in access):
-        raise _bad("access_token")
-    if any(not c.isprintable() for c in token_type + header) or not header:
-        raise _bad("token_type")
+    if not access or _control(access) or " " in access or _control(token_type):
+        raise MisconfiguredError(
+            "the running app holds a token with a control character or a space; refusing to "
+            "print it, as it could add a header line or a terminal escape; refresh the account"
+        )
+    if not header or not set(header) <= _TCHAR:
+        raise MisconfiguredError(
+            "the account's header name is not a valid HTTP field name; change it with: "
+            "token-vault edit NAME --set header_name=..."
+        )
     expires = reply.get("expires_at")
     expires_at = None if expires is None else bounds.number(expires)
     if expires is not None and expires_at is None:
@@ -188,7 +246,7 @@ def token(name: str, min_valid: float, force: bool, home: Path | None = None) ->
     return ServedToken(access, token_type, expires_at, header)
 
 
-def accounts(home: Path | None = None) -> list[dict[str, Any]] | None:
+def accounts(home: str | os.PathLike[str] | None = None) -> list[dict[str, Any]] | None:
     """Every account's metadata (accounts.json's shape) from the running app, or None."""
     reply = exchange({"v": protocol.VERSION, "op": "list"}, home)
     if reply is None:
@@ -200,7 +258,7 @@ def accounts(home: Path | None = None) -> list[dict[str, Any]] | None:
 
 
 def refresh(
-    names: list[str], everything: bool, home: Path | None = None
+    names: list[str], everything: bool, home: str | os.PathLike[str] | None = None
 ) -> list[RefreshResult] | None:
     """Refresh through the running app's engine; each account's outcome, or None: no app."""
     request: dict[str, Any] = {"v": protocol.VERSION, "op": "refresh"}
@@ -232,6 +290,6 @@ def refresh(
     return results
 
 
-def hello(home: Path | None = None) -> dict[str, Any] | None:
+def hello(home: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     """Which app serves this vault (`app`, `pid`, `version`), or None."""
     return exchange({"v": protocol.VERSION, "op": "hello"}, home, reply_timeout=5.0)

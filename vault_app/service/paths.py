@@ -5,15 +5,26 @@ several vaults ($TOKEN_VAULT_HOME) never share a socket. Without $XDG_RUNTIME_DI
 owned by this user with no access for anyone else (mode 0700); a server creates it so, and
 neither side uses one that is not.
 
-Light on purpose: `token-vault token` imports this before anything else."""
+Light on purpose: `token-vault token` asks the socket before anything else is imported (no
+pathlib, hashlib or account_store here; plain strings and os.path)."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+try:  # the interpreter's own SHA-256: hashlib would load OpenSSL first (3 ms per `token`)
+    from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment,no-redef,unused-ignore]
 
 FOLDER = "token-vault"
 # sockaddr_un.sun_path holds 108 bytes on Linux, the terminating NUL included.
@@ -24,44 +35,65 @@ class UnsafeFolderError(Exception):
     """The runtime folder exists but is not private to this user; the message says how."""
 
 
-def vault_key(home: Path) -> str:
+def default_home() -> str:
+    """The vault home as core/account_store.py's default_home() finds it ($TOKEN_VAULT_HOME,
+    else the platform config folder), without importing the account store; a test holds the
+    two to the same answer."""
+    env = os.environ.get("TOKEN_VAULT_HOME")
+    if env:
+        return os.path.expanduser(env)
+    import platformdirs
+
+    return str(platformdirs.user_config_dir("token-vault", appauthor=False))
+
+
+def vault_key(home: str | os.PathLike[str]) -> str:
     """16 hex digits naming the vault whose home is `home` (resolved, so two spellings of one
-    folder share a socket)."""
-    return hashlib.sha256(str(home.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    folder share a socket; os.path.realpath is what Path.resolve uses)."""
+    resolved = os.path.realpath(os.fspath(home))
+    digest: str = sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()
+    return digest[:16]
 
 
-def runtime_folder() -> Path:
+def runtime_folder() -> str:
     """The folder that holds this user's sockets (which may not exist yet)."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
     if base and os.path.isabs(base):
-        return Path(base) / FOLDER
+        return os.path.join(base, FOLDER)
     tmp = os.environ.get("TMPDIR", "")
-    return Path(tmp if os.path.isabs(tmp) else "/tmp") / f"{FOLDER}-{os.getuid()}"  # noqa: S108
+    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"{FOLDER}-{os.getuid()}")  # noqa: S108
 
 
-def socket_path(home: Path) -> Path:
-    return runtime_folder() / f"{vault_key(home)}.sock"
+def socket_file(home: str | os.PathLike[str]) -> str:
+    return os.path.join(runtime_folder(), f"{vault_key(home)}.sock")
 
 
-def lock_path(home: Path) -> Path:
-    return runtime_folder() / f"{vault_key(home)}.lock"
+def lock_file(home: str | os.PathLike[str]) -> str:
+    return os.path.join(runtime_folder(), f"{vault_key(home)}.lock")
 
 
-def check_private(folder: Path) -> None:
+def socket_path(home: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
+    return Path(socket_file(home))
+
+
+def check_private(folder: str | os.PathLike[str]) -> None:
     """UnsafeFolderError unless `folder` is a directory (not a symlink) owned by this user and
     closed to group and others; FileNotFoundError when it does not exist."""
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeFolderError(f"{folder} is not a directory")
+        raise UnsafeFolderError(f"{os.fspath(folder)} is not a directory")
     if info.st_uid != os.getuid():
-        raise UnsafeFolderError(f"{folder} belongs to another user (uid {info.st_uid})")
+        raise UnsafeFolderError(f"{os.fspath(folder)} belongs to another user (uid {info.st_uid})")
     if info.st_mode & 0o077:
         raise UnsafeFolderError(
-            f"{folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}, needs 0700)"
+            f"{os.fspath(folder)} is open to other users (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}, needs 0700)"
         )
 
 
-def make_private(folder: Path) -> None:
+def make_private(folder: str | os.PathLike[str]) -> None:
     """Create `folder` with mode 0700 when missing (its parent must exist), then check it."""
     with contextlib.suppress(FileExistsError):
         os.mkdir(folder, 0o700)

@@ -27,14 +27,12 @@ Replies:
 `busy`, `timeout`, and for failures of the operation itself `usage`, `no_such_account`,
 `rejected`, `network`, `keyring`, `vault_file`, `failed`.
 
-Imported by `token-vault token` before anything heavy: json and the error classes only."""
+Imported by `token-vault token` before anything heavy: json and the error classes only (no
+typing, dataclasses or logging)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from vault_app.core import bounds
 from vault_app.core.errors import (
@@ -46,6 +44,11 @@ from vault_app.core.errors import (
     UserFacingError,
     VaultFileError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 VERSION = 1
 MAX_REQUEST = 64 * 1024
@@ -66,27 +69,47 @@ class ProtocolError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Hello:
-    pass
+class _Message:
+    """A request: compared by kind and fields (no dataclasses: `token` imports this early)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), *(getattr(self, name) for name in self.__slots__)))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(frozen=True)
-class TokenRequest:
-    name: str
-    min_valid: float  # seconds, 0 <= min_valid <= bounds.HORIZON
-    force: bool
+class Hello(_Message):
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class ListRequest:
-    pass
+class TokenRequest(_Message):
+    __slots__ = ("force", "min_valid", "name")
+
+    def __init__(self, name: str, min_valid: float, force: bool) -> None:
+        self.name = name
+        self.min_valid = min_valid  # seconds, 0 <= min_valid <= bounds.HORIZON
+        self.force = force
 
 
-@dataclass(frozen=True)
-class RefreshRequest:
-    names: tuple[str, ...]  # empty when `everything`
-    everything: bool
+class ListRequest(_Message):
+    __slots__ = ()
+
+
+class RefreshRequest(_Message):
+    __slots__ = ("everything", "names")
+
+    def __init__(self, names: tuple[str, ...], everything: bool) -> None:
+        self.names = names  # empty when `everything`
+        self.everything = everything
 
 
 Request = Hello | TokenRequest | ListRequest | RefreshRequest

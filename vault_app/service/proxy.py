@@ -45,7 +45,6 @@ from urllib.parse import urlsplit
 import h11
 
 from vault_app.core.errors import UsageError, UserFacingError
-from vault_app.core.http import LOOPBACK_PATTERNS
 from vault_app.core.providers.base import check_url, is_loopback_host
 from vault_app.core.redact import redact, register
 from vault_app.service.sources import Credential, TokenSource
@@ -165,12 +164,15 @@ class LocalProxy:
         self.requests = 0  # forwarded upstream (a repeat after a 401 counts again)
         self.refreshes = 0  # refreshes asked for after a 401
         self._server: asyncio.AbstractServer | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._timeouts: dict[str, float] = {}
         self._connections: set[asyncio.Task[None]] = set()
         self._current: Credential | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         self._refreshed: tuple[str, float] | None = None  # token a 401 refresh gave, when
+        self._base: httpx.URL  # the upstream, parsed once (start)
+        self._prefix = b""  # its path, without a trailing slash
         register([config.key])
 
     @property
@@ -179,20 +181,33 @@ class LocalProxy:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        self._client = await asyncio.to_thread(self._make_client)
+        import httpx
+
+        # Every request goes to this base with the client's path and query appended: the
+        # host is always the upstream's (a target is only ever a path, see _check).
+        self._base = httpx.URL(self.config.upstream)
+        self._prefix = self._base.raw_path.split(b"?", 1)[0].rstrip(b"/")
+        deadline = self.config.deadline
+        connect = min(CONNECT_TIMEOUT, deadline)
+        self._timeouts = {"connect": connect, "read": deadline, "write": deadline, "pool": connect}
+        self._transport = await asyncio.to_thread(self._make_transport)
         try:
             self._server = await asyncio.start_server(
                 self._connection, self.config.host, self.config.port, limit=MAX_HEAD
             )
         except OSError as exc:
-            await self._client.aclose()
+            await self._transport.aclose()
             raise UserFacingError(
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror or exc}"
             ) from None
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("%s: proxy on %s -> %s", self.config.account, self.address, self.config.upstream)
 
-    def _make_client(self) -> httpx.AsyncClient:
+    def _make_transport(self) -> httpx.AsyncHTTPTransport:
+        """The connection pool to the upstream. httpx's transport rather than its Client: the
+        Client's per-request work (merging defaults, cookies, auth and redirect handling) is a
+        third of a proxied request's time, and a proxy wants none of it: no cookie jar to
+        carry one client's session into another's requests, no redirects to follow."""
         import httpx
 
         verify: ssl.SSLContext | bool = True
@@ -201,13 +216,8 @@ class LocalProxy:
                 verify = ssl.create_default_context(cafile=self.ca_bundle)
             except (OSError, ssl.SSLError) as exc:
                 raise UserFacingError(f"cannot use CA bundle {self.ca_bundle}: {exc}") from None
-        deadline = self.config.deadline
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(deadline, connect=min(CONNECT_TIMEOUT, deadline)),
-            verify=verify,
-            follow_redirects=False,
-            trust_env=True,
-            mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
+        return httpx.AsyncHTTPTransport(
+            verify=verify, trust_env=True, proxy=_environment_proxy(self._base)
         )
 
     async def stop(self) -> None:
@@ -218,9 +228,9 @@ class LocalProxy:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
         await self.source.aclose()
 
     # -- credentials ----------------------------------------------------------------------
@@ -458,20 +468,16 @@ class LocalProxy:
     ) -> httpx.Response:
         import httpx
 
-        assert self._client is not None
+        assert self._transport is not None
         self.requests += 1
-        given = {bytes(n) for n, _ in request.headers}
-        upstream = self._client.build_request(
+        upstream = httpx.Request(
             request.method.decode("ascii"),
-            _target_url(self.config.upstream, request.target),
+            self._base.copy_with(raw_path=self._prefix + request.target),
             headers=_forwarded(request, credential, streamed=body is None),
             content=body if body is not None else self._body(conn, reader, writer),
+            extensions={"timeout": self._timeouts},
         )
-        # httpx adds its own defaults; a transparent proxy sends only what the client did.
-        for name in ("accept", "accept-encoding", "user-agent"):
-            if name.encode() not in given and name in upstream.headers:
-                del upstream.headers[name]
-        sending = self._client.send(upstream, stream=True)
+        sending = self._transport.handle_async_request(upstream)
         try:
             if body is not None:  # all of the request is here: its answer has a deadline
                 return await asyncio.wait_for(sending, self.config.deadline)
@@ -544,6 +550,19 @@ def _loopback_host(host: str) -> bool:
     return is_loopback_host(name) if name else False
 
 
+def _environment_proxy(upstream: httpx.URL) -> str | None:
+    """The proxy the environment names for the upstream (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and
+    NO_PROXY, as httpx and curl read them), never for loopback (DESIGN.md section 7)."""
+    import urllib.request
+
+    if is_loopback_host(upstream.host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    if not proxies or urllib.request.proxy_bypass(upstream.host):
+        return None
+    return proxies.get(upstream.scheme) or proxies.get("all") or None
+
+
 def _content_length(request: h11.Request) -> int | None:
     for name, value in request.headers:
         if name == b"content-length":
@@ -574,13 +593,3 @@ def _forwarded(
         (credential.header_name.encode("latin-1"), credential.header_value.encode("latin-1"))
     )
     return out
-
-
-def _target_url(upstream: str, target: bytes) -> httpx.URL:
-    """The upstream base URL with the request's path and query appended; the host is always
-    the upstream's (the target is only ever a path: see _check)."""
-    import httpx
-
-    base = httpx.URL(upstream)
-    prefix = base.raw_path.split(b"?", 1)[0].rstrip(b"/")
-    return base.copy_with(raw_path=prefix + target)

@@ -107,7 +107,7 @@ class SocketServer:
     def _take_lock(self) -> None:
         import fcntl
 
-        lock = paths.lock_path(self.home)
+        lock = paths.lock_file(self.home)
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
