@@ -20,8 +20,11 @@ from vault_app.core.vault import Vault
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
+from vault_app.gui.proxies import ProxyControls
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
+from vault_app.service.server import ServiceUnavailableError
+from vault_app.service.vault_service import VaultService
 from vault_app.system import autostart
 from vault_app.system.autostart import Autostart
 
@@ -64,6 +67,12 @@ class App:
         self.window.quit_requested.connect(self.request_quit)
         self.adapter.keyring_unusable.connect(self._no_keyring)
         self.engine.subscribe(self._notify)
+        # The CLI socket and the local proxies, over this window's vault and engine.
+        self.service = VaultService(vault, self.engine, app="window")
+        self.proxies = ProxyControls(
+            window, self.service, window.selected_account, window.copy_text
+        )
+        window.add_actions(account=[self.proxies.serve_action], window=[self.proxies.list_action])
         self._engine_task: asyncio.Task[None] | None = None
         self.minimized = minimized
 
@@ -91,6 +100,15 @@ class App:
     def _start_engine(self, _backend: str) -> None:
         if self._engine_task is None:
             self._engine_task = asyncio.ensure_future(self.engine.run())
+            self.adapter.spawn(self._serve_cli())
+
+    async def _serve_cli(self) -> None:
+        try:
+            await self.service.start_socket()
+        except ServiceUnavailableError as exc:
+            # The window works without it; the CLI then works on its own, as before.
+            log.warning("not serving the command line: %s", exc.message)
+            self.window.statusBar().showMessage(f"Command line not served: {exc.message}", 15000)
 
     def _no_keyring(self, why: str) -> None:
         box = QMessageBox(
@@ -183,6 +201,7 @@ class App:
 
     async def shutdown(self) -> None:
         self.clipboard.wipe()
+        await self.service.stop()
         await self.engine.stop()
         if self._engine_task is not None:
             self._engine_task.cancel()

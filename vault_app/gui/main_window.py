@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
 
         self.model = AccountModel(parent=self)
         self.proxy = AccountFilter(self.model)
+        self._extra_account_actions: list[QAction] = []  # add_actions
         self._build_toolbar()
         self._build_table()
         self._build_status_bar()
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_toolbar(self) -> None:
-        bar = self.addToolBar("Main")
+        bar = self.toolbar = self.addToolBar("Main")
         bar.setObjectName("main-toolbar")
         bar.setMovable(False)
         self.add_action = self._action("Add", QKeySequence.StandardKey.New, self.open_add)
@@ -280,6 +281,17 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         self._schedule_row_widgets()
 
+    def add_actions(self, *, account: list[QAction], window: list[QAction]) -> None:
+        """Actions of other parts of the app (the local proxies): `account` ones act on the
+        selected account and join its context menu; `window` ones join the toolbar."""
+        self._extra_account_actions.extend(account)
+        for action in window:
+            self.toolbar.addAction(action)
+
+    def selected_account(self) -> Account | None:
+        account_id = self.selected_id()
+        return None if account_id is None else self.model.account(account_id)
+
     def selected_id(self) -> str | None:
         indexes = self.table.selectionModel().selectedRows()
         if not indexes:
@@ -311,6 +323,9 @@ class MainWindow(QMainWindow):
                 menu.addSeparator()
             else:
                 menu.addAction(action)
+        if self._extra_account_actions:
+            menu.addSeparator()
+            menu.addActions(self._extra_account_actions)
         menu.popup(self.table.viewport().mapToGlobal(point))
 
     # -- actions ----------------------------------------------------------------------------

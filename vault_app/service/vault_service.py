@@ -49,6 +49,7 @@ class VaultService:
         self.engine = engine
         self.app = app
         self.server: SocketServer | None = None
+        self._stopped = False
         self.proxies: list[LocalProxy] = []
         self.proxies_changed: list[Callable[[], None]] = []
         # account id -> (generation, its tokens or None): the memory the CLI is served from.
@@ -61,13 +62,23 @@ class VaultService:
     # -- life -----------------------------------------------------------------------------
 
     async def start_socket(self) -> None:
-        """Serve the CLI socket; ServiceUnavailableError says why it cannot."""
+        """Serve the CLI socket; ServiceUnavailableError says why it cannot. Nothing once
+        stop() has run (a start still on its way when the app quits serves nothing)."""
+        if self.is_stopped():
+            return
         server = SocketServer(self.vault.store.home, self.handle)
         await server.start()
+        if self.is_stopped():  # stop() ran meanwhile
+            await server.stop()
+            return
         self.server = server
+
+    def is_stopped(self) -> bool:
+        return self._stopped
 
     async def stop(self) -> None:
         """Stop every proxy and the socket; callers waiting on a refresh get an error."""
+        self._stopped = True
         for proxy in list(self.proxies):
             await self.stop_proxy(proxy)
         if self.server is not None:
