@@ -98,13 +98,20 @@ def _serve(io: Streams) -> int:
     import asyncio
 
     from vault_app.service.headless import serve
+    from vault_app.service.server import supported
 
     def ready(service: VaultService) -> None:
-        assert service.server is not None
-        io.out.write(
-            f"serving the vault in {service.vault.store.home} on {service.server.path} "
-            f"(pid {os.getpid()}); stop with Ctrl+C\n"
-        )
+        home = service.vault.store.home
+        if service.server is None:
+            io.out.write(
+                f"serving the vault in {home} (refreshing only: {supported()}; "
+                f"the CLI reads the keyring itself) (pid {os.getpid()}); stop with Ctrl+C\n"
+            )
+        else:
+            io.out.write(
+                f"serving the vault in {home} on {service.server.path} "
+                f"(pid {os.getpid()}); stop with Ctrl+C\n"
+            )
         io.out.flush()
 
     asyncio.run(serve(None, ready))

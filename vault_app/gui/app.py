@@ -23,7 +23,7 @@ from vault_app.gui.main_window import MainWindow
 from vault_app.gui.proxies import ProxyControls
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
-from vault_app.service.server import ServiceUnavailableError
+from vault_app.service.server import ServiceUnavailableError, supported
 from vault_app.service.vault_service import VaultService
 from vault_app.system import autostart
 from vault_app.system.autostart import Autostart
@@ -103,6 +103,10 @@ class App:
             self.adapter.spawn(self._serve_cli())
 
     async def _serve_cli(self) -> None:
+        unsupported = supported()
+        if unsupported:  # Windows, macOS: the CLI works on its own there, as before
+            log.info("not serving the command line: %s", unsupported)
+            return
         try:
             await self.service.start_socket()
         except ServiceUnavailableError as exc:

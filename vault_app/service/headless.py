@@ -1,5 +1,6 @@
 """`token-vault serve`: the refresh engine and the CLI socket without Qt (no window, no tray),
-for SSH sessions, WSL and servers. Runs until SIGTERM, SIGINT or SIGHUP, then stops within
+for SSH sessions, WSL and servers (where the socket is not implemented, Windows and macOS, the
+engine alone). Runs until SIGTERM, SIGINT or SIGHUP, then stops within
 STOP_WITHIN seconds whatever a refresh or a keyring call is blocked on (the keyring thread
 is a daemon thread, never waited for)."""
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from vault_app.core.engine import EngineSettings, Refresher
 from vault_app.core.vault import Vault
+from vault_app.service.server import supported
 from vault_app.service.vault_service import VaultService
 
 log = logging.getLogger(__name__)
@@ -31,22 +33,28 @@ async def serve(home: Path | None, ready: Callable[[VaultService], None]) -> Non
         await store.acall(store.backend)  # no usable keyring: say so now, not per refresh
         engine = Refresher(vault, EngineSettings.from_doc(doc))
         service = VaultService(vault, engine, app="headless")
-        await service.start_socket()
+        if supported() is None:  # elsewhere: the engine alone; the CLI works on its own
+            await service.start_socket()
     except BaseException:
         await vault.aclose()
         raise
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(sig, stopping.set)
+    signals = [s for s in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, s)]
+    for name in signals:
+        try:
+            loop.add_signal_handler(getattr(signal, name), stopping.set)
+        except NotImplementedError:  # Windows: no loop signal handlers
+            signal.signal(getattr(signal, name), lambda *_: loop.call_soon_threadsafe(stopping.set))
     running = asyncio.ensure_future(engine.run())
     try:
         ready(service)
         await stopping.wait()
         log.info("stopping")
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
+        for name in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(getattr(signal, name))
         try:
             await asyncio.wait_for(_stop(service, engine, running, vault), STOP_WITHIN)
         except asyncio.TimeoutError:
