@@ -4,6 +4,7 @@ an OAuth2 account whose refreshes the loopback fake counts."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import socket
@@ -12,9 +13,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.cli.support import add_static, assert_error, assert_ok, quiet
 from tests.conftest import REPO, Cli
@@ -24,11 +28,13 @@ from tests.service.support import LoopThread, loop_thread, serving, without_keyr
 from vault_app.core.engine import Refresher
 from vault_app.core.errors import UsageError
 from vault_app.core.model import Account
+from vault_app.core.providers.base import is_loopback_host
 from vault_app.core.vault import Vault
 from vault_app.service.proxy import (
     KEY_HEADER,
     LocalProxy,
     _environment_proxy,
+    _loopback_host,
     parse_listen,
     parse_upstream,
 )
@@ -471,3 +477,33 @@ def test_the_proxy_command(cli: Cli, tmp_path: Path) -> None:
     logged = err.read_text()
     assert "st: GET /hello -> 200" in logged
     assert token not in logged and key not in logged
+
+
+@given(st.text(max_size=40))
+def test_any_listen_text_is_loopback_or_a_usage_error(text: str) -> None:
+    try:
+        host, port = parse_listen(text)
+    except UsageError:
+        return
+    assert ipaddress.ip_address(host).is_loopback and 0 <= port <= 65535
+
+
+@given(st.text(max_size=60))
+def test_any_upstream_text_is_a_checked_url_or_a_usage_error(text: str) -> None:
+    try:
+        url = parse_upstream(text)
+    except UsageError:
+        return
+    parts = urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.hostname
+    assert not (parts.username or parts.password or parts.query or parts.fragment)
+    assert parts.scheme == "https" or is_loopback_host(parts.hostname)
+    assert all(c.isprintable() and not c.isspace() for c in url)
+
+
+@given(st.text(max_size=40))
+def test_any_host_header_is_judged_without_error(host: str) -> None:
+    if _loopback_host(host):
+        name = host.strip()
+        name = name[1 : name.index("]")] if name.startswith("[") else name.partition(":")[0]
+        assert is_loopback_host(name)
