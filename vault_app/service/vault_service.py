@@ -172,9 +172,12 @@ class VaultService:
                 return account, tokens
             # "due" re-reads under the account lock and sends nothing when another process
             # (or the engine, a moment ago) has refreshed already.
+            before = account.generation
             account = await self._through_engine(account, "due")
             tokens = await self._held(account)
-            if tokens is not None and _fresh(tokens, min_valid):
+            # New tokens are the answer even when they live less than asked (as on the CLI's
+            # own path: one refresh, not one more that could give no longer a life).
+            if tokens is not None and (account.generation != before or _fresh(tokens, min_valid)):
                 return account, tokens
         before = account.generation
         for _attempt in range(2):
