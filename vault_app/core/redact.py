@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
@@ -122,14 +121,14 @@ def _mask_shape(match: re.Match[str]) -> str:
 
 def one_line(text: str, limit: int = 160) -> str:
     """Text from outside made fit for a message, a log line, a terminal or a widget: every
-    secret masked first (so no cut leaves half of one), terminal escapes removed, control,
-    format and line-separator characters turned into spaces, runs of space collapsed, and
-    at most `limit` characters."""
+    secret masked first (so no cut leaves half of one), terminal escapes removed, every
+    character that is not printable (controls, format characters, line separators,
+    unassigned code points) turned into a space, runs of space collapsed, and at most
+    `limit` characters."""
     text = _ESCAPES.sub("", redact(text))
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co") else ch
-        for ch in text
-    )
+    # Not printable: Unicode's "Other" (controls, format characters such as the bidi
+    # overrides, surrogates, private use, unassigned) and separators other than the space.
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
