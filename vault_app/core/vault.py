@@ -291,7 +291,9 @@ class Vault:
         self, name: str, *, min_valid: float = 0, force: bool = False
     ) -> tuple[Account, TokenSet]:
         """A token valid for at least `min_valid` seconds (unknown expiry counts as valid),
-        refreshed first when needed."""
+        refreshed first when needed; never one that has expired (a negative or NaN
+        `min_valid` counts as 0)."""
+        min_valid = min_valid if min_valid > 0 else 0.0
         account = self.store.load().find(name)
         if not force:
             store = self.secrets()
