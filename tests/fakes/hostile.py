@@ -25,6 +25,7 @@ import enum
 import functools
 import json
 import secrets
+import struct
 import threading
 import time
 import zlib
@@ -164,12 +165,20 @@ def _zeros(total: int, chunk: int = 1 << 16) -> Callable[[], Iterator[bytes]]:
 
 @functools.lru_cache(maxsize=2)
 def gzip_bomb(size: int = 1 << 30) -> bytes:
-    """About 1 MB of gzip that expands to `size` bytes of zeros (made once per process)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    """About 1 MB of gzip that expands to `size` bytes of zeros (a multiple of 1 MiB). Made
+    in a fraction of a second: one MiB of zeros compressed and fully flushed (which resets
+    the compressor, so the same bytes stand for every further MiB), repeated."""
     block = bytes(1 << 20)
-    parts = [packer.compress(block) for _ in range(size // len(block))]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    piece = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    end = packer.flush(zlib.Z_FINISH)
+    count = size // len(block)
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # RFC 1952, no name, no time
+    trailer = struct.pack("<II", crc, (count * len(block)) & 0xFFFFFFFF)
+    return header + piece * count + end + trailer
 
 
 def http_date(when: float) -> str:
@@ -538,6 +547,13 @@ CATALOGUE: tuple[Case, ...] = (
         S,
         skewed(-SKEW, date=False, lifetime=30 * MINUTE),
         life=(1740, 1810),
+    ),
+    Case(
+        "issuer-40min-behind-date-right",  # a front proxy's Date, a skewed token issuer
+        "clocks",
+        S,
+        claims(lambda c: c.update(iat=c["iat"] - SKEW, exp=c["iat"] - SKEW + 1800)),
+        life=(1790, 1801),
     ),
     Case(
         "expired-on-arrival-no-date-no-iat",

@@ -152,6 +152,14 @@ def test_without_a_date_exp_minus_iat_counts_from_arrival(offset: float) -> None
     assert (found.basis, found.at, found.lifetime) == ("exp-iat", NOW + 1800, 1800)
 
 
+def test_a_front_proxys_date_does_not_overrule_the_issuers_iat() -> None:
+    """The Date header agrees with us, the issuer's clock is 40 minutes behind: by the Date
+    the token expired 10 minutes ago, by its issuer it has 30 minutes to live."""
+    access = token(iat=int(NOW) - 2400, exp=int(NOW) - 600)
+    found = replies.expiry(access, None, NOW, NOW)
+    assert (found.basis, found.at) == ("exp-iat", NOW + 1800)
+
+
 def test_agreeing_clocks_keep_exp_exactly() -> None:
     exp = int(NOW) + 1800
     assert replies.expiry(token(iat=int(NOW), exp=exp), None, NOW, NOW + 2).at == exp

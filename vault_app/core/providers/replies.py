@@ -273,8 +273,9 @@ class Expiry:
 def expiry(token: str, lifetime: Any, arrival: float, server_time: float | None) -> Expiry:
     """A token's expiry: `arrival` + the reply's lifetime when it gives a sane one; else the
     JWT's `exp`, moved by the server clock's offset from ours (the Date header), or, without
-    a Date, `exp - iat` counted from arrival when `iat` disagrees with our clock; else
-    `exp` as is; else unknown."""
+    a Date (or when the Date says expired but disagrees with the token's own `iat`), `exp -
+    iat` counted from arrival when `iat` disagrees with our clock; else `exp` as is; else
+    unknown."""
     given = seconds(lifetime)
     if given is not None:
         return Expiry(arrival + given, given, "lifetime")
@@ -287,6 +288,15 @@ def expiry(token: str, lifetime: Any, arrival: float, server_time: float | None)
         skew = arrival - server_time
         at = exp + skew if abs(skew) > CLOCK_TOLERANCE else exp
         basis = "exp+date"
+        if (
+            at <= arrival
+            and issued is not None
+            and jwt_life is not None
+            and abs(server_time - issued) > CLOCK_TOLERANCE
+        ):
+            # The Date header (often a front proxy's clock) and the issuer's own iat
+            # disagree: the issuer's clock is the one its tokens are checked against.
+            at, basis = arrival + jwt_life, "exp-iat"
     elif issued is not None and jwt_life is not None and abs(arrival - issued) > CLOCK_TOLERANCE:
         at, basis = arrival + jwt_life, "exp-iat"
     else:
