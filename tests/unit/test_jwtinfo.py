@@ -54,6 +54,18 @@ def test_exp_must_be_a_number() -> None:
         (10**30, None),
         (float("inf"), None),
     ],
+    # Ids without the time: every xdist worker must collect the same tests.
+    ids=[
+        "seconds",
+        "fraction",
+        "milliseconds",
+        "string",
+        "bool",
+        "null",
+        "negative",
+        "huge",
+        "inf",
+    ],
 )
 def test_only_sane_times_are_offered_for_scheduling(exp: object, expected: float | None) -> None:
     info = jwtinfo.inspect(jwt.encode({"exp": exp, "iat": NOW}, "k" * 32, "HS256"))

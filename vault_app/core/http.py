@@ -117,8 +117,9 @@ class Reply:
                 raise wire.BodyError("")
         except wire.BodyError as exc:
             reason = f"; {exc}" if str(exc) else ""
+            kind = "form" if media == wire.FORM_TYPE else "JSON"
             raise self.unusable(
-                f"{what}: {self.host} sent a reply that is not valid JSON "
+                f"{what}: {self.host} sent a reply that is not valid {kind} "
                 f"(HTTP {self.status}, {describe_body(self)}{reason})"
             ) from None
         if not isinstance(data, dict):
