@@ -29,6 +29,10 @@ class EngineSettings:
     max_in_flight: int = 8
     # A refresh token is renewed by signing in again this long before it lapses.
     refresh_token_margin: float = 2 * DAY
+    # Never refresh an account again sooner than this after its last refresh: a server
+    # handing out tokens that live seconds (or a clock misread into that) gets a request
+    # every 10 s, not a storm. `token`, Copy and Show still refresh on demand.
+    min_interval: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> EngineSettings:
@@ -65,4 +69,7 @@ def refresh_at(account: Account, settings: EngineSettings, jitter: float) -> flo
         # A token barely longer than the minimum would be due the moment it arrives, and
         # refreshed again and again: never refresh before half its life.
         ahead = min(ahead, lifetime / 2)
-    return expires - ahead - settings.jitter_fraction * lifetime * jitter
+    due = expires - ahead - settings.jitter_fraction * lifetime * jitter
+    if account.last_refresh_at is not None and issued < expires:
+        due = max(due, issued + settings.min_interval)
+    return due
