@@ -30,9 +30,9 @@ class EngineSettings:
     # A refresh token is renewed by signing in again this long before it lapses.
     refresh_token_margin: float = 2 * DAY
     # Never refresh an account again sooner than this after its last refresh: a server
-    # handing out tokens that live seconds (or a clock misread into that) gets a request
-    # every 10 s, not a storm. `token`, Copy and Show still refresh on demand.
-    min_interval: float = 10.0
+    # handing out tokens that live a second or less (or a clock misread into that) gets a
+    # request every 2 s, not a storm. `token`, Copy and Show still refresh on demand.
+    min_interval: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> EngineSettings:
