@@ -39,6 +39,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "start_minimized": False,
     "autostart": False,
     "notifications": True,
+    "request_deadline": 30,  # seconds for one whole HTTP request, reply included
 }
 
 

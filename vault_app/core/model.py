@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vault_app.core import bounds
+
 # Refresh tokens that lapse within this many days get a warning (DESIGN.md section 5).
 REFRESH_WARNING_DAYS = 14
 
@@ -104,7 +106,11 @@ _ACCOUNT_KEYS = tuple(Account.__dataclass_fields__)
 
 @dataclass
 class TokenSet:
-    """Tokens as a provider returns them. Secret: lives only in the keyring."""
+    """Tokens as a provider returns them. Secret: lives only in the keyring.
+
+    Times are local UTC seconds, already corrected for the server's clock (DESIGN.md section
+    5); `lifetime` is the access token's life in seconds as the server granted it (expires_in,
+    or the JWT's exp - iat), kept so that a later reply without one can be given the same."""
 
     access_token: str
     token_type: str = "Bearer"
@@ -113,6 +119,7 @@ class TokenSet:
     refresh_expires_at: float | None = None
     scope: str | None = None
     obtained_at: float = field(default_factory=time.time)
+    lifetime: float | None = None
 
     def __repr__(self) -> str:
         # Never let a token reach a log or traceback through repr().
@@ -131,8 +138,25 @@ class TokenSet:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenSet:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """From the keyring's JSON, which a person or an older version may have written: a
+        field of the wrong type, or a time no display can show (core/bounds.py), is dropped."""
+        access = data.get("access_token")
+        if not isinstance(access, str):
+            raise ValueError("a stored token set has no access token")
+        refresh = data.get("refresh_token")
+        kind = data.get("token_type")
+        scope = data.get("scope")
+        obtained = bounds.number(data.get("obtained_at"))
+        return cls(
+            access_token=access,
+            token_type=kind if isinstance(kind, str) else "Bearer",
+            expires_at=bounds.representable(data.get("expires_at")),
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            refresh_expires_at=bounds.representable(data.get("refresh_expires_at")),
+            scope=scope if isinstance(scope, str) else None,
+            obtained_at=obtained if obtained is not None else time.time(),
+            lifetime=bounds.duration(data.get("lifetime")),
+        )
 
 
 @dataclass

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hashlib
 import logging
 import os
 import time
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from vault_app.core import bounds
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import (
     NoSuchAccountError,
@@ -29,7 +32,7 @@ from vault_app.core.errors import (
     UserFacingError,
     VaultFileError,
 )
-from vault_app.core.http import Http, SentButNoAnswerError
+from vault_app.core.http import DEFAULT_DEADLINE, Http, SentButNoAnswerError, UnusableReplyError
 from vault_app.core.model import Account, SecretBundle, Status, TokenSet
 from vault_app.core.providers.base import (
     AccountConfig,
@@ -40,6 +43,7 @@ from vault_app.core.providers.base import (
     get_provider,
     normalize_fields,
 )
+from vault_app.core.providers.replies import ExpiredOnArrivalError
 from vault_app.core.secret_store import (
     DEFAULT_CHUNK_LIMIT,
     DIRECT_HINT,
@@ -80,6 +84,10 @@ class Vault:
         self._keyring_timeout = keyring_timeout or configured_timeout()
         self._secrets: SecretStore | None = None
         self._locks: dict[str, asyncio.Lock] = {}
+        # Account id -> digest of a refresh token whose refresh went unanswered: the server
+        # may have used it up, so it is not sent again (sign in instead) until a renewal
+        # succeeds. In memory: what is stored never changes on a failure.
+        self._spent: dict[str, str] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
 
     # -- plumbing -------------------------------------------------------------------------
@@ -134,7 +142,9 @@ class Vault:
                 ) from None
             acquired = time.monotonic()
             try:
-                account = self.store.load().by_id(account_id)
+                doc = self.store.load()
+                account = doc.by_id(account_id)
+                self.http.deadline = request_deadline(doc.setting("request_deadline"))
                 store = self.secrets()
                 found = await store.acall(
                     lambda: store.read_current(account_id, account.generation)
@@ -281,7 +291,9 @@ class Vault:
         self, name: str, *, min_valid: float = 0, force: bool = False
     ) -> tuple[Account, TokenSet]:
         """A token valid for at least `min_valid` seconds (unknown expiry counts as valid),
-        refreshed first when needed."""
+        refreshed first when needed; never one that has expired (a negative or NaN
+        `min_valid` counts as 0)."""
+        min_valid = min_valid if min_valid > 0 else 0.0
         account = self.store.load().find(name)
         if not force:
             store = self.secrets()
@@ -315,6 +327,9 @@ class Vault:
         min_valid: float = 0,
         fresh_sign_in: bool = False,
     ) -> tuple[Account, TokenSet]:
+        """Refresh (or sign in) under the account's locks and store the result. Never returns
+        a token that is already expired: one expired on arrival is an ExpiredOnArrivalError
+        (a clock is wrong), kept from being served and from being asked for again at once."""
         async with self._locked(account_id) as loaded:
             current = loaded.bundle.tokens
             if not force and current is not None and _fresh(current, min_valid):
@@ -325,27 +340,31 @@ class Vault:
             started = time.time()
             try:
                 try:
-                    tokens = await self._obtain(provider, config, current, fresh_sign_in)
+                    tokens, signed_in = await self._obtain(
+                        account_id, provider, config, current, fresh_sign_in
+                    )
                 finally:
                     request_done()
+            except ExpiredOnArrivalError as exc:
+                await self._keep_after_failure(loaded, provider, exc, started, exc.tokens)
+                raise
             except RejectedError as exc:
                 await self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
                 raise
             except UserFacingError as exc:
                 await self._set_meta(account_id, _failed(Status.ERROR, exc))
                 raise
-            if tokens.refresh_token is None and current is not None and not fresh_sign_in:
+            self._spent.pop(account_id, None)
+            if tokens.refresh_token is None and current is not None and not signed_in:
                 # A refresh reply without a new refresh token leaves the old one in force.
                 tokens.refresh_token = current.refresh_token
                 tokens.refresh_expires_at = current.refresh_expires_at
-            secrets = dict(loaded.bundle.secrets)
-            spec = provider.field("refresh_token")
-            if spec is not None and spec.secret and tokens.refresh_token:
-                # The user's refresh token was rotated: keep only the newest, so no later
-                # sign-in can ever send a superseded one (reuse would revoke the family).
-                secrets["refresh_token"] = tokens.refresh_token
-            bundle = SecretBundle(secrets=secrets, tokens=tokens)
-
+            if tokens.expires_at is None and current is not None and current.lifetime:
+                # No usable lifetime this time (none sent, or an insane one): the server's
+                # last word for this account stands, so an opaque token is still refreshed.
+                tokens.expires_at = tokens.obtained_at + current.lifetime
+                tokens.lifetime = current.lifetime
+            bundle = self._bundle_with(provider, loaded, tokens)
             new_refresh_token = tokens.refresh_token != (current and current.refresh_token)
 
             def change(acc: Account) -> None:
@@ -360,29 +379,90 @@ class Vault:
             account = await self._commit(loaded, bundle, change)
             return account, tokens
 
+    def _bundle_with(self, provider: Provider, loaded: Loaded, tokens: TokenSet) -> SecretBundle:
+        """The account's secrets with these tokens; a rotated refresh token that the user
+        gave as a secret replaces it there too."""
+        secrets = dict(loaded.bundle.secrets)
+        spec = provider.field("refresh_token")
+        if spec is not None and spec.secret and tokens.refresh_token:
+            # The user's refresh token was rotated: keep only the newest, so no later
+            # sign-in can ever send a superseded one (reuse would revoke the family).
+            secrets["refresh_token"] = tokens.refresh_token
+        return SecretBundle(secrets=secrets, tokens=tokens)
+
+    async def _keep_after_failure(
+        self,
+        loaded: Loaded,
+        provider: Provider,
+        error: UserFacingError,
+        started: float,
+        arrived: TokenSet,
+    ) -> None:
+        """Record a renewal whose access token was expired on arrival. Nothing stored changes,
+        except that a refresh token that came with it (rotated: the one we sent is used up)
+        is kept beside the current access token, or stored with the expired one when there
+        is none, so the next try sends the server's newest refresh token."""
+        current = loaded.bundle.tokens
+        if not arrived.refresh_token or arrived.refresh_token == (
+            current and current.refresh_token
+        ):
+            await self._set_meta(loaded.account.id, _failed(Status.ERROR, error))
+            return
+        kept = dataclasses.replace(current) if current is not None else arrived
+        kept.refresh_token = arrived.refresh_token
+        kept.refresh_expires_at = arrived.refresh_expires_at
+
+        def change(acc: Account) -> None:
+            _failed(Status.ERROR, error)(acc)
+            acc.access_expires_at = kept.expires_at
+            acc.refresh_expires_at = kept.refresh_expires_at or _field_expiry(acc)
+            acc.refresh_obtained_at = started
+
+        await self._commit(loaded, self._bundle_with(provider, loaded, kept), change)
+        self._spent.pop(loaded.account.id, None)
+
     async def _obtain(
         self,
+        account_id: str,
         provider: Provider,
         config: AccountConfig,
         current: TokenSet | None,
         fresh_sign_in: bool,
-    ) -> TokenSet:
+    ) -> tuple[TokenSet, bool]:
+        """New tokens, and whether they come from a sign-in (not from the refresh token)."""
         if current is None or fresh_sign_in:
-            return await provider.sign_in(self.http, config)
+            return await provider.sign_in(self.http, config), True
+        can_sign_in = provider.can_sign_in_again(config)
+        spent = _digest(current.refresh_token)
+        if spent is not None and can_sign_in and self._spent.get(account_id) == spent:
+            # An earlier refresh with this token went unanswered: it may be used up.
+            return await provider.sign_in(self.http, config), True
         try:
+            return await provider.refresh(self.http, config, current), False
+        except (SentButNoAnswerError, UnusableReplyError) as lost:
+            # The server may have acted on the refresh (rotated the refresh token) before its
+            # reply was lost or garbled. Resending that token could trip reuse detection and
+            # revoke the whole family: sign in afresh when the account can, now and (should
+            # that fail too) on every later try, until a renewal succeeds.
+            if spent is not None and can_sign_in:
+                self._spent[account_id] = spent
+                log.info("refresh reply lost or unusable; signing in again instead")
+                return await provider.sign_in(self.http, config), True
+            if not isinstance(lost, SentButNoAnswerError):
+                raise
+            # Nothing else to send: retry once with the same token. A server that rotated
+            # answers with a rejection, handled below; silence again stays transient.
+            log.info("refresh sent but unanswered; retrying once with the same token")
             try:
-                return await provider.refresh(self.http, config, current)
-            except SentButNoAnswerError:
-                # The server may have acted on it (rotated the refresh token) before the reply
-                # was lost. Retry once with the same token: a server that rotated answers that
-                # retry with a rejection, handled below; silence again stays transient.
-                log.info("refresh sent but unanswered; retrying once with the same token")
-                return await provider.refresh(self.http, config, current)
+                return await provider.refresh(self.http, config, current), False
+            except RejectedError:
+                if not can_sign_in:
+                    raise
         except RejectedError:
             # A rejected refresh with a stored primary credential: sign in again, once.
-            if not provider.can_sign_in_again(config):
+            if not can_sign_in:
                 raise
-            return await provider.sign_in(self.http, config)
+        return await provider.sign_in(self.http, config), True
 
     async def revoke(self, name: str) -> RevokeOutcome:
         """End the account's tokens (at the server where the provider can) and forget them."""
@@ -444,6 +524,18 @@ def _has_default(provider: Provider, name: str) -> bool:
     return spec is not None and spec.default is not None
 
 
+def request_deadline(value: object) -> float:
+    """The `request_deadline` setting in seconds: 1 to 600, else the default (30 s)."""
+    seconds = bounds.duration(value)
+    if seconds is None:
+        return DEFAULT_DEADLINE
+    return min(max(seconds, 1.0), 600.0)
+
+
+def _digest(token: str | None) -> str | None:
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
+
+
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:
     remaining = tokens.remaining()
     return remaining is None or remaining > min_valid
@@ -462,7 +554,12 @@ def _field_expiry(account: Account) -> float | None:
     from vault_app.core.providers.base import parse_date
 
     text = account.fields.get("refresh_token_expires")
-    return parse_date("refresh_token_expires", text) if text else None
+    if not text:
+        return None
+    try:
+        return parse_date("refresh_token_expires", text)
+    except UsageError:  # edited by hand into something else: unknown, not a failed refresh
+        return None
 
 
 def _env_number(name: str) -> float:

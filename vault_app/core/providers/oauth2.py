@@ -15,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from vault_app.core import redact
 from vault_app.core.errors import (
     MisconfiguredError,
     RejectedError,
@@ -46,16 +47,8 @@ PASSWORD_ONLY = (
     ("password",),
 )  # RFC 7523 servers commonly refuse assertions living longer
 
-# RFC 6749 section 5.2 error codes, said plainly.
-EXPLAINED = {
-    "invalid_grant": "the credentials or refresh token are invalid, expired or revoked",
-    "invalid_client": "client authentication failed (check client_id, client_secret, client_auth)",
-    "unauthorized_client": "this client may not use this grant",
-    "unsupported_grant_type": "the server does not support this grant",
-    "invalid_scope": "the requested scope was refused",
-    "invalid_request": "the server found the request malformed",
-    "access_denied": "access was denied",
-}
+# RFC 6749 section 5.2 error codes, said plainly (shared with the other providers).
+EXPLAINED = replies.EXPLAINED
 
 
 class OAuth2Provider(Provider):
@@ -219,6 +212,8 @@ class OAuth2Provider(Provider):
                 raise UsageError("oauth2: client_auth basic needs a client_id")
             # RFC 6749 2.3.1: form-urlencode both parts before base64.
             pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+            # An error reply that echoes the request must not show it (DESIGN.md section 7).
+            redact.register_basic(client_id, secret)
             return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
         if client_id:
             form["client_id"] = client_id
@@ -240,14 +235,13 @@ class OAuth2Provider(Provider):
             headers=headers,
         )
         data = _token_reply(reply, what)
-        access = replies.token_field(data, what, reply.host, "access_token")
         return replies.token_set(
-            access,
+            reply,
+            what,
+            replies.token_field(data, what, reply, "access_token"),
             token_type=data.get("token_type"),
             lifetime=data.get("expires_in"),
-            refresh_token=data.get("refresh_token")
-            if isinstance(data.get("refresh_token"), str)
-            else None,
+            refresh_token=replies.optional_token(data, what, reply, "refresh_token"),
             refresh_lifetime=data.get("refresh_token_expires_in"),
             scope=data.get("scope"),
         )
@@ -293,6 +287,8 @@ class OAuth2Provider(Provider):
             return RevokeOutcome(server_side=False, message=self.revoke_description(config))
         # Refresh token first: RFC 7009 2.1 lets that end its access tokens too.
         targets = [(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")]
+        revoked: list[str] = []
+        kept: list[str] = []  # types the server does not revoke (RFC 7009 2.2.1)
         for token, hint in targets:
             if not token:
                 continue
@@ -308,50 +304,77 @@ class OAuth2Provider(Provider):
                 form=form,
                 headers=headers,
             )
-            _check_revocation(reply, what)
+            ended_with_refresh = hint == "access_token" and "refresh_token" in revoked
+            if _check_revocation(reply, what, ended_with_refresh):
+                revoked.append(hint)
+            else:
+                kept.append(hint)
+        return _revoke_outcome(revoked, kept)
+
+
+def _revoke_outcome(revoked: list[str], kept: list[str]) -> RevokeOutcome:
+    """What the server did, in one or two sentences (RFC 7009 2.2.1 for what it did not)."""
+    if not kept:
         return RevokeOutcome(server_side=True, message="The server revoked the tokens (RFC 7009).")
+    if not revoked:
+        return RevokeOutcome(
+            server_side=False,
+            message="The server does not revoke these tokens (unsupported_token_type): they "
+            "are forgotten here and stay valid at the server until they expire.",
+        )
+    if kept == ["access_token"]:
+        return RevokeOutcome(
+            server_side=True,
+            message="The server revoked the refresh token; it does not revoke access tokens "
+            "(unsupported_token_type, RFC 7009 2.2.1), so the access token will simply expire.",
+        )
+    return RevokeOutcome(
+        server_side=True,
+        message="The server revoked the access token but does not revoke refresh tokens "
+        "(unsupported_token_type): the refresh token is forgotten here and stays valid at "
+        "the server until it expires.",
+    )
 
 
 def _error_message(data: dict[str, Any], what: str, reply: Reply) -> str:
-    code = data.get("error") if isinstance(data.get("error"), str) else None
-    description = data.get("error_description")
-    parts = [f"{what}: rejected by {reply.host}"]
-    if code:
-        parts.append(f" ({code}: {EXPLAINED.get(code, 'error')}")
-        if isinstance(description, str) and description.strip():
-            parts.append(f"; server says: {' '.join(description.split())[:120]}")
-        parts.append(")")
-    else:
-        parts.append(f" (HTTP {reply.status})")
-    return "".join(parts)
+    return replies.error_message(data, what, reply)
 
 
 def _token_reply(reply: Reply, what: str) -> dict[str, Any]:
-    """RFC 6749 5.2: a 400/401 with an `error` code is the server's verdict on our request."""
+    """The token reply's fields. RFC 6749 5.2: a 400/401 with an `error` code is the
+    server's verdict on our request, and so is a 2xx carrying one (replies.json_reply)."""
     if reply.status in (400, 401):
         try:
-            data = reply.json_object(what)
+            data = reply.fields(what)
         except TransientError:
             data = {}
-        code = data.get("error")
-        message = _error_message(data, what, reply)
-        if code in ("invalid_request", "unsupported_grant_type", "invalid_scope"):
-            raise MisconfiguredError(message)
-        raise RejectedError(message)
+        code = replies.error_code(data)
+        if code is None:
+            raise RejectedError(_error_message(data, what, reply))
+        raise replies.error_for(code, data, reply, what, rejected=True)
     return replies.json_reply(reply, what)
 
 
-def _check_revocation(reply: Reply, what: str) -> None:
-    """RFC 7009 2.2: 200 means revoked (or already invalid); 503 means try again later."""
-    if reply.status == 200:
-        return
+def _check_revocation(reply: Reply, what: str, ended_with_refresh: bool = False) -> bool:
+    """RFC 7009 2.2: 2xx means revoked (or already invalid); 503 means try again later;
+    400 unsupported_token_type (2.2.1) means the server does not revoke that kind of token:
+    False, not an error. An access token the server reports invalid right after its refresh
+    token was revoked ended with it. Anything else is an error."""
+    if 200 <= reply.status < 300:
+        return True
     if reply.status == 400:
         try:
-            data = reply.json_object(what)
+            data = reply.fields(what)
         except TransientError:
             data = {}
+        code = replies.error_code(data)
+        if code == "unsupported_token_type":
+            return False
+        if ended_with_refresh and code in ("invalid_token", "invalid_grant"):
+            return True
         raise MisconfiguredError(_error_message(data, what, reply))
     replies.json_reply(reply, what)
+    raise MisconfiguredError(f"{what}: {reply.host} answered HTTP {reply.status}")
 
 
 # -- the JWT-bearer assertion ---------------------------------------------------------------
