@@ -28,7 +28,7 @@ from tests.service.support import LoopThread, loop_thread, serving, without_keyr
 from vault_app.core.engine import Refresher
 from vault_app.core.errors import UsageError
 from vault_app.core.model import Account
-from vault_app.core.providers.base import is_loopback_host
+from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.vault import Vault
 from vault_app.service.proxy import (
     KEY_HEADER,
@@ -166,7 +166,7 @@ def test_the_accounts_header_goes_in_and_the_key_never_goes_out(rig: Rig) -> Non
         ({"Origin": "null"}, True, 403, "Origin"),
         ({"Host": "evil.example"}, True, 403, "Host is not a loopback"),
         ({"Host": "127.0.0.1.evil.example:80"}, True, 403, "Host is not a loopback"),
-        ({"Host": "localhost.:8080"}, True, 403, "Host is not a loopback"),
+        ({"Host": "localhost.evil.example:8080"}, True, 403, "Host is not a loopback"),
     ],
 )
 def test_refused_requests_never_reach_the_upstream(
@@ -423,10 +423,10 @@ def test_listen_addresses() -> None:
         ("http://api.example.com", "plain http is only allowed to loopback"),
         ("https://user:pw@api.example.com", "credentials or a query"),
         ("https://api.example.com/?k=v", "credentials or a query"),
-        ("https://api.example.com/#top", "no fragment"),
+        ("https://api.example.com/#top", "fragment"),
         ("ftp://api.example.com", "not a valid http"),
-        ("https://api.example.com/a b", "spaces or control"),
-        ("https://api.example.com/\r\nX: y", "spaces or control"),
+        ("https://api.example.com/a b", "spaces, control"),
+        ("https://api.example.com/\r\nX: y", "spaces, control"),
     ],
 )
 def test_upstreams_are_checked(url: str, words: str) -> None:

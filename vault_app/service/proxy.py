@@ -40,12 +40,12 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import h11
 
 from vault_app.core.errors import UsageError, UserFacingError
-from vault_app.core.providers.base import check_url, is_loopback_host
+from vault_app.core.providers.base import check_url
+from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.redact import redact, register
 from vault_app.service.sources import Credential, TokenSource
 
@@ -88,7 +88,7 @@ class ProxyConfig:
     """What one proxy serves: an account, an upstream base URL, a loopback address, its key."""
 
     account: str
-    upstream: str  # scheme://host[:port][/base path], no trailing slash
+    upstream: str  # scheme://host[:port][/base path] (a trailing slash changes nothing)
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     deadline: float = DEFAULT_DEADLINE  # seconds for the upstream's reply head
@@ -110,14 +110,10 @@ class ProxyConfig:
 
 
 def parse_upstream(text: str) -> str:
-    """The upstream base URL: https (plain http only to loopback), no credentials, query or
-    fragment; UsageError otherwise."""
-    if any(c.isspace() or not c.isprintable() for c in text):
-        raise UsageError("--upstream: the URL contains spaces or control characters")
-    url = check_url("--upstream", text.strip())
-    if urlsplit(url).fragment or "#" in url:
-        raise UsageError("--upstream: a base URL takes no fragment (#...)")
-    return url
+    """The upstream base URL as every account URL is checked (core/providers/base.py
+    check_url): https (plain http only to loopback), no credentials, query, fragment, spaces
+    or control characters; UsageError otherwise."""
+    return check_url("--upstream", text.strip())
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -551,16 +547,15 @@ def _loopback_host(host: str) -> bool:
 
 
 def _environment_proxy(upstream: httpx.URL) -> str | None:
-    """The proxy the environment names for the upstream (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and
-    NO_PROXY, as httpx and curl read them), never for loopback (DESIGN.md section 7)."""
-    import urllib.request
+    """The proxy the environment names for the upstream, read as every request of the app
+    reads it (core/proxy_env.py: never for loopback); UserFacingError for a setting that
+    cannot be used."""
+    from vault_app.core.proxy_env import ProxyEnvironment, ProxyProblem
 
-    if is_loopback_host(upstream.host):
-        return None
-    proxies = urllib.request.getproxies_environment()
-    if not proxies or urllib.request.proxy_bypass(upstream.host):
-        return None
-    return proxies.get(upstream.scheme) or proxies.get("all") or None
+    try:
+        return ProxyEnvironment.from_environ().proxy_for(str(upstream))
+    except ProxyProblem as exc:
+        raise UserFacingError(str(exc)) from None
 
 
 def _content_length(request: h11.Request) -> int | None:
