@@ -252,8 +252,9 @@ def test_token_formats_for_a_jwt(cli: Cli) -> None:
 
 def test_token_formats_with_custom_header_and_scheme(cli: Cli) -> None:
     value = random_secret()
+    expires = f"{time.gmtime().tm_year + 5}-01-02T03:04:05Z"  # within the 10-year horizon
     options = ["--set", "header_name=X-Api-Key", "--set", "scheme=Token"]
-    options += ["--set", "expires_at=2099-01-02T03:04:05Z"]
+    options += ["--set", f"expires_at={expires}"]
     assert_ok(add_static(cli, "custom", value, *options))
     assert assert_ok(cli("token", "custom", "--format", "bearer")).out == f"Token {value}\n"
     header = assert_ok(cli("token", "custom", "--format", "header")).out
@@ -262,7 +263,7 @@ def test_token_formats_with_custom_header_and_scheme(cli: Cli) -> None:
     assert data == {
         "access_token": value,
         "token_type": "Token",
-        "expires_at": "2099-01-02T03:04:05Z",
+        "expires_at": expires,
     }
     # Changing the fields later changes the formats too.
     assert_ok(cli("edit", "custom", "--set", "header_name=X-Other", "--set", "scheme=Key"))

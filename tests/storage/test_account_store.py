@@ -142,8 +142,11 @@ def test_failed_replace_leaves_the_file_as_it_was(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(VaultFileError) as caught:
         store.update(_adder("three"))
+    assert str(caught.value) == (
+        f"cannot write {store.path}: No space left on device; it was left as it was"
+    )
     monkeypatch.undo()
 
     assert store.path.read_bytes() == before

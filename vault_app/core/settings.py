@@ -1,0 +1,38 @@
+"""The vault's known settings: one line each, with its type, range and default. Kept free of
+heavy imports: the window reads the defaults before its first paint. The metadata file's
+schema (vault_schema.py) checks stored values against this table; settings it does not list
+are kept as they are (a newer version's, or another front end's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """`kind` is bool, int, float or str; `low` / `high` bound numbers (inclusive); `choices`
+    lists the allowed texts. A `default` of None means the reader decides."""
+
+    default: bool | int | float | str | None
+    kind: type[Any]
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: dict[str, Setting] = {
+    "refresh_ahead_fraction": Setting(0.25, float, 0.0, 0.9),
+    "refresh_ahead_min_seconds": Setting(60, float, 0, 86400),
+    "refresh_jitter_fraction": Setting(0.10, float, 0.0, 0.5),
+    "clipboard_seconds": Setting(30, int, 0, 86400),
+    "copy_format": Setting("raw", str, choices=("raw", "bearer", "header")),
+    "start_minimized": Setting(False, bool),
+    "autostart": Setting(False, bool),
+    "notifications": Setting(True, bool),
+    "keyring_chunk_limit": Setting(None, int, 128, 10_000_000),  # secret_store.py
+}
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    name: spec.default for name, spec in SETTINGS.items() if spec.default is not None
+}
