@@ -109,7 +109,7 @@ class AccountStore:
         self.path = self.home / FILE_NAME
         self.backup_path = self.home / (FILE_NAME + ".bak")
         self.lock_dir = self.home / "locks"
-        self._cache: tuple[tuple[int, int, int], VaultDoc] | None = None
+        self._cache: tuple[Identity, VaultDoc] | None = None
         self._batch: _Batch | None = None
         self._dirs_made = False
 
@@ -133,10 +133,9 @@ class AccountStore:
         file once per change, not once per look. Never change what it returns: changes go
         through `update`. A missing file is an empty vault (not written until changed)."""
         try:
-            stat = self.path.stat()
+            identity = self._identity()
         except OSError:
             return self._read()  # missing: an empty vault; unreadable: says why
-        identity = _identity(stat)
         cached = self._cache
         if cached is not None and cached[0] == identity:
             return cached[1]
@@ -146,12 +145,15 @@ class AccountStore:
             self._cache = (identity, doc)
         return doc
 
+    def _identity(self) -> Identity:
+        return _identity(self.path.stat(), os.stat(self.home))
+
     def _read_private(self) -> VaultDoc:
         """The file as stored, as objects the caller may change: a copy of what load() keeps
         when the file is still that, else a fresh parse. Call it under the metadata lock."""
         cached = self._cache
         try:
-            if cached is not None and cached[0] == _identity(self.path.stat()):
+            if cached is not None and cached[0] == self._identity():
                 return cached[1].cow_copy()
         except OSError:
             pass
@@ -309,7 +311,7 @@ class AccountStore:
         def remember(written: os.stat_result) -> None:
             # What is being written is what the next load() would parse: keep it, from before
             # the rename (which keeps inode, mtime and size), so no reader parses it again.
-            self._cache = (_identity(written), doc)
+            self._cache = (_identity(written, os.stat(self.home)), doc)
 
         try:
             if self.path.exists():
@@ -380,10 +382,22 @@ class AccountStore:
         return [{"name": a.name, "provider": a.provider, "fields": dict(a.fields)} for a in chosen]
 
 
-def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+Identity = tuple[int, int, int, int, int, int, int]
+
+
+def _identity(file: os.stat_result, folder: os.stat_result) -> Identity:
     """Which version of the file this is: an atomic replace brings a new inode, an edit in
-    place a new mtime or size. (Not ctime: linking the backup changes it.)"""
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    place a new mtime or size (not ctime: linking the backup changes it). With the modes and
+    owners of the file and its folder, so a chmod or chown is checked as soon as it is made."""
+    return (
+        file.st_ino,
+        file.st_mtime_ns,
+        file.st_size,
+        file.st_mode,
+        file.st_uid,
+        folder.st_mode,
+        folder.st_uid,
+    )
 
 
 class _Batch:

@@ -149,12 +149,12 @@ class _KeyringBackend:
             return [str(item.get_attributes().get(scheme["username"], "")) for item in items]
 
     def _secret_service(self) -> Any:
-        from keyring.backends import chainer
+        from keyring.backends import SecretService, chainer
 
         chosen = self._keyring
         backends = chosen.backends if isinstance(chosen, chainer.ChainerBackend) else [chosen]
         for backend in backends:
-            if type(backend).__module__ == "keyring.backends.SecretService":
+            if isinstance(backend, SecretService.Keyring):
                 return backend
         return None
 

@@ -154,7 +154,7 @@ def _validate(raw: bytes) -> VaultRecord:
 
 def _validate_slowly(raw: bytes) -> VaultRecord:
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SchemaError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
