@@ -191,11 +191,11 @@ def test_insane_times_names_the_fields() -> None:
 def test_encode_refuses_what_the_next_load_would_refuse() -> None:
     one = Account(id="a", name="same", provider="static")
     two = Account(id="b", name="same", provider="static")
-    with pytest.raises(SchemaError, match="accounts\\[1\\].name"):
+    with pytest.raises(SchemaError, match=r"accounts\[1\]\.name"):
         vault_schema.encode("v", [one, two], {}, [])
-    with pytest.raises(SchemaError, match="settings.clipboard_seconds"):
+    with pytest.raises(SchemaError, match=r"settings\.clipboard_seconds"):
         vault_schema.encode("v", [one], {"clipboard_seconds": "30"}, [])
-    with pytest.raises(SchemaError, match="accounts\\[0\\].id"):
+    with pytest.raises(SchemaError, match=r"accounts\[0\]\.id"):
         vault_schema.encode("v", [Account(id="a/b", name="x", provider="static")], {}, [])
     with pytest.raises(SchemaError, match="cannot be stored as JSON"):
         vault_schema.encode("v", [one], {"window": object()}, [])
@@ -224,9 +224,9 @@ def test_every_default_fits_its_own_setting() -> None:
 def test_check_setting() -> None:
     assert vault_schema.check_setting("refresh_ahead_fraction", 0.5) == 0.5
     assert vault_schema.check_setting("some_new_key", {"anything": True}) == {"anything": True}
-    with pytest.raises(SchemaError, match="settings.refresh_ahead_fraction"):
+    with pytest.raises(SchemaError, match=r"settings\.refresh_ahead_fraction"):
         vault_schema.check_setting("refresh_ahead_fraction", 2.0)
-    with pytest.raises(SchemaError, match="settings.keyring_chunk_limit"):
+    with pytest.raises(SchemaError, match=r"settings\.keyring_chunk_limit"):
         vault_schema.check_setting("keyring_chunk_limit", 5)
 
 
@@ -245,8 +245,9 @@ JSON = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -48,7 +48,7 @@ def seconds_option(text: str) -> float:
     if value is None or not 0 <= value <= bounds.HORIZON:
         raise argparse.ArgumentTypeError(
             f"expected a number of seconds from 0 to {bounds.HORIZON:.0f} (10 years), "
-            f"not {printable(text)[:40]!r}"
+            f"not '{printable(text[:40])}'"
         )
     return value
 

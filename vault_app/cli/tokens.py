@@ -135,7 +135,7 @@ def check_printable_token(tokens: TokenSet, header_name: str = "Authorization") 
             )
     if not header_name or not set(header_name) <= _TCHAR:
         raise MisconfiguredError(
-            f"the header name {printable(header_name)!r} is not a valid HTTP field name; "
+            f"the header name '{printable(header_name)}' is not a valid HTTP field name; "
             "change it with: token-vault edit NAME --set header_name=..."
         )
 
@@ -281,7 +281,7 @@ def check_env_name(name: str) -> None:
     """UsageError unless `name` is a plain variable name (ASCII letters, digits, _) that does
     not change how programs are loaded or run (LOADER_VARIABLES, LOADER_PREFIXES)."""
     if not (name.isascii() and name.isidentifier()):
-        raise UsageError(f"--env {printable(name)!r} is not a valid variable name")
+        raise UsageError(f"--env '{printable(name)}' is not a valid variable name")
     upper = name.upper()
     if upper in LOADER_VARIABLES or upper.startswith(LOADER_PREFIXES):
         raise UsageError(

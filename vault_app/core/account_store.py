@@ -122,7 +122,10 @@ class AccountStore:
             except OSError as exc:
                 raise VaultFileError(f"cannot create {folder}: {_reason(exc)}") from None
         with contextlib.suppress(OSError):
-            os.chmod(self.home, 0o700)
+            # Private, never more open: a folder its owner made read-only stays read-only.
+            mode = stat.S_IMODE(os.stat(self.home).st_mode)
+            if mode & 0o077:
+                os.chmod(self.home, mode & 0o700)
         self._dirs_made = True
 
     # -- reading --------------------------------------------------------------------------

@@ -162,7 +162,7 @@ def parse_export(data: Any) -> list[Definition]:
             name = check_name(name)
             provider = get_provider(kind)
             for field_name, value in fields.items():
-                check_printable(f"field {printable(field_name)!r}", field_name)
+                check_printable(f"field '{printable(field_name)}'", field_name)
                 check_printable(field_name, value)
             clean = normalize_fields(provider, fields, complete=True)
             check_field_values(provider, clean)

@@ -216,7 +216,7 @@ class Vault:
             if not keep_unrecorded:
                 await self._take_back(loaded.account.id, new)
                 raise
-            log.warning("account %s: metadata not written: %s", loaded.account.id, exc.message)
+            log.info("account %s: metadata not written: %s", loaded.account.id, exc.message)
             self.warnings.append(
                 f"{loaded.account.name}: the change reached the keyring but could not be "
                 f"recorded ({exc.message}); it is read from the keyring until the metadata "
@@ -234,11 +234,10 @@ class Vault:
         try:
             await store.acall(partial(store.delete_raw, account_id, generation, strict=True))
         except UserFacingError as exc:
-            log.warning(
-                "account %s: generation %d left in the keyring: %s",
-                account_id,
-                generation,
-                exc.message,
+            log.info("account %s: generation %d kept: %s", account_id, generation, exc.message)
+            self.warnings.append(
+                f"a secret could not be taken back out of the keyring ({exc.message}); "
+                "'token-vault remove --leftovers' deletes it"
             )
 
     async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account | None:
@@ -255,7 +254,7 @@ class Vault:
         except NoSuchAccountError:
             raise
         except UserFacingError as exc:
-            log.warning("account %s: metadata not written: %s", account_id, exc.message)
+            log.info("account %s: metadata not written: %s", account_id, exc.message)
             self.warnings.append(f"could not record the outcome: {exc.message}")
             return None
 
@@ -611,7 +610,7 @@ class Vault:
         try:
             await self.store.aupdate(drop)
         except UserFacingError as exc:
-            log.warning("leftover records kept: %s", exc.message)
+            log.info("leftover records kept: %s", exc.message)
 
     def leftovers(self) -> list[str]:
         """Keyring items of this vault that no account owns (their keyring usernames): blocking,
