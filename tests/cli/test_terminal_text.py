@@ -57,27 +57,27 @@ def test_a_hostile_name_is_refused_on_add(cli: Cli, kind: str) -> None:
     assert not (cli.home / "accounts.json").exists()
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("header_name", "X-Key\r\nX-Injected: 1"),
-        ("scheme", "Bearer\x1b[2J"),
-        ("header_name", "X-Key\u202e"),
-        ("expires_at", "9999-12-31"),
-        ("expires_at", "1970-01-01"),
-    ],
-)
-def test_a_hostile_field_value_is_refused_on_add_and_edit(cli: Cli, field: str, value: str) -> None:
-    result = quiet(cli)(
-        "add", "api", "--provider", "static", "--set", f"{field}={value}", "--secret", "token",
-        stdin="tok-1\n",
-    )  # fmt: skip
-    assert_error(result, 2, contains=field)
-    _printable_everywhere(result)
+HOSTILE_VALUES = [
+    ("header_name", "X-Key\r\nX-Injected: 1"),
+    ("scheme", "Bearer\x1b[2J"),
+    ("header_name", "X-Key\u202e"),
+    ("expires_at", "9999-12-31"),
+    ("expires_at", "1970-01-01"),
+]
+
+
+def test_a_hostile_field_value_is_refused_on_add_and_edit(cli: Cli) -> None:
     assert_ok(add_static(cli, "api", "tok-12345"))
-    result = quiet(cli)("edit", "api", "--set", f"{field}={value}")
-    assert_error(result, 2, contains=field)
-    _printable_everywhere(result)
+    before = (cli.home / "accounts.json").read_bytes()
+    for field, value in HOSTILE_VALUES:
+        for args in [
+            ("add", "new", "--provider", "static", "--set", f"{field}={value}"),
+            ("edit", "api", "--set", f"{field}={value}"),
+        ]:
+            result = quiet(cli)(*args, "--secret", "token", stdin="tok-1\n")
+            assert_error(result, 2, contains=field)
+            _printable_everywhere(result)
+    assert (cli.home / "accounts.json").read_bytes() == before
 
 
 def _legacy_vault(cli: Cli) -> None:

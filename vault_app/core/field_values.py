@@ -21,8 +21,8 @@ def check_field_values(provider: Provider, fields: Mapping[str, str]) -> None:
         spec = provider.field(name)
         if spec is None or not value:
             continue
-        if spec.kind is FieldKind.DATE and bounds.timestamp(parse_date(name, value)) is None:
-            raise UsageError(f"{name}: {value!r} is not a date between 2001 and 10 years ahead")
+        if spec.kind is FieldKind.DATE and bounds.moment(parse_date(name, value)) is None:
+            raise UsageError(f"{name}: {value!r} is not a date between 1970 and 10 years ahead")
         if spec.kind is FieldKind.INTEGER and bounds.duration(_whole(value)) is None:
             raise UsageError(f"{name}: {value!r} is not a number of seconds up to 10 years")
 

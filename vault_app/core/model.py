@@ -55,17 +55,17 @@ class Account:
     def display_status(self, now: float | None = None) -> str:
         """The status a user sees: a stored OK turns into "expired" once the token lapses."""
         now = time.time() if now is None else now
-        expires = bounds.timestamp(self.access_expires_at, now)
+        expires = bounds.number(self.access_expires_at)
         if self.status is Status.OK and expires is not None and expires <= now:
             return "expired"
         return self.status.value
 
     def refresh_warning(self, now: float | None = None) -> str | None:
         """A warning when the refresh token lapses soon, or has lapsed (None when its expiry
-        is unknown or not a sane time)."""
+        is unknown or not a finite number)."""
         now = time.time() if now is None else now
-        expires = bounds.timestamp(self.refresh_expires_at, now)
-        if expires is None:
+        expires = bounds.number(self.refresh_expires_at)
+        if expires is None or not math.isfinite(now):
             return None
         left = expires - now
         if left <= 0:

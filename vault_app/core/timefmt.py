@@ -1,8 +1,8 @@
 """Times as users read them: ISO 8601 UTC for machines, "in 12m" / "3m ago" for people.
 
-Never raises, whatever it is given: a time that is not sane (not a finite number, before 2001,
-more than 10 years ahead: core/bounds.py) is shown as unknown (None, or the `unknown` text),
-so one odd stored value cannot break a listing or a widget."""
+Never raises, whatever it is given: a time that is not sane (not a finite number, not after
+1970, more than 10 years ahead: core/bounds.py's `moment`) is shown as unknown (None, or the
+`unknown` text), so one odd value cannot break a listing or a widget."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from vault_app.core import bounds
 
 def iso_utc(timestamp: float | None) -> str | None:
     """`2030-01-02T03:04:05Z`, or None when the time is unknown or not sane."""
-    when = bounds.timestamp(timestamp)
+    when = bounds.moment(timestamp)
     if when is None:
         return None
     return (
@@ -47,8 +47,10 @@ def span(seconds: float) -> str:
 def ago(timestamp: float | None, now: float, *, unknown: str = "-") -> str:
     """How long ago, to the minute once past the first one ("just now", "5m ago", "2h 05m
     ago"): a time that changes once a minute, not every second."""
-    when = bounds.timestamp(timestamp, now)
-    if when is None or not math.isfinite(now):
+    if not math.isfinite(now):
+        return unknown
+    when = bounds.moment(timestamp, now)
+    if when is None:
         return unknown
     seconds = max(now - when, 0)
     if seconds < 60:
@@ -59,8 +61,10 @@ def ago(timestamp: float | None, now: float, *, unknown: str = "-") -> str:
 def relative(timestamp: float | None, now: float | None = None, *, unknown: str = "-") -> str:
     """ "in 12m 05s" or "3h 20m ago", or `unknown` when the time is unknown or not sane."""
     now = time.time() if now is None else now
-    when = bounds.timestamp(timestamp, now)
-    if when is None or not math.isfinite(now):
+    if not math.isfinite(now):
+        return unknown
+    when = bounds.moment(timestamp, now)
+    if when is None:
         return unknown
     delta = when - now
     return f"in {span(delta)}" if delta >= 0 else f"{span(delta)} ago"

@@ -7,8 +7,8 @@ names, and the known settings (typed and range-checked; unknown ones are kept un
 newer Token Vault's settings survive an older one). A document that fails is a SchemaError
 naming the field path; the store refuses the file and never overwrites it.
 
-Times (UTC POSIX seconds) that have the right type but are not sane (not finite, before 2001,
-more than 10 years ahead: core/bounds.py) are read as "unknown" (None), so they never break a
+Times (UTC POSIX seconds) that have the right type but are not sane (not finite, not after
+1970, more than 10 years ahead: core/bounds.py's `moment`) are read as "unknown" (None), so they never break a
 listing and are not written back as they were.
 
 Adding a setting is one line in settings.py. The records check one account as well as the whole
@@ -238,7 +238,7 @@ def check_setting(name: str, value: Any) -> Any:
 
 
 def _account(record: AccountRecord, now: float) -> Account:
-    sane = bounds.timestamp
+    sane = bounds.moment
     return Account(
         id=record.id,
         name=record.name,
@@ -272,11 +272,11 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def insane_times(account: Account, now: float) -> list[str]:
-    """The names of the account's time fields that hold a value bounds.timestamp refuses."""
+    """The names of the account's time fields that hold a value bounds.moment refuses."""
     bad = []
     for name in _ACCOUNT_TIMES:
         value = getattr(account, name)
-        if value is not None and bounds.timestamp(value, now) is None:
+        if value is not None and bounds.moment(value, now) is None:
             bad.append(name)
     return bad
 
