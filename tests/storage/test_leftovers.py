@@ -260,7 +260,7 @@ def test_a_refresh_whose_metadata_write_fails_keeps_its_tokens(
         finally:
             disk_full(False)
         assert tokens.access_token == "token-api-1"
-        return vault.warnings
+        return list(vault.warnings)
 
     [warning] = run(backend, vault_home, refresh)
 
@@ -307,7 +307,7 @@ def test_a_failure_that_cannot_be_recorded_is_still_the_error_reported(
                 await vault.token("api")
         finally:
             disk_full(False)
-        return vault.warnings
+        return list(vault.warnings)
 
     [warning] = run(backend, vault_home, scenario)
     assert warning.startswith("could not record the outcome: cannot write ")

@@ -18,6 +18,7 @@ job (see `remove`).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -96,8 +97,9 @@ class Vault:
         self._locks: dict[str, asyncio.Lock] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
         # One line each: what went wrong without failing the operation (a refresh whose
-        # metadata could not be written). Front ends show and clear them.
-        self.warnings: list[str] = []
+        # metadata could not be written). Front ends show and clear them; the newest 100 are
+        # kept, so a window that never looks does not grow them without end.
+        self.warnings: collections.deque[str] = collections.deque(maxlen=100)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ newer Token Vault's settings survive an older one). A document that fails is a S
 naming the field path; the store refuses the file and never overwrites it.
 
 Times (UTC POSIX seconds) that have the right type but are not sane (not finite, not after
-1970, more than 10 years ahead: core/bounds.py's `moment`) are read as "unknown" (None), so they never break a
-listing and are not written back as they were.
+1970, more than 10 years ahead: core/bounds.py's `moment`) are read as "unknown" (None), so
+they never break a listing and are not written back as they were.
 
 Adding a setting is one line in settings.py. The records check one account as well as the whole
 file (`account_from_row`), for a store that keeps one record per account.
