@@ -230,6 +230,7 @@ def test_remove_leftovers_deletes_only_what_no_account_owns(
         ghost = uuid.uuid4().hex
         store.call(partial(store.write_bundle, ghost, 1, bundle))  # no such account
         backend.set_password(store.service, "not-ours", "x")
+        backend.set_password(store.service, "../../escape:1", "x")  # never a lock path
     finally:
         store.close()
     kept = {f"{a.id}:{a.generation}", f"{b.id}:{b.generation}", f"{b.id}:{b.generation + 1}"}
@@ -237,7 +238,8 @@ def test_remove_leftovers_deletes_only_what_no_account_owns(
     deleted = run(backend, vault_home, lambda v: v.remove_leftovers())
 
     assert f"{a.id}:{a.generation - 1}" in deleted and f"{ghost}:1" in deleted
-    assert "not-ours" in deleted
+    assert "not-ours" in deleted and "../../escape:1" in deleted
+    assert not (vault_home.parent / "escape.lock").exists()
     assert {n for n in _names(backend, vault_home) if ":" in n and n.count(":") == 1} == kept
     assert _orphans(backend, vault_home) == []
     # The newer generation of b is what b serves now (adopted, never deleted).

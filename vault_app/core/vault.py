@@ -22,6 +22,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -68,6 +69,8 @@ log = logging.getLogger(__name__)
 
 # How long `token` and `refresh` wait for another process holding the account's lock.
 LOCK_TIMEOUT = 90.0
+# The account ids the vault makes and its schema accepts (vault_schema.Id).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -631,6 +634,13 @@ class Vault:
         suspects = unowned(names, {a.id: a.generation for a in self.store.load().accounts})
         deleted: list[str] = []
         for account_id in sorted({username.partition(":")[0] for username in suspects}):
+            if not _ACCOUNT_ID.fullmatch(account_id):
+                # Not an id we ever make (so no account and no lock of ours): an id from the
+                # keyring never becomes a path.
+                for username in [u for u in suspects if u.partition(":")[0] == account_id]:
+                    await store.acall(partial(store.delete_item, username))
+                    deleted.append(username)
+                continue
             file_lock = await self._acquire_account_lock(account_id)
             try:
                 current = {a.id: a.generation for a in self.store.load().accounts}
