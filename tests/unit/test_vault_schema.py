@@ -9,6 +9,7 @@ import json
 import math
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -333,3 +334,16 @@ def test_a_mutated_valid_document_never_passes_with_a_wrong_type(
     else:
         parent[path[-1]] = value
     _decode_or_refuse(json.dumps(document).encode())
+
+
+def test_a_setting_can_be_a_typed_container() -> None:
+    from vault_app.core.settings import Setting
+
+    widths = vault_schema._setting_type(Setting({}, dict[str, int]))
+    pinned = vault_schema._setting_type(Setting([], list[str]))
+    order = vault_schema._setting_type(Setting("up", str, choices=("up", "down")))
+    assert msgspec.convert({"Name": 120}, widths) == {"Name": 120}
+    assert msgspec.convert(["a1", "b2"], pinned) == ["a1", "b2"]
+    for value, kind in (({"Name": "wide"}, widths), ([1], pinned), ("sideways", order)):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert(value, kind)

@@ -11,11 +11,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Setting:
-    """`kind` is bool, int, float or str; `low` / `high` bound numbers (inclusive); `choices`
-    lists the allowed texts. A `default` of None means the reader decides."""
+    """`kind` is bool, int, float, str, or a typed container such as list[str] or
+    dict[str, int]; `low` / `high` bound numbers (inclusive); `choices` lists the allowed
+    texts. A `default` of None means the reader decides. For example:
+    `"sort_order": Setting("ascending", str, choices=("ascending", "descending"))`,
+    `"column_widths": Setting({}, dict[str, int])`."""
 
-    default: bool | int | float | str | None
-    kind: type[Any]
+    default: Any
+    kind: Any
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
