@@ -64,16 +64,16 @@ class StaticProvider(Provider):
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
         token = config.secrets.get("token", "")
         if not token:
-            raise SignInNeededError("static: no token stored; set one with edit --secret token")
+            raise SignInNeededError("static: no token is stored: a new token is needed")
         expires_text = config.fields.get("expires_at")
         expires_at = (
             parse_date("expires_at", expires_text) if expires_text else jwtinfo.expiry_of(token)
         )
         if expires_at is not None and expires_at <= time.time():
             when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            # Said without a CLI command: the window shows this too (the CLI's edit help says how).
             raise SignInNeededError(
-                f"static: the stored token expired at {when}; store a new one with "
-                "edit NAME --secret token"
+                f"static: the stored token expired at {when}: a new one is needed"
             )
         scheme = config.fields.get("scheme", "Bearer")
         return TokenSet(access_token=token, token_type=scheme, expires_at=expires_at)
