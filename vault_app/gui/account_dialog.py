@@ -145,6 +145,10 @@ class AccountDialog(QDialog):
         self._action = SignInAction()
         self._existing = self._existing_names()
         self._fitted: object = None
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_now)
         self.preview: QLabel | None = None
 
         layout = QVBoxLayout(self)
@@ -175,6 +179,8 @@ class AccountDialog(QDialog):
         self.outcome = MessageBar()
         layout.addWidget(self.problem)
         layout.addWidget(self.outcome)
+        for bar in (self.reason, self.problem, self.outcome):
+            bar.changed.connect(self._refit)
 
         self.buttons = QDialogButtonBox()
         self.save_anyway = self.buttons.addButton(
@@ -224,6 +230,7 @@ class AccountDialog(QDialog):
             return
         self.name.setText(account.name)
         self.name.setReadOnly(True)
+        self.name.setEnabled(False)  # locked, and drawn so
         self.name.setToolTip("An account's name cannot be changed")
         self.kind.setEnabled(False)
         self.kind.setToolTip("An account's provider cannot be changed; add a new account")
@@ -369,8 +376,13 @@ class AccountDialog(QDialog):
         self._refit()
 
     def _refit(self) -> None:
-        """Size the dialog to its contents again when what it shows changed (rows shown,
-        messages), not on every key press: a size the person chose stays meanwhile."""
+        """Size the dialog to its contents again, once the rows just added have been shown
+        (Qt shows them from the event loop; until then they count for nothing)."""
+        self._fit_timer.start()
+
+    def _fit_now(self) -> None:
+        """Fit when what the dialog shows changed (rows, messages), not on every key press:
+        a size the person chose stays meanwhile."""
         shown = tuple(self.form.isRowVisible(row) for row in range(self.form.rowCount())) + tuple(
             bar.text() for bar in (self.reason, self.problem, self.outcome)
         )
@@ -391,7 +403,7 @@ class AccountDialog(QDialog):
         value = MASK
         if token is not None and token.revealed() and token.value().strip():
             value = token.value().strip()
-        elif token is not None and not token.value().strip():
+        elif token is not None and not token.value().strip() and not token.stored:
             value = "<your key>"
         self.preview.setText(f"{name}: {prefix} {value}" if prefix else f"{name}: {value}")
 
@@ -484,7 +496,7 @@ class AccountDialog(QDialog):
         self.save_anyway.setEnabled(not working)
         self.fields_box.setEnabled(not working)
         self.kind.setEnabled(not working and self.account is None)
-        self.name.setEnabled(not working)
+        self.name.setEnabled(not working and self.account is None)
 
     def _alive(self) -> bool:
         return shiboken6.isValid(self) and self.isVisible()
@@ -652,7 +664,7 @@ class AccountDialog(QDialog):
             if self.sign_in_mode:
                 self.show_reason()
             self._fitted = None
-            self._refit()
+            self._fit_now()
             target = self.field_to_focus()
             target.setFocus(Qt.FocusReason.OtherFocusReason)
             QTimer.singleShot(0, lambda: self._refocus(target))

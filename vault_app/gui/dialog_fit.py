@@ -4,8 +4,12 @@ them, never beyond the screen's available area."""
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+
+log = logging.getLogger(__name__)
 
 # Room kept for a window manager's title bar and borders before the dialog is mapped (once
 # mapped, the real frame is measured).
@@ -24,22 +28,30 @@ class FittingScrollArea(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
 
+    # Qt virtuals: an exception here would abort the process, so each falls back to Qt's own.
     def sizeHint(self) -> QSize:
-        content = self.widget()
-        if content is None:
+        try:
+            content = self.widget()
+            if content is None:
+                return super().sizeHint()
+            hint = content.sizeHint()
+            frame = 2 * self.frameWidth()
+            bar = self.verticalScrollBar().sizeHint().width()
+            return QSize(hint.width() + frame + bar, hint.height() + frame)
+        except Exception:
+            log.exception("scroll area size hint")
             return super().sizeHint()
-        hint = content.sizeHint()
-        frame = 2 * self.frameWidth()
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(hint.width() + frame + bar, hint.height() + frame)
 
     def minimumSizeHint(self) -> QSize:
-        content = self.widget()
-        width = content.minimumSizeHint().width() if content is not None else 0
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(
-            width + 2 * self.frameWidth() + bar, min(MIN_SCROLL_HEIGHT, self.sizeHint().height())
-        )
+        try:
+            content = self.widget()
+            width = content.minimumSizeHint().width() if content is not None else 0
+            bar = self.verticalScrollBar().sizeHint().width()
+            height = min(MIN_SCROLL_HEIGHT, self.sizeHint().height())
+            return QSize(width + 2 * self.frameWidth() + bar, height)
+        except Exception:
+            log.exception("scroll area minimum size hint")
+            return super().minimumSizeHint()
 
 
 def available(widget: QWidget) -> tuple[int, int, int, int]:
@@ -60,8 +72,18 @@ def available(widget: QWidget) -> tuple[int, int, int, int]:
 def fit_to_screen(dialog: QWidget, preferred_width: int = 0) -> None:
     """Resize `dialog` to its size hint (at least `preferred_width` wide), within the screen,
     and move it back onto the screen if part of it is off."""
+    # Rows just shown or hidden post their layout requests; apply them now, inner layouts
+    # first, so the hints below are the new form's and not the last one's.
+    for area in dialog.findChildren(FittingScrollArea):
+        content = area.widget()
+        inner = content.layout() if content is not None else None
+        if inner is not None:
+            inner.invalidate()
+            inner.activate()
+        area.updateGeometry()
     layout = dialog.layout()
     if layout is not None:
+        layout.invalidate()
         layout.activate()
     left, top, width, height = available(dialog)
     hint = dialog.sizeHint()

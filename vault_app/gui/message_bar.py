@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QWidget
 
 
@@ -17,7 +17,10 @@ class Tone(enum.Enum):
 
 
 class MessageBar(QFrame):
-    """Hidden while empty; `show_message` fills and shows it, `clear` hides it."""
+    """Hidden while empty; `show_message` fills and shows it, `clear` hides it. `changed`
+    tells the dialog to fit its size to the new text."""
+
+    changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,12 +49,18 @@ class MessageBar(QFrame):
         self.tone = tone
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         self.icon.setPixmap(self.style().standardIcon(tone.value).pixmap(size, size))
+        changed = text != self.label.text() or self.isHidden()
         self.label.setText(text)
         self.setAccessibleName(text)
         self.setVisible(True)
+        if changed:
+            self.changed.emit()
 
     def clear(self) -> None:
+        was_shown = not self.isHidden()
         self.tone = None
         self.label.setText("")
         self.setAccessibleName("")
         self.setVisible(False)
+        if was_shown:
+            self.changed.emit()

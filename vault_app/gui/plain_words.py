@@ -29,10 +29,11 @@ _CLI_HINT = re.compile(
 
 
 def in_user_words(message: str, provider: Provider | None = None) -> str:
-    """The message as a sentence for a dialog: no "kind:" prefix, field names (`client_id`)
-    replaced by their labels ("Client ID"), no command-line advice, a capital and a full
-    stop."""
-    text = " ".join(message.split())
+    """The message as one sentence for a dialog: printable characters only, no "kind:"
+    prefix, field names (`client_id`) replaced by their labels ("Client ID"), no command-line
+    advice, a capital and a full stop."""
+    # One line, without control or direction characters (server text ends up in here).
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
     if provider is not None:
         text = text.removeprefix(f"{provider.kind}: ")
         for spec in sorted(provider.fields, key=lambda f: -len(f.name)):
@@ -91,10 +92,7 @@ def what_to_do(
             return step[0].upper() + step[1:] if in_form else f"Use Sign in…, then {step}"
         return "Enter new credentials." if in_form else "Use Sign in… to enter new credentials."
     if isinstance(error, TransientError) or (error is None and status is Status.ERROR):
-        return (
-            "This may pass: Token Vault tries again by itself. Check the network connection, "
-            "or try again later."
-        )
+        return "This may pass: check the network connection and try again in a moment."
     if isinstance(error, MisconfiguredError):
         return "Check the account's URLs and CA bundle with Edit, then try again."
     if isinstance(error, KeyringUnavailableError):

@@ -4,6 +4,7 @@ looks like afterwards. Cancel is the default; failures name the account and what
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
@@ -27,7 +28,7 @@ def consequences(account: Account, provider: Provider) -> str:
     if forgotten:
         parts.append(
             f"The stored {' and '.join(forgotten)} is forgotten too: to use {account.name} "
-            f"again, enter a new one with Sign in…."
+            "again, enter a new one with Sign in…"
         )
     if kept:
         parts.append(f"Kept in the keyring: {', '.join(kept)}. Sign in… gets new tokens with it.")
@@ -49,10 +50,12 @@ class RevokeDialog(QMessageBox):
         except UserFacingError:
             provider = None
         if provider is None:
-            self.setText(f"Revoke forgets the tokens of {account.name} here.")
+            self.setText(f"Revoke {account.name}?\n\nRevoke forgets its tokens here.")
         else:
-            self.setText(provider.revoke_description(AccountConfig(account.fields, {})))
-            self.setInformativeText(consequences(account, provider))
+            description = provider.revoke_description(AccountConfig(account.fields, {}))
+            # One plain-text body: the informative text would read names as rich text.
+            after = consequences(account, provider)
+            self.setText(f"Revoke {account.name}?\n\n{description}\n\n{after}")
         cancel = self.addButton(QMessageBox.StandardButton.Cancel)
         self.revoke_button: QPushButton = self.addButton(
             "Revoke", QMessageBox.ButtonRole.DestructiveRole
@@ -63,7 +66,10 @@ class RevokeDialog(QMessageBox):
 
     def done(self, result: int) -> None:
         # QMessageBox reports which button, not accepted/rejected: translate for `finished`.
-        accepted = self.clickedButton() is self.revoke_button
+        # (A Qt virtual: it must not raise; nothing here can, short of a deleted button.)
+        accepted = shiboken6.isValid(self.revoke_button) and (
+            self.clickedButton() is self.revoke_button
+        )
         code = QMessageBox.DialogCode.Accepted if accepted else QMessageBox.DialogCode.Rejected
         super().done(code.value)
 

@@ -151,6 +151,7 @@ class ShowDialog(QDialog):
         self.heading.setFont(font)
         layout.addWidget(self.heading)
         self.message = MessageBar()
+        self.message.changed.connect(self.refit)
         layout.addWidget(self.message)
 
         form = QFormLayout()
@@ -449,6 +450,11 @@ class ShowDialog(QDialog):
                 )
 
         self.adapter.spawn(self.adapter.token(self.account.id, min_valid=MIN_VALID), copy, failed)
+
+    def refit(self) -> None:
+        """Size to the contents again (a message came or went), within the screen."""
+        if self._alive() and self.isVisible():
+            fit_to_screen(self, PREFERRED_WIDTH)
 
     def showEvent(self, event: QShowEvent) -> None:
         try:
