@@ -24,7 +24,14 @@ from tests.fakes.oauth2 import OAuth2Fake
 from tests.gui.conftest import until
 from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
-from vault_app.gui.account_dialog import AccountDialog, sample_for_screenshot
+from vault_app.gui import account_dialog
+from vault_app.gui.account_dialog import (
+    AccountDialog,
+    SignInAction,
+    SignInRequest,
+    register_sign_in_action,
+    sample_for_screenshot,
+)
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.settings_dialog import SettingsDialog
 from vault_app.gui.show_dialog import ShowDialog
@@ -554,3 +561,66 @@ def test_autostart_is_not_offered_without_a_writer(window: MainWindow) -> None:
     dialog = next(d for d in window._dialogs if isinstance(d, SettingsDialog))
     assert not dialog.autostart.isEnabled()
     assert "autostart" not in dialog.values()
+
+
+# -- the seam for interactive grants --------------------------------------------------------
+
+
+class _WaitingAction(SignInAction):
+    """Stands in for a browser sign-in: shows a waiting state and waits for the test."""
+
+    button_text = "Sign in with browser"
+
+    def __init__(self) -> None:
+        self.requests: list[SignInRequest] = []
+        self.cancelled = 0
+
+    def start(self, dialog: AccountDialog, request: SignInRequest) -> None:
+        self.requests.append(request)
+        layout = dialog.action_area.layout()
+        assert layout is not None
+        layout.addWidget(QLabel("Waiting for the browser…"))
+        dialog.action_area.setVisible(True)
+
+    def cancel(self) -> None:
+        self.cancelled += 1
+
+
+def test_a_provider_and_grant_can_bring_its_own_sign_in(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action = _WaitingAction()
+    monkeypatch.setattr(account_dialog, "_ACTIONS", {})
+    register_sign_in_action("oauth2", "password", lambda: action)
+    dialog = AccountDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _choose(dialog, "oauth2")
+    assert dialog.sign_in.text() == "Sign in"
+    dialog.editors["grant"].set_value("password")
+    assert dialog.sign_in.text() == "Sign in with browser"
+    dialog.name.setText("browser")
+    _line(dialog, "token_url").setText("https://auth.example.com/token")
+    _line(dialog, "client_id").setText("app")
+    _line(dialog, "username").setText("me")
+    _line(dialog, "password").setText("pw-0001")
+    dialog.sign_in.click()
+    assert [r.name for r in action.requests] == ["browser"]
+    assert action.requests[0].fields["grant"] == "password"
+    assert action.requests[0].secrets == {"password": "pw-0001"}
+    assert dialog.action_area.isVisible() and not dialog.sign_in.isEnabled()
+    dialog.reject()  # closed while waiting: the action is told
+    assert action.cancelled == 1
+
+
+def test_an_unexpected_error_ends_the_wait_and_says_so(window: MainWindow, run: Any) -> None:
+    dialog = _open_add(window)
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    dialog._set_working(True)
+    window.adapter.spawn(broken(), None, dialog.failed)
+    run(until(lambda: dialog.sign_in.isEnabled()))
+    assert dialog.outcome.text().startswith("Could not add the account: Unexpected error: ")
+    dialog.close()

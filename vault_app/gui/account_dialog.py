@@ -14,6 +14,7 @@ interactive grants: `register_sign_in_action`)."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,6 +54,8 @@ from vault_app.gui.plain_words import field_to_replace, in_user_words, what_to_d
 if TYPE_CHECKING:
     from vault_app.gui.adapter import VaultAdapter
 
+log = logging.getLogger(__name__)
+
 # Fields whose empty value means something, with the words of that explicit choice.
 NONE_CHOICES = {("static", "scheme"): "None: send the key alone"}
 PREFERRED_WIDTH = 560
@@ -74,10 +77,18 @@ class SignInRequest:
 class SignInAction:
     """What the form's main button does for a provider and grant. This default stores the
     form's values and signs in with the stored credentials (adapter.add / adapter.edit), then
-    calls back `dialog.added` / `dialog.edited` / `dialog.failed`. Interactive grants register
-    their own (a browser or device-code waiting state) and end with the same callbacks."""
+    calls back `dialog.added` / `dialog.edited` / `dialog.failed`.
+
+    Interactive grants register their own (`register_sign_in_action`): `start` may put its
+    waiting state (a link, a user code, Cancel) into `dialog.action_area` (an empty, hidden
+    widget with a vertical layout, between the form and the messages; show it), must end
+    with one of the same callbacks, and `cancel` is called when the dialog closes first."""
 
     button_text = "Sign in"
+
+    def cancel(self) -> None:
+        """The dialog closed while `start`'s work runs. The default lets it finish: the
+        window then reports its outcome."""
 
     def start(self, dialog: AccountDialog, request: SignInRequest) -> None:
         adapter = dialog.adapter
@@ -175,6 +186,10 @@ class AccountDialog(QDialog):
         layout.addWidget(self.scroll_area, 1)
         self.legend = QLabel("Fields marked * are needed.")
         layout.addWidget(self.legend)
+        self.action_area = QWidget()  # for a sign-in action's waiting state (see SignInAction)
+        QVBoxLayout(self.action_area).setContentsMargins(0, 0, 0, 0)
+        self.action_area.setVisible(False)
+        layout.addWidget(self.action_area)
         self.problem = MessageBar()
         self.outcome = MessageBar()
         layout.addWidget(self.problem)
@@ -575,8 +590,11 @@ class AccountDialog(QDialog):
             self._tell_window(f"{name}: nothing was saved: {error.message}")
             return
         self._set_working(False)
-        nothing = "Nothing was saved." if self.account is None else "Nothing was changed."
+        verb, nothing = ("add", "Nothing was saved.")
+        if self.account is not None:
+            verb, nothing = ("save", "Nothing was changed.")
         self.outcome.show_message(
+            f"Could not {verb} {name or 'the account'}: "
             f"{in_user_words(error.message, self.provider())} {nothing} "
             f"{what_to_do(error, self.provider(), self._choices(), in_form=True)}",
             Tone.ERROR,
@@ -658,6 +676,14 @@ class AccountDialog(QDialog):
         first = next(iter(self._relevant()), None)
         return first.focus_target() if first is not None else self.sign_in
 
+    def done(self, result: int) -> None:
+        try:
+            if self._working:
+                self._action.cancel()
+        except Exception:  # a Qt virtual must never raise; the dialog still closes
+            log.exception("cancelling a sign-in action")
+        super().done(result)
+
     def showEvent(self, event: QShowEvent) -> None:
         try:
             super().showEvent(event)
@@ -669,9 +695,7 @@ class AccountDialog(QDialog):
             target.setFocus(Qt.FocusReason.OtherFocusReason)
             QTimer.singleShot(0, lambda: self._refocus(target))
         except Exception:  # a Qt virtual must never raise (it would abort the process)
-            import logging
-
-            logging.getLogger(__name__).exception("showing the account dialog")
+            log.exception("showing the account dialog")
 
     def _refocus(self, target: QWidget) -> None:
         # Some window managers hand focus to the first widget when they map the dialog.
