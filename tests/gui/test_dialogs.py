@@ -14,13 +14,13 @@ import jwt
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.certs import make_key_and_cert
 from tests.fakes.oauth2 import OAuth2Fake
+from tests.fakes.server import Fault
 from tests.gui.conftest import until
 from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
@@ -238,8 +238,10 @@ def test_edit_keeps_name_and_provider_and_says_what_it_saved(
 
 
 def test_static_without_scheme_stores_empty_and_copies_the_bare_header(
-    window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
+    window: MainWindow, run: Any, memory_vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    copied: list[str] = []  # what Show hands to the window's secret-marked copy
+    monkeypatch.setattr(window, "copy_text", copied.append)
     dialog = _open_add(window)
     _choose(dialog, "static")
     dialog.name.setText("apikey")
@@ -264,8 +266,7 @@ def test_static_without_scheme_stores_empty_and_copies_the_bare_header(
     run(until(lambda: show.tokens is not None))
     assert not show.copy_buttons["bearer"].isVisible()  # no scheme: the token alone
     show.copy_buttons["header"].click()
-    clipboard = QGuiApplication.clipboard()
-    run(until(lambda: clipboard.text() == "X-Api-Key: abc123"))
+    run(until(lambda: copied == ["X-Api-Key: abc123"]))
     show.close()
 
 
@@ -624,3 +625,29 @@ def test_an_unexpected_error_ends_the_wait_and_says_so(window: MainWindow, run: 
     run(until(lambda: dialog.sign_in.isEnabled()))
     assert dialog.outcome.text().startswith("Could not add the account: Unexpected error: ")
     dialog.close()
+
+
+def test_closing_while_signing_in_leaves_the_outcome_to_the_window(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    messages: list[str] = []
+    bugs: list[str] = []
+    window.adapter.error.connect(messages.append)
+    window.adapter.unexpected.connect(bugs.append)
+    with OAuth2Fake() as fake:
+        fake.add_client("gui", "gui-secret-0001")
+        fake.inject("/token", Fault.hang())  # answered only when the server stops
+        dialog = _open_add(window)
+        _choose(dialog, "oauth2")
+        dialog.name.setText("svc")
+        _line(dialog, "token_url").setText(fake.token_url)
+        _line(dialog, "client_id").setText("gui")
+        _line(dialog, "client_secret").setText("gui-secret-0001")
+        dialog.sign_in.click()
+        run(until(lambda: len(fake.requests_to("/token")) == 1))
+        dialog.close()
+        assert _closed(dialog)
+    run(until(lambda: bool(messages)))
+    assert messages[0].startswith("Signing in to svc failed, so it was not added: ")
+    assert memory_vault.load().accounts == []
+    assert bugs == []

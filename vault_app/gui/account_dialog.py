@@ -153,6 +153,7 @@ class AccountDialog(QDialog):
         self._working = False
         self._failed_request: SignInRequest | None = None
         self._failure: UserFacingError | None = None
+        self._pending: SignInRequest | None = None
         self._action = SignInAction()
         self._existing = self._existing_names()
         self._fitted: object = None
@@ -500,10 +501,14 @@ class AccountDialog(QDialog):
             self._focus_field(found[0][0])
             return
         request = self._request()
+        self._pending = request  # what the outcome is about, even once the dialog is gone
         self._set_working(True)
         self.outcome.show_message(f"Signing in to {self.provider().title}…", Tone.INFO)
         self._refit()
         self._action.start(self, request)
+
+    def _pending_name(self) -> str:
+        return self._pending.name if self._pending is not None else ""
 
     def _set_working(self, working: bool) -> None:
         self._working = working
@@ -525,7 +530,7 @@ class AccountDialog(QDialog):
         """The add action's outcome: success closes; a failed sign-in stored nothing
         (account None) and offers "Save anyway"."""
         account, failure = result
-        name = account.name if account is not None else self.name.text().strip()
+        name = account.name if account is not None else self._pending_name()
         if not self._alive():
             if failure is not None:
                 self._tell_window(
@@ -585,7 +590,7 @@ class AccountDialog(QDialog):
     def failed(self, error: UserFacingError) -> None:
         """The work could not start or broke off (invalid input, the keyring): nothing was
         changed."""
-        name = self.name.text().strip()
+        name = self._pending_name()
         if not self._alive():
             self._tell_window(f"{name}: nothing was saved: {error.message}")
             return

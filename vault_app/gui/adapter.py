@@ -92,29 +92,42 @@ class VaultAdapter(QObject):
         `on_error` the caller (a dialog) reports expected failures itself; a bug still goes
         to `unexpected`, and `on_error` hears of it too so nothing waits forever."""
 
+        def unexpected(exc: Exception) -> str:
+            log.error("unexpected error", exc_info=exc)  # the log handler masks secrets
+            message = (
+                f"Unexpected error: {type(exc).__name__}. Details are in "
+                "the log (run with TOKEN_VAULT_LOG=debug for more)."
+            )
+            self.unexpected.emit(message)
+            return message
+
         async def guarded() -> None:
             try:
                 result = await work
             except asyncio.CancelledError:
                 raise
             except UserFacingError as exc:
-                if on_error is None:
-                    self.error.emit(redact(exc.message))
-                else:
-                    on_error(_redacted(exc))
+                try:
+                    if on_error is None:
+                        self.error.emit(redact(exc.message))
+                    else:
+                        on_error(_redacted(exc))
+                except Exception as bug:  # a callback's bug is reported, not lost in the task
+                    unexpected(bug)
                 return
             except Exception as exc:
-                log.exception("unexpected error")  # the log handler masks secrets
-                message = (
-                    f"Unexpected error: {type(exc).__name__}. Details are in "
-                    "the log (run with TOKEN_VAULT_LOG=debug for more)."
-                )
-                self.unexpected.emit(message)
+                message = unexpected(exc)
                 if on_error is not None:
-                    on_error(UserFacingError(message))
+                    try:
+                        on_error(UserFacingError(message))
+                    except Exception as bug:
+                        unexpected(bug)
                 return
             if on_done is not None:
-                on_done(result)
+                try:
+                    on_done(result)
+                except Exception as bug:
+                    unexpected(bug)
 
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
