@@ -339,6 +339,19 @@ def test_return_signs_in_and_escape_closes(qtbot: QtBot) -> None:
     dialog.name.setText("bad/name")
     QTest.keyClick(dialog.name, Qt.Key.Key_Return)
     assert dialog.problem.text().startswith("Name: 1 to 64 characters")
+    # Return on a focused helper button presses that button, not Sign in.
+    show_token = dialog.editors["token"].reveal
+    assert show_token is not None
+    show_token.setFocus()
+    QTest.keyClick(show_token, Qt.Key.Key_Space)
+    assert show_token.isChecked()
+    _choose(dialog, "oauth2")
+    dialog.editors["grant"].set_value("jwt_bearer")
+    paste = dialog.editors["private_key"].buttons[0]
+    paste.setFocus()
+    QTest.keyClick(paste, Qt.Key.Key_Return)
+    # Pressing Sign in would have moved the cursor to the first field to fix.
+    assert dialog.focusWidget() is paste
     QTest.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
 

@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontInfo
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.oauth2 import OAuth2Fake
@@ -24,6 +25,7 @@ from tests.fakes.server import Fault
 from tests.gui.conftest import until
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.vault import Vault
+from vault_app.gui.account_dialog import AccountDialog
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.show_dialog import ShowDialog, claims_text, local_time
 
@@ -157,6 +159,10 @@ def test_show_on_a_failing_account_opens_and_says_what_is_wrong(
         dialog.sign_in_requested.connect(opened.append)
         dialog.sign_in_button.click()
         assert [a.id for a in opened] == [account.id]
+        form = [d for d in window._dialogs if isinstance(d, AccountDialog)][-1]
+        assert form.isVisible() and form.windowTitle() == "Sign in to svc"
+        assert form.focusWidget() is form.editors["client_secret"].line
+        form.close()
         dialog.close()
 
 
@@ -307,3 +313,46 @@ def test_claims_text_never_raises_and_never_shows_raw_control_characters(
 def test_local_time_never_raises(value: float | None) -> None:
     text = local_time(value)
     assert text == "unknown" or (value is not None and math.isfinite(value))
+
+
+def test_keyboard_tab_follows_the_layout_return_and_escape(qtbot: QtBot) -> None:
+    copied: list[str] = []
+    token = jwt.encode({"sub": "gui", "exp": int(time.time()) + 600}, "k" * 32)
+    account = Account(id="a", name="alpha", provider="static", status=Status.OK)
+    dialog = ShowDialog(account, TokenSet(token, "Bearer", time.time() + 600), copied.append)
+    qtbot.addWidget(dialog)
+    dialog.resize(700, 1400)  # all on screen: the order is read from positions
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.close_button  # Return or Escape: done
+    seen: list[QWidget] = [dialog.token_edit]
+    dialog.token_edit.setFocus()
+    for _ in range(8):
+        QTest.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(dialog.focusWidget())
+    expected = [
+        dialog.token_edit,
+        dialog.reveal,
+        *(dialog.copy_buttons[k] for k in ("raw", "bearer", "header", "curl")),
+        dialog.claims,
+        dialog.close_button,
+        dialog.token_edit,  # round again
+    ]
+    assert seen == expected
+    # Return on a focused copy button copies (and keeps the dialog open)...
+    dialog.copy_buttons["header"].setFocus()
+    QTest.keyClick(dialog.copy_buttons["header"], Qt.Key.Key_Return)
+    assert copied == [f"Authorization: Bearer {token}"]
+    assert dialog.isVisible()
+    # ...Tab in the claims moves on instead of typing, and Escape closes.
+    dialog.claims.setFocus()
+    QTest.keyClick(dialog.claims, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.close_button
+    QTest.keyClick(dialog.close_button, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    # Return anywhere else is the default button: Close.
+    dialog.show()
+    dialog.token_edit.setFocus()
+    QTest.keyClick(dialog.token_edit, Qt.Key.Key_Return)
+    assert not dialog.isVisible()
+    assert len(copied) == 1

@@ -207,12 +207,12 @@ class AccountDialog(QDialog):
         self.save_anyway.clicked.connect(self._save_anyway)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.sign_in = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.sign_in.setDefault(True)
         self.buttons.rejected.connect(self.reject)
         self.sign_in.clicked.connect(self._submit)
-        for button in (self.save_anyway, self.close_button):
-            button.setAutoDefault(False)
         layout.addWidget(self.buttons)
+        # Only once the button is inside the dialog does the dialog remember it as its
+        # default (Return anywhere in the form); set before, it is forgotten at first focus.
+        self.sign_in.setDefault(True)
 
         self.kind.currentIndexChanged.connect(self._build_fields)
         self.name.textChanged.connect(self._form_changed)

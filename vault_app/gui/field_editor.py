@@ -117,7 +117,6 @@ class FieldEditor(QWidget):
         if spec.kind is FieldKind.PATH:
             pick = QPushButton("Choose…")
             pick.setAccessibleName(f"Choose {spec.label}")
-            pick.setAutoDefault(False)
             pick.clicked.connect(self._pick_file)
             layout.addWidget(pick)
             self.buttons.append(pick)
@@ -159,8 +158,6 @@ class FieldEditor(QWidget):
         self.reveal.setAccessibleName(f"Show {spec.label}")
         self.reveal.setToolTip(f"Show or hide {spec.label}, to read or type it")
         self.reveal.toggled.connect(self._reveal)
-        for button in (paste, load):
-            button.setAutoDefault(False)
         buttons = QVBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()

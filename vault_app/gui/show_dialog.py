@@ -197,7 +197,6 @@ class ShowDialog(QDialog):
             preview.setFont(fixed)
             preview.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             button = QPushButton("Copy")
-            button.setAutoDefault(False)
             button.clicked.connect(lambda _=False, k=key: self.copy_form(k))
             grid.addWidget(label, line, 0)
             grid.addWidget(preview, line, 1)
@@ -225,13 +224,12 @@ class ShowDialog(QDialog):
 
         buttons = QDialogButtonBox()
         self.sign_in_button = buttons.addButton("Sign in…", QDialogButtonBox.ButtonRole.ActionRole)
-        self.sign_in_button.setAutoDefault(False)
         self.sign_in_button.clicked.connect(lambda: self.sign_in_requested.emit(self.account))
         self.sign_in_button.setVisible(False)
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
-        self.close_button.setDefault(True)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
+        self.close_button.setDefault(True)  # inside the dialog first, or it is forgotten
 
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
