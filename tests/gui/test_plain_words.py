@@ -52,6 +52,12 @@ OAUTH2 = get_provider("oauth2")
             "Refresh: rejected by oauth.alor.ru (HTTP 401).",
         ),
         ("  spread\nover\tlines  ", None, "Spread over lines."),
+        (
+            "oauth2: client_credentials grant: rejected by a.example.com (HTTP 401)",
+            "oauth2",
+            "client_credentials grant: rejected by a.example.com (HTTP 401).",
+        ),
+        ("https://x.example.com is down", None, "https://x.example.com is down."),
         ("done!", None, "Done!"),
         ("", None, ""),
     ],

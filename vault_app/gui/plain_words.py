@@ -43,7 +43,9 @@ def in_user_words(message: str, provider: Provider | None = None) -> str:
     text = _CLI_HINT.sub("", text).strip()
     if not text:
         return ""
-    text = text[0].upper() + text[1:]
+    first = text.split(" ", 1)[0].rstrip(":;,.!?")
+    if first.isalpha():  # not an identifier ("client_credentials grant: …") or a URL
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 

@@ -179,6 +179,7 @@ class ShowDialog(QDialog):
         self.scope_label = _plain("")
         form.addRow("Type", self.type_label)
         form.addRow("Issued", self.issued_label)
+        self.issued_caption = form.labelForField(self.issued_label)
         form.addRow("Expires", self.expires_label)
         form.addRow("Scope", self.scope_label)
         self._form = form
@@ -208,7 +209,8 @@ class ShowDialog(QDialog):
             )
         layout.addWidget(group)
 
-        layout.addWidget(_plain("Decoded JWT (read without verifying the signature)"))
+        self.claims_caption = _plain("Decoded JWT (read without verifying the signature)")
+        layout.addWidget(self.claims_caption)
         self.claims = QPlainTextEdit()
         self.claims.setReadOnly(True)
         self.claims.setFont(fixed)
@@ -259,10 +261,23 @@ class ShowDialog(QDialog):
             (tokens.token_type or "(none: the token is sent alone)") if tokens else "-"
         )
         info = jwtinfo.inspect(tokens.access_token) if tokens else None
-        issued = (info.issued_at if info else None) or (tokens.obtained_at if tokens else None)
+        # A JWT says when it was issued; otherwise what is known is when it arrived here.
+        issued = info.issued_at if info else None
+        if isinstance(self.issued_caption, QLabel):
+            self.issued_caption.setText("Issued" if issued is not None else "Received")
+        if issued is None and tokens is not None:
+            issued = tokens.obtained_at
         self.issued_label.setText(local_time(issued) if tokens else "-")
         self.scope_label.setText(tokens.scope or "-" if tokens else "-")
-        self.claims.setPlainText(claims_text(tokens.access_token) if tokens else "")
+        self.claims.setPlainText(claims_text(tokens.access_token) if info and tokens else "")
+        self.claims.setVisible(info is not None)
+        self.claims_caption.setText(
+            "Decoded JWT (read without verifying the signature)"
+            if info is not None
+            else "Not a JWT: there is no header or claims to decode."
+            if tokens is not None
+            else ""
+        )
         scheme = (tokens.token_type if tokens else "Bearer") or ""
         header = self.account.fields.get("header_name") or "Authorization"
         self.copy_what = {
@@ -307,7 +322,7 @@ class ShowDialog(QDialog):
         try:
             tokens = self.tokens
             if tokens is None or tokens.expires_at is None:
-                self.expires_label.setText("unknown" if tokens else "-")
+                self.expires_label.setText("no expiry known" if tokens else "-")
                 return
             when = local_time(tokens.expires_at)
             left = tokens.expires_at - time.time()
@@ -454,11 +469,17 @@ class ShowDialog(QDialog):
         if self._alive() and self.isVisible():
             fit_to_screen(self, PREFERRED_WIDTH)
 
+    def _focus_close(self) -> None:
+        if self._alive() and self.isVisible():
+            self.close_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def showEvent(self, event: QShowEvent) -> None:
         try:
             super().showEvent(event)
             fit_to_screen(self, PREFERRED_WIDTH)
             self.close_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            # Mapping the window may hand focus to the first widget afterwards: take it back.
+            QTimer.singleShot(0, self._focus_close)
         except Exception:  # a Qt virtual must never raise
             log.exception("showing the Show dialog")
 
