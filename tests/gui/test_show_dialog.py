@@ -147,6 +147,8 @@ def test_show_on_a_failing_account_opens_and_says_what_is_wrong(
         assert "invalid_client" in text
         assert "Use Sign in…, then enter a new Client secret" in text
         assert dialog.sign_in_button.isVisible()
+        # The new button did not take the focus off Close (a button box re-lays out).
+        assert dialog.focusWidget() is dialog.close_button
         # The stored token (still valid for a few seconds) stays on show.
         assert dialog.token_edit.text().count(".") == 2
 

@@ -48,6 +48,7 @@ from vault_app.core.providers.base import (
 )
 from vault_app.gui.dialog_fit import FittingScrollArea, fit_to_screen
 from vault_app.gui.field_editor import FieldEditor
+from vault_app.gui.focus import set_visible_keeping_focus
 from vault_app.gui.message_bar import MessageBar, Tone
 from vault_app.gui.plain_words import field_to_replace, in_user_words, what_to_do
 
@@ -203,7 +204,7 @@ class AccountDialog(QDialog):
             "Save anyway", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.save_anyway.setToolTip("Keep the account signed out, and sign in later")
-        self.save_anyway.setVisible(False)
+        set_visible_keeping_focus(self.save_anyway, False)
         self.save_anyway.clicked.connect(self._save_anyway)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.sign_in = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -372,7 +373,7 @@ class AccountDialog(QDialog):
     def _form_changed(self) -> None:
         if self._failed_request is not None:
             # "Save anyway" keeps what failed; once the form changes it no longer applies.
-            self.save_anyway.setVisible(self._request() == self._failed_request)
+            set_visible_keeping_focus(self.save_anyway, self._request() == self._failed_request)
         choices = self._choices()
         needed = set(self._needed())
         for name, editor in self.editors.items():
@@ -546,7 +547,7 @@ class AccountDialog(QDialog):
         reason = in_user_words(failure.message, provider)
         if account is None:
             self._failed_request, self._failure = self._request(), failure
-            self.save_anyway.setVisible(True)
+            set_visible_keeping_focus(self.save_anyway, True)
             self.outcome.show_message(
                 f"Could not sign in, so {name} was not added: {reason} "
                 f"{self._advice(failure)} Or press Save anyway to keep {name} as it is and "

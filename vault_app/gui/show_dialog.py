@@ -41,6 +41,7 @@ from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import Provider, get_provider
 from vault_app.core.timefmt import span
 from vault_app.gui.dialog_fit import FittingScrollArea, fit_to_screen
+from vault_app.gui.focus import set_visible_keeping_focus
 from vault_app.gui.message_bar import MessageBar, Tone
 from vault_app.gui.plain_words import in_user_words, what_to_do
 
@@ -227,7 +228,7 @@ class ShowDialog(QDialog):
         buttons = QDialogButtonBox()
         self.sign_in_button = buttons.addButton("Sign in…", QDialogButtonBox.ButtonRole.ActionRole)
         self.sign_in_button.clicked.connect(lambda: self.sign_in_requested.emit(self.account))
-        self.sign_in_button.setVisible(False)
+        set_visible_keeping_focus(self.sign_in_button, False)
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
@@ -309,7 +310,7 @@ class ShowDialog(QDialog):
     def _update_account(self) -> None:
         self.status_label.setText(STATUS_WORDS.get(self.account.status, "unknown"))
         needs_user = self.account.status in (Status.SIGN_IN_NEEDED, Status.SIGNED_OUT)
-        self.sign_in_button.setVisible(needs_user and self.adapter is not None)
+        set_visible_keeping_focus(self.sign_in_button, needs_user and self.adapter is not None)
         if self.account.status is Status.SIGNED_OUT and self.tokens is None:
             self.message.show_message(
                 f"{self.account.name} is signed out (revoked, or never signed in): it holds no "
@@ -393,7 +394,7 @@ class ShowDialog(QDialog):
         if not self._alive():
             return
         self.message.show_message(self._failure("get a token for", error), Tone.ERROR)
-        self.sign_in_button.setVisible(self.adapter is not None)
+        set_visible_keeping_focus(self.sign_in_button, self.adapter is not None)
         if self.tokens is None and self.adapter is not None:
             self.adapter.spawn(
                 self.adapter.stored_tokens(self.account.id), self._stored_after_failure
