@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, QRect
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QStyleFactory, QWidget
 
 from vault_app.core.model import Account, Status
@@ -33,9 +34,14 @@ LONG_ERROR = (
 )
 
 
-def settle() -> None:
+def settle(window: QWidget | None = None) -> None:
+    """Let the window be mapped and exposed (a late configure from the X server would show
+    here) and every posted event run."""
+    if window is not None:
+        QTest.qWaitForWindowExposed(window, 5000)
     for _ in range(3):
         QApplication.processEvents()
+    QTest.qWait(50)
 
 
 def rect(widget: QWidget) -> list[int]:
@@ -100,7 +106,7 @@ def run(folder: Path | None) -> dict[str, Any]:
     for kind, grant in add_cases():
         dialog = account_dialog.sample_for_screenshot(kind, grant)
         dialog.show()
-        settle()
+        settle(dialog)
         name = f"add-{kind}" + (f"-{grant}" if grant else "")
         results[name] = measure(dialog, account_buttons(dialog))
         shoot(dialog, folder, name)
@@ -117,7 +123,7 @@ def run(folder: Path | None) -> dict[str, Any]:
     # Switching to a shorter form shrinks the dialog back to that form's own size.
     dialog = account_dialog.sample_for_screenshot("oauth2", "jwt_bearer")
     dialog.show()
-    settle()
+    settle(dialog)
     tall = dialog.height()
     dialog.editors["grant"].set_value("client_credentials")
     settle()
@@ -131,7 +137,7 @@ def run(folder: Path | None) -> dict[str, Any]:
         for kind, grant in (("oauth2", "jwt_bearer"), ("alor", None), ("static", None)):
             dialog = account_dialog.sample_for_screenshot(kind, grant, mode=mode)
             dialog.show()
-            settle()
+            settle(dialog)
             name = f"{mode}-{kind}" + (f"-{grant}" if grant else "")
             must = [*account_buttons(dialog)] + ([dialog.reason] if mode == "sign_in" else [])
             results[name] = measure(dialog, must)
@@ -141,7 +147,7 @@ def run(folder: Path | None) -> dict[str, Any]:
 
     show = show_dialog.sample_for_screenshot("oauth2")
     show.show()
-    settle()
+    settle(show)
     results["show"] = measure(show, [show.close_button, show.reveal])
     shoot(show, folder, "show")
     show.message.show_message(LONG_ERROR, Tone.ERROR)
@@ -155,7 +161,7 @@ def run(folder: Path | None) -> dict[str, Any]:
     )
     revoke = RevokeDialog(account)
     revoke.show()
-    settle()
+    settle(revoke)
     results["revoke"] = measure(revoke, [revoke.revoke_button])
     shoot(revoke, folder, "revoke")
     revoke.close()

@@ -220,6 +220,8 @@ class AccountDialog(QDialog):
         self.name.editingFinished.connect(lambda: self._leave("name"))
         self._apply_mode()
         self._build_fields()
+        if self.sign_in_mode:
+            self.show_reason()  # before the first show: the dialog is sized with it
 
     # -- construction ---------------------------------------------------------------------
 
@@ -393,9 +395,15 @@ class AccountDialog(QDialog):
         self._refit()
 
     def _refit(self) -> None:
-        """Size the dialog to its contents again, once the rows just added have been shown
-        (Qt shows them from the event loop; until then they count for nothing)."""
-        self._fit_timer.start()
+        """Size the dialog to its contents again. Before it is shown: at once, so its window
+        is created at that size (a resize racing the first map was seen to lose against the
+        default 640x480). Once shown: after the rows just added have been shown too (Qt
+        shows them from the event loop; until then they count for nothing)."""
+        if self.isVisible():
+            self._fit_timer.start()
+        else:
+            self._fitted = None
+            fit_to_screen(self, PREFERRED_WIDTH)
 
     def _fit_now(self) -> None:
         """Fit when what the dialog shows changed (rows, messages), not on every key press:
@@ -693,8 +701,6 @@ class AccountDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         try:
             super().showEvent(event)
-            if self.sign_in_mode:
-                self.show_reason()
             self._fitted = None
             self._fit_now()
             target = self.field_to_focus()

@@ -243,6 +243,7 @@ class ShowDialog(QDialog):
             adapter.account_removed.connect(self._account_removed)
         self._set_tokens(tokens)
         self._update_account()
+        fit_to_screen(self, PREFERRED_WIDTH)  # before the window exists: created at its size
         if adapter is not None:
             self.fetch()
 
