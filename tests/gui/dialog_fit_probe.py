@@ -71,6 +71,13 @@ def measure(dialog: QDialog, must_see: list[QWidget]) -> dict[str, Any]:
         content = area.widget()
         out["scrolls"] = content.height() > area.viewport().height()
         out["scrollbar"] = area.verticalScrollBar().isVisible()
+        # Space the content got beyond what it needs at its width (an empty band).
+        wanted = (
+            content.heightForWidth(content.width())
+            if content.hasHeightForWidth()
+            else content.sizeHint().height()
+        )
+        out["content_slack"] = content.height() - wanted
     return out
 
 

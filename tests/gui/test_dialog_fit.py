@@ -76,6 +76,7 @@ def test_every_dialog_fits_the_screen(size: str, scale: int) -> None:
         if "scrolls" in seen and not seen["scrolls"]:
             # Room for everything: the dialog is its contents' size, no empty band.
             assert seen["height"] <= seen["needed_height"] + 4, (name, seen)
+            assert seen["content_slack"] <= 4, (name, seen)
         if seen.get("scrolls"):
             assert seen["scrollbar"], name
     tall = results["add-oauth2-jwt_bearer"]

@@ -42,6 +42,28 @@ class FittingScrollArea(QScrollArea):
             log.exception("scroll area size hint")
             return super().sizeHint()
 
+    def hasHeightForWidth(self) -> bool:
+        try:
+            content = self.widget()
+            return content is not None and content.hasHeightForWidth()
+        except Exception:
+            log.exception("scroll area height for width")
+            return False
+
+    def heightForWidth(self, width: int) -> int:
+        """The content's height at the width it will get: wrapped text is as tall as that
+        width makes it, not as its size hint guessed."""
+        try:
+            content = self.widget()
+            if content is None:
+                return super().heightForWidth(width)
+            frame = 2 * self.frameWidth()
+            bar = self.verticalScrollBar().sizeHint().width()
+            return content.heightForWidth(max(width - frame - bar, 1)) + frame
+        except Exception:
+            log.exception("scroll area height for width")
+            return super().heightForWidth(width)
+
     def minimumSizeHint(self) -> QSize:
         try:
             content = self.widget()
