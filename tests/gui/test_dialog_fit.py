@@ -15,8 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
 
 from tests.conftest import REPO
+from vault_app.gui.dialog_fit import FittingScrollArea
 
 
 @contextmanager
@@ -92,3 +95,24 @@ def test_every_dialog_fits_the_screen(size: str, scale: int) -> None:
     else:
         # At scale 2 the jwt_bearer form is taller than the screen: its fields scroll.
         assert tall["scrolls"] and tall["frame"][3] <= height
+
+
+def test_size_hints_never_raise_into_qt(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Qt calls these from layouts; an exception there would abort the process."""
+    dialog = QDialog()
+    qtbot.addWidget(dialog)
+    area = FittingScrollArea(QLabel("content"))
+    QVBoxLayout(dialog).addWidget(area)
+
+    def broken() -> QWidget:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(area, "widget", broken)
+    dialog.show()  # Qt asks the area for its hints while laying the dialog out
+    dialog.adjustSize()
+    assert area.sizeHint().isValid() and area.minimumSizeHint().isValid()
+    assert area.hasHeightForWidth() is False
+    assert area.heightForWidth(200) == -1
+    assert "scroll area" in caplog.text
