@@ -386,3 +386,23 @@ def test_a_folder_open_to_others_is_not_used(cli: Cli, short_run_dir: Path) -> N
     result = local("token", "st")  # and the CLI does not trust it either
     assert result.out == "open-folder-token-0009\n"
     assert "not asking the running app" in result.err
+
+
+def test_a_rejected_refresh_still_serves_the_unexpired_token_with_a_warning(
+    cli: Cli, oauth: OAuth2Fake, tmp_path: Path
+) -> None:
+    """As the CLI's own path does: the server refused the refresh, but the token held has not
+    expired; `token` prints it with one warning line (not for --force-refresh)."""
+    _add_oauth(cli, oauth)
+    blind = without_keyring(cli)
+    with serving(cli, tmp_path / "serve.log"):
+        before = assert_ok(blind("token", "cc")).out
+        oauth.inject("/token", Fault.status(401, {"error": "invalid_client"}), times=2)
+        result = assert_ok(blind("token", "cc", "--min-valid", "3000"))  # wants a refresh
+        assert result.out == before
+        warnings = [ln for ln in non_log_lines(result.err) if "warning" in ln]
+        assert len(warnings) == 1 and "cc needs a new sign-in" in warnings[0]
+        assert "this access token still works for" in warnings[0]
+        # Marked "sign-in needed" now: every served token says so, until the user acts.
+        again = assert_ok(blind("token", "cc"))
+        assert again.out == before and "needs a new sign-in" in again.err

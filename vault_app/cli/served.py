@@ -15,29 +15,34 @@ if TYPE_CHECKING:
     from vault_app.core.model import Account, TokenSet
 
 
-def token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, dict[str, str]] | None:
-    """`valid_token`'s answer from the running app: the token and the fields its formats use."""
+def token(
+    name: str, min_valid: float, force: bool, io: Streams
+) -> tuple[TokenSet, dict[str, str]] | None:
+    """`valid_token`'s answer from the running app: the token and the fields its formats use
+    (its warning, if any, on `io`)."""
     from vault_app.core.model import TokenSet
 
     served = client.token(name, min_valid, force)
     if served is None:
         return None
+    if served.warning:
+        io.warn(served.warning)
     tokens = TokenSet(served.access_token, served.token_type, served.expires_at)
     return tokens, {"header_name": served.header_name}
 
 
 def accounts() -> list[Account] | None:
-    """Every account as the running app holds it."""
-    from vault_app.core.model import Account
+    """Every account as the running app holds it, checked as the metadata file is."""
+    from vault_app.core.vault_schema import SchemaError, account_from_row
 
     items = client.accounts()
     if items is None:
         return None
     try:
-        return [Account.from_json(item) for item in items]
-    except (TypeError, ValueError, KeyError):
+        return [account_from_row(item) for item in items]
+    except SchemaError as exc:
         raise UserFacingError(
-            "the running Token Vault app sent an unreadable account list"
+            f"the running Token Vault app sent an unreadable account list ({exc})"
         ) from None
 
 

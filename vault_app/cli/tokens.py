@@ -3,7 +3,16 @@
 While the window or `serve` runs, `token`, `exec` and `refresh` ask it first (cli/served.py):
 tokens from its memory, refreshes by its engine. Otherwise `token` for a valid stored token
 reads the keyring once with no event loop, HTTP client or Qt (directly on the Secret Service,
-see core/fast_read.py); only an expiring token goes through the locked refresh path.
+see core/fast_read.py); only an expiring token goes through the locked refresh path. An account
+that needs a new sign-in but still holds an unexpired access token gets it, with a warning on
+stderr.
+
+A token is printed only when it, its type and its header name hold no control character: a CR
+LF in any of them would add a line to an HTTP header (`curl -H "$(token-vault token x --format
+header)"`). Tokens are checked where they arrive; this is the second line (exit 5).
+
+`exec --env VAR` refuses names that change how programs are loaded or run rather than what they
+are given (LOADER_VARIABLES, LOADER_PREFIXES): a token there breaks the command at best.
 """
 
 from __future__ import annotations
@@ -15,10 +24,11 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from vault_app.cli.common import PROG, Streams, run_vault
+from vault_app.cli.common import PROG, Streams, run_vault, seconds_option
 from vault_app.core import redact
-from vault_app.core.errors import UsageError
-from vault_app.core.timefmt import iso_utc, relative
+from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
+from vault_app.core.text import first_unprintable, printable
+from vault_app.core.timefmt import iso_utc, relative, span
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -29,6 +39,31 @@ if TYPE_CHECKING:
 
 FORMATS = ("raw", "bearer", "header", "json", "env", "curl")
 
+# Environment variables `exec --env` refuses: each changes how a program (or the shell, the
+# dynamic loader, an interpreter, a tool it runs) is found, loaded or configured, rather than
+# passing it a value. Compared in upper case (Windows names ignore case; proxies come in both).
+LOADER_VARIABLES = frozenset(
+    {
+        # the shell and the search path
+        "PATH", "IFS", "ENV", "BASH_ENV", "CDPATH", "SHELLOPTS", "BASHOPTS", "GLOBIGNORE",
+        "PS4", "PROMPT_COMMAND", "HOME", "SHELL", "TMPDIR",
+        # the C library: character sets, locales, name resolution, time zones
+        "GCONV_PATH", "GETCONF_DIR", "LOCPATH", "NLSPATH", "HOSTALIASES", "LOCALDOMAIN",
+        "RES_OPTIONS", "RESOLV_HOST_CONF", "TZDIR", "LANG", "LANGUAGE",
+        # interpreters and runtimes
+        "PERLLIB", "CLASSPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
+        # programs that tools start, and where trust and proxies come from
+        "EDITOR", "VISUAL", "PAGER", "BROWSER", "LESSOPEN", "LESSCLOSE", "CURL_HOME",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY",
+    }
+)  # fmt: skip
+LOADER_PREFIXES = (
+    "LD_", "DYLD_", "GLIBC_", "MALLOC_", "LC_", "BASH_FUNC_", "XDG_",
+    "PYTHON", "PERL5", "PERL_", "RUBY", "GEM_", "BUNDLE_", "NODE_", "NPM_CONFIG_",
+    "JAVA_", "_JAVA_", "JDK_JAVA_", "LUA_", "GIT_", "TOKEN_VAULT_",
+)  # fmt: skip
+
 
 def register(sub: Subcommands) -> None:
     token = sub.add_parser("token", help="print a valid access token")
@@ -36,7 +71,7 @@ def register(sub: Subcommands) -> None:
     token.add_argument("--format", choices=FORMATS, default="raw")
     token.add_argument(
         "--min-valid",
-        type=float,
+        type=seconds_option,
         default=60,
         metavar="SECONDS",
         help="refresh first when fewer seconds remain (default 60)",
@@ -68,12 +103,17 @@ def format_token(
     tokens: TokenSet, fields: Mapping[str, str], fmt: str, variable: str = "ACCESS_TOKEN"
 ) -> str:
     """The token as `--format` asks: raw, `Scheme token`, a header line, a shell `export
-    VARIABLE=...` line, a curl config line (core/token_formats.py), or JSON."""
+    VARIABLE=...` line, a curl config line (core/token_formats.py), or JSON.
+    MisconfiguredError (exit 5) when the token, its type or the header name could add a line
+    or an escape sequence to what is printed."""
     from vault_app.core import token_formats
 
+    header_name = fields.get("header_name") or "Authorization"
+    check_printable_token(tokens, header_name)
     if fmt != "json":
-        header = fields.get("header_name")
-        return token_formats.render(tokens.access_token, tokens.token_type, header, fmt, variable)
+        return token_formats.render(
+            tokens.access_token, tokens.token_type, header_name, fmt, variable
+        )
     return json.dumps(
         {
             "access_token": tokens.access_token,
@@ -83,37 +123,84 @@ def format_token(
     )
 
 
+# RFC 9110 section 5.6.2: a field name is a token of these characters.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def check_printable_token(tokens: TokenSet, header_name: str = "Authorization") -> None:
+    """MisconfiguredError unless the access token and its type are printable text (no CR, LF
+    or other control or format character) and the header name is an RFC 9110 token."""
+    for label, value in (("access token", tokens.access_token), ("token type", tokens.token_type)):
+        if value is not None and not isinstance(value, str):
+            raise MisconfiguredError(f"the stored {label} is not text; refresh the account")
+        bad = first_unprintable(value or "")
+        if bad is not None:
+            raise MisconfiguredError(
+                f"the stored {label} contains a control character ({bad}); refusing to print "
+                "it, as it could add a header line or a terminal escape; refresh the account"
+            )
+    if not header_name or not set(header_name) <= _TCHAR:
+        raise MisconfiguredError(
+            f"the header name '{printable(header_name)}' is not a valid HTTP field name; "
+            "change it with: token-vault edit NAME --set header_name=..."
+        )
+
+
 def cmd_token(args: argparse.Namespace, io: Streams) -> int:
     if args.env is not None and (args.format != "env" or not args.env.isidentifier()):
         raise UsageError("--env takes a variable name and goes with --format env")
-    tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh)
+    tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh, io)
     io.out.write(format_token(tokens, fields, args.format, args.env or "ACCESS_TOKEN") + "\n")
     return 0
 
 
-def valid_token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, Mapping[str, str]]:
-    """A token valid for `min_valid` seconds and the account's fields, refreshed when needed."""
-    from vault_app.core.account_store import AccountStore
-
-    if min_valid < 0:
-        raise UsageError("--min-valid must not be negative")
+def valid_token(
+    name: str, min_valid: float, force: bool, io: Streams
+) -> tuple[TokenSet, Mapping[str, str]]:
+    """A token valid for `min_valid` seconds and the account's fields, refreshed when needed.
+    An account whose refresh the server rejected still gets its unexpired access token, with
+    a warning on `io.err` (what happened, how long it lasts)."""
     from vault_app.cli import served
+    from vault_app.core.account_store import AccountStore
+    from vault_app.core.model import Status
 
-    answer = served.token(name, min_valid, force)  # the running app first: one refresher
+    answer = served.token(name, min_valid, force, io)  # the running app first: one refresher
     if answer is not None:
         return answer
     store = AccountStore()
     doc = store.load()
     account = doc.find(name)
+    stored: TokenSet | None = None
     if not force:
         bundle = _stored_bundle(store, doc, account)
-        tokens = bundle.tokens if bundle else None
-        if tokens is not None:
-            remaining = tokens.remaining()
+        stored = bundle.tokens if bundle else None
+        if stored is not None:
+            remaining = stored.remaining()
             if remaining is None or remaining > min_valid:
-                return tokens, account.fields
-    account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force))
+                if account.status is Status.SIGN_IN_NEEDED:
+                    _warn_sign_in_needed(io, account.name, account.last_error, remaining)
+                return stored, account.fields
+    try:
+        account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force), io)
+    except RejectedError as exc:
+        left = stored.remaining() if stored is not None else None
+        if stored is None or left is None or left <= 0:
+            raise
+        # The refresh was refused, but the access token we hold has not expired yet.
+        _warn_sign_in_needed(io, account.name, exc.message, left)
+        return stored, account.fields
     return tokens, account.fields
+
+
+def _warn_sign_in_needed(
+    io: Streams, name: str, reason: str | None, remaining: float | None
+) -> None:
+    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
+    why = f" ({reason})" if reason else ""
+    io.warn(
+        f"{name} needs a new sign-in{why}; this access token still works {left}: "
+        f"run '{PROG} edit {name}' or '{PROG} refresh {name}'"
+    )
 
 
 def _stored_bundle(store: AccountStore, doc: VaultDoc, account: Account) -> SecretBundle | None:
@@ -151,24 +238,29 @@ def cmd_refresh(args: argparse.Namespace, io: Streams) -> int:
         engine = Refresher(vault, EngineSettings.from_doc(doc))
         return await engine.refresh_now(chosen), vault.load()
 
-    outcome, after = run_vault(refresh)
+    outcome, after = run_vault(refresh, io)
     code = 0
     for account in chosen:
         event = outcome.get(account.id)
+        name = printable(account.name)
         if event is None or event.kind is not EventKind.REFRESH_SUCCEEDED:
-            message = event.message if event else "not refreshed"
-            io.err.write(f"{PROG}: error: {account.name}: {redact.redact(message or '')}\n")
+            message = printable(redact.redact((event.message if event else None) or "failed"))
+            io.err.write(f"{PROG}: error: {name}: {message}\n")
             code = max(code, event.exit_code if event else 1)
             continue
-        expires = after.by_id(account.id).access_expires_at
-        io.out.write(f"{account.name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
+        try:
+            expires = after.by_id(account.id).access_expires_at
+        except UserFacingError:  # removed meanwhile
+            expires = None
+        io.out.write(f"{name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
     return code
 
 
 def cmd_revoke(args: argparse.Namespace, io: Streams) -> int:
-    outcome = run_vault(lambda v: v.revoke(args.name))
+    outcome = run_vault(lambda v: v.revoke(args.name), io)
     where = "revoked at the server" if outcome.server_side else "forgotten locally"
-    io.out.write(f"{args.name}: tokens {where}. {outcome.message}\n")
+    message = printable(redact.redact(outcome.message))
+    io.out.write(f"{printable(args.name)}: tokens {where}. {message}\n")
     return 0
 
 
@@ -176,13 +268,14 @@ def cmd_exec(args: argparse.Namespace, io: Streams) -> int:
     argv = list(args.argv)
     if not argv:
         raise UsageError("exec needs a command after --, as in: exec NAME -- COMMAND [ARG]...")
-    if not args.env.isidentifier():
-        raise UsageError(f"--env {args.env!r} is not a valid variable name")
-    tokens, _ = valid_token(args.name, 60, False)
+    check_env_name(args.env)
+    tokens, _ = valid_token(args.name, 60, False, io)
+    check_printable_token(tokens)
     env = dict(os.environ)
     env[args.env] = tokens.access_token
     sys.stdout.flush()
     sys.stderr.flush()
+    command = printable(argv[0])
     try:
         if os.name == "posix":
             os.execvpe(argv[0], argv, env)  # noqa: S606 - the child gets our stdio and signals as they are
@@ -190,8 +283,25 @@ def cmd_exec(args: argparse.Namespace, io: Streams) -> int:
 
         return subprocess.run(argv, env=env, check=False).returncode
     except FileNotFoundError:
-        io.err.write(f"{PROG}: error: command not found: {argv[0]}\n")
+        io.err.write(f"{PROG}: error: command not found: {command}\n")
         return 127
     except PermissionError:
-        io.err.write(f"{PROG}: error: command not executable: {argv[0]}\n")
+        io.err.write(f"{PROG}: error: command not executable: {command}\n")
         return 126
+    except (OSError, ValueError) as exc:  # not a program, argument list too long, a NUL byte
+        reason = getattr(exc, "strerror", None) or str(exc)
+        io.err.write(f"{PROG}: error: cannot run {command}: {printable(reason)}\n")
+        return 126
+
+
+def check_env_name(name: str) -> None:
+    """UsageError unless `name` is a plain variable name (ASCII letters, digits, _) that does
+    not change how programs are loaded or run (LOADER_VARIABLES, LOADER_PREFIXES)."""
+    if not (name.isascii() and name.isidentifier()):
+        raise UsageError(f"--env '{printable(name)}' is not a valid variable name")
+    upper = name.upper()
+    if upper in LOADER_VARIABLES or upper.startswith(LOADER_PREFIXES):
+        raise UsageError(
+            f"--env {name}: that variable changes how programs are loaded or run; "
+            "choose a name of your own, such as ACCESS_TOKEN"
+        )

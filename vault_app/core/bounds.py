@@ -56,3 +56,14 @@ def representable(value: Any) -> float | None:
     if when is None or when < 0 or when >= YEAR_10000:
         return None
     return when
+
+
+def moment(value: Any, now: float | None = None) -> float | None:
+    """A stored or displayed UTC POSIX time: after 1970 and at most HORIZON past `now`;
+    None otherwise. Looser than `timestamp` (a date the user typed may lie before 2001), still
+    refusing what is not a time at all (not finite, negative, milliseconds, 1e300)."""
+    when = number(value)
+    if when is None or when <= 0:
+        return None
+    now = time.time() if now is None else now
+    return when if when <= now + HORIZON else None

@@ -6,34 +6,46 @@ in-process and cross-process account locks, re-read the stored generation (anoth
 have refreshed already), act, write generation N+1 and verify it, switch the metadata to N+1,
 then delete what it replaces. A crash at any point leaves a generation that holds the newest
 tokens the server handed out.
+
+When the metadata cannot be written after new tokens reached the keyring (a full disk, a
+read-only vault folder), the refresh still counts: the next load adopts the newer generation
+(SecretStore.read_current), and `warnings` says that the metadata is behind. A change of the
+user's own secrets (`edit`) is taken back instead, and `add` removes the secret it wrote:
+nothing changes. `remove` records what it could not delete, so running it again finishes the
+job (see `remove`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from vault_app.core import bounds
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import (
+    KeyringUnavailableError,
     NoSuchAccountError,
     RejectedError,
     UsageError,
     UserFacingError,
     VaultFileError,
 )
+from vault_app.core.field_values import check_field_values
 from vault_app.core.http import DEFAULT_DEADLINE, Http, SentButNoAnswerError, UnusableReplyError
-from vault_app.core.model import Account, SecretBundle, Status, TokenSet
+from vault_app.core.model import Account, Leftover, SecretBundle, Status, TokenSet
 from vault_app.core.providers.base import (
     AccountConfig,
     Provider,
@@ -47,9 +59,12 @@ from vault_app.core.providers.replies import ExpiredOnArrivalError
 from vault_app.core.secret_store import (
     DEFAULT_CHUNK_LIMIT,
     DIRECT_HINT,
+    MIN_CHUNK_LIMIT,
     Backend,
     SecretStore,
     configured_timeout,
+    owned_by,
+    unowned,
 )
 from vault_app.core.vault_slots import request_done
 
@@ -57,6 +72,8 @@ log = logging.getLogger(__name__)
 
 # How long `token` and `refresh` wait for another process holding the account's lock.
 LOCK_TIMEOUT = 90.0
+# The account ids the vault makes and its schema accepts (vault_schema.Id).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -89,6 +106,10 @@ class Vault:
         # succeeds. In memory: what is stored never changes on a failure.
         self._spent: dict[str, str] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
+        # One line each: what went wrong without failing the operation (a refresh whose
+        # metadata could not be written). Front ends show and clear them; the newest 100 are
+        # kept, so a window that never looks does not grow them without end.
+        self.warnings: collections.deque[str] = collections.deque(maxlen=100)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -97,6 +118,10 @@ class Vault:
         doc = doc or self.store.load()
         if self._secrets is None:
             limit = int(self._chunk_limit or doc.setting("keyring_chunk_limit") or 0)
+            if limit and limit < MIN_CHUNK_LIMIT:
+                raise UsageError(
+                    f"TOKEN_VAULT_CHUNK_LIMIT must be at least {MIN_CHUNK_LIMIT} characters"
+                )
             self._secrets = SecretStore(
                 doc.vault_id,
                 self._backend,
@@ -132,14 +157,7 @@ class Vault:
     async def _locked(self, account_id: str) -> AsyncIterator[Loaded]:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
-            file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
-            try:
-                await file_lock.acquire()
-            except TimeoutError:
-                raise UserFacingError(
-                    "another Token Vault process has held this account for "
-                    f"{LOCK_TIMEOUT:g} s; try again"
-                ) from None
+            file_lock = await self._acquire_account_lock(account_id)
             acquired = time.monotonic()
             try:
                 doc = self.store.load()
@@ -161,38 +179,98 @@ class Vault:
                 self.longest_lock_hold = max(self.longest_lock_hold, held)
                 log.debug("account %s: lock held for %.0f ms", account_id, held * 1000)
 
+    async def _acquire_account_lock(self, account_id: str) -> Any:
+        """The account's cross-process lock, acquired (the caller releases it)."""
+        file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
+        try:
+            await file_lock.acquire()
+        except TimeoutError:  # filelock's Timeout; before OSError, whose subclass it is
+            raise UserFacingError(
+                f"another Token Vault process has held this account for {LOCK_TIMEOUT:g} s; "
+                "try again"
+            ) from None
+        except OSError as exc:
+            raise VaultFileError(
+                f"cannot lock {file_lock.lock_file}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        return file_lock
+
     async def _commit(
-        self, loaded: Loaded, bundle: SecretBundle, change: Callable[[Account], None]
+        self,
+        loaded: Loaded,
+        bundle: SecretBundle,
+        change: Callable[[Account], None],
+        *,
+        keep_unrecorded: bool = True,
     ) -> Account:
-        """Store `bundle` as a new generation and apply `change` to the metadata with it."""
+        """Store `bundle` as a new generation and apply `change` to the metadata with it.
+
+        When the metadata write fails (VaultFileError: full disk, read-only folder; or its
+        lock times out), `keep_unrecorded` decides: True (tokens from a server, which may have
+        rotated the refresh token) keeps the new generation, which the next load adopts, and
+        returns the changed account with a line in `warnings`; False takes the generation
+        back out of the keyring and raises (nothing changed)."""
         store = self.secrets()
         old = loaded.account.generation
         new = max(old, loaded.generation) + 1
         await store.acall(lambda: store.write_bundle(loaded.account.id, new, bundle))
 
-        def switch(doc: VaultDoc) -> Account:
-            account = doc.by_id(loaded.account.id)
+        def apply(account: Account) -> Account:
             account.generation = new
             account.secret_fields = sorted(bundle.secrets)
             change(account)
             return account
 
         try:
-            account = await self.store.aupdate(switch)
+            account = await self.store.aupdate(lambda doc: apply(doc.by_id(loaded.account.id)))
         except NoSuchAccountError:
             await store.acall(lambda: store.delete_raw(loaded.account.id, new))
             raise
+        except UserFacingError as exc:
+            if not keep_unrecorded:
+                await self._take_back(loaded.account.id, new)
+                raise
+            log.info("account %s: metadata not written: %s", loaded.account.id, exc.message)
+            self.warnings.append(
+                f"{loaded.account.name}: the change reached the keyring but could not be "
+                f"recorded ({exc.message}); it is read from the keyring until the metadata "
+                "can be written"
+            )
+            return apply(loaded.account.copy())
         for stale in range(max(old, 1), new):
             await store.acall(partial(store.delete_raw, loaded.account.id, stale))
         return account
 
-    async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account:
+    async def _take_back(self, account_id: str, generation: int) -> None:
+        """Delete a generation just written whose metadata was not; a failure leaves it to
+        `remove --leftovers` (it is logged, the caller reports its own error)."""
+        store = self.secrets()
+        try:
+            await store.acall(partial(store.delete_raw, account_id, generation, strict=True))
+        except UserFacingError as exc:
+            log.info("account %s: generation %d kept: %s", account_id, generation, exc.message)
+            self.warnings.append(
+                f"a secret could not be taken back out of the keyring ({exc.message}); "
+                "'token-vault remove --leftovers' deletes it"
+            )
+
+    async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account | None:
+        """Apply `change` to the stored account; None (and a warning) when the metadata
+        cannot be written: recording a failure must never hide the failure itself."""
+
         def apply(doc: VaultDoc) -> Account:
             account = doc.by_id(account_id)
             change(account)
             return account
 
-        return await self.store.aupdate(apply)
+        try:
+            return await self.store.aupdate(apply)
+        except NoSuchAccountError:
+            raise
+        except UserFacingError as exc:
+            log.info("account %s: metadata not written: %s", account_id, exc.message)
+            self.warnings.append(f"could not record the outcome: {exc.message}")
+            return None
 
     # -- operations -----------------------------------------------------------------------
 
@@ -211,6 +289,7 @@ class Vault:
         name = check_name(name)
         provider = get_provider(kind)
         clean = normalize_fields(provider, fields, complete=True)
+        check_field_values(provider, clean)
         check_secrets(provider, secrets)
         if require_secrets:
             check_complete(provider, clean, secrets)
@@ -230,20 +309,32 @@ class Vault:
         account.refresh_expires_at = _field_expiry(account)
         account.secret_fields = sorted(bundle.secrets)
         store = self.secrets(doc)
-        if generation:
-            await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
 
         def insert(doc: VaultDoc) -> None:
             if any(a.name == name for a in doc.accounts):
                 raise UsageError(f"an account named {name!r} exists already")
             doc.accounts.append(account)
 
+        # Held from the secret's write to the metadata's: `remove --leftovers` never takes the
+        # secret of an account being added for one that no account owns.
+        file_lock = await self._acquire_account_lock(account.id)
+        added = False
         try:
-            self.store.update(insert)
-        except UserFacingError:
             if generation:
-                await store.acall(lambda: store.delete_raw(account.id, 1))
-            raise
+                await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
+            try:
+                self.store.update(insert)
+                added = True
+            except BaseException:
+                # Disk full, read-only folder, a name taken meanwhile: no secret stays behind.
+                if generation:
+                    await self._take_back(account.id, 1)
+                raise
+        finally:
+            await file_lock.release()
+            if not added:
+                with contextlib.suppress(OSError):
+                    (self.store.lock_dir / f"{account.id}.lock").unlink()
         if not sign_in or not bundle.secrets:
             return account, None
         try:
@@ -260,6 +351,7 @@ class Vault:
         account = self.store.load().find(name)
         provider = get_provider(account.provider)
         clean = normalize_fields(provider, fields, complete=False)
+        check_field_values(provider, clean)
         check_secrets(provider, secrets)
         if not clean and not secrets:
             raise UsageError("nothing to change: give --set, --secret or --secret-file")
@@ -280,7 +372,9 @@ class Vault:
                 acc.fields = merged_fields
                 acc.refresh_expires_at = _field_expiry(acc)
 
-            await self._commit(loaded, bundle, change)
+            # New secrets the metadata does not know of would be adopted by the next load
+            # without the fields that go with them: all or nothing.
+            await self._commit(loaded, bundle, change, keep_unrecorded=False)
         try:
             updated, _ = await self._renew(account.id, force=True, fresh_sign_in=True)
         except UserFacingError as exc:
@@ -501,20 +595,145 @@ class Vault:
         return outcome
 
     async def remove(self, name: str) -> None:
-        """Delete the account and every keyring item it owns."""
-        account = self.store.load().find(name)
-        async with self._locked(account.id) as loaded:
+        """Delete the account and every keyring item it owns.
 
-            def drop(doc: VaultDoc) -> None:
-                doc.accounts = [a for a in doc.accounts if a.id != account.id]
+        The account leaves the metadata first, together with a record of its keyring items
+        (VaultDoc.leftovers), under its lock; the record goes once every item is deleted.
+        When the keyring refuses a delete, KeyringUnavailableError says so and the record
+        stays: `remove NAME` again (it finds the record by name) or `remove --leftovers`
+        finishes the job. Nothing is ever orphaned for good."""
+        doc = self.store.load()
+        pending = [item for item in doc.leftovers if item.name == name]
+        account = next((a for a in doc.accounts if a.name == name), None)
+        if account is None and not pending:
+            doc.find(name)  # NoSuchAccountError, with its usual message
+        if account is not None:
+            pending.append(await self._forget(account.id))
+        failures: list[str] = []
+        for item in pending:
+            try:
+                await self._delete_leftover(item)
+            except UserFacingError as exc:
+                failures.append(exc.message)
+        await self._drop_leftover_records()
+        if failures:
+            raise KeyringUnavailableError(
+                f"{name} is removed from the vault, but not all of its keyring items could be "
+                f"deleted ({failures[0]}); run 'token-vault remove {name}' again to delete them"
+            )
 
-            self.store.update(drop)
-            store = self.secrets()
-            last = max(loaded.generation, loaded.account.generation) + 1
-            for generation in range(max(1, loaded.account.generation - 1), last + 1):
-                await store.acall(partial(store.delete_raw, account.id, generation))
+    async def _forget(self, account_id: str) -> Leftover:
+        """Take the account out of the metadata, recording its keyring items as leftovers."""
+        file_lock = await self._acquire_account_lock(account_id)
+        try:
+
+            def drop(doc: VaultDoc) -> Leftover:
+                account = doc.by_id(account_id)
+                doc.accounts = [a for a in doc.accounts if a.id != account_id]
+                # From the one before (its delete may have failed) to the next (a crash
+                # leftover); _delete_leftover also follows newer ones and lists the rest.
+                item = Leftover(
+                    account.id,
+                    account.name,
+                    max(1, account.generation - 1),
+                    account.generation + 1,
+                )
+                doc.leftovers.append(item)
+                return item
+
+            return self.store.update(drop)
+        finally:
+            await file_lock.release()
+
+    async def _delete_leftover(self, item: Leftover) -> None:
+        """Delete every keyring item of a removed account, under its lock; raises
+        (KeyringUnavailableError) while any stays."""
+        store = self.secrets()
+        file_lock = await self._acquire_account_lock(item.id)
+        try:
+
+            def delete_all() -> None:
+                generation = item.first
+                while generation <= item.last or store.has(item.id, generation):
+                    store.delete_raw(item.id, generation, strict=True)
+                    generation += 1
+                try:
+                    names = store.usernames()
+                except KeyringUnavailableError:
+                    return  # this keyring cannot list: the range above is what there is
+                for username in owned_by(names, item.id):
+                    store.delete_item(username)
+
+            await store.acall(delete_all)
+        finally:
+            await file_lock.release()
         with contextlib.suppress(OSError):
-            (self.store.lock_dir / f"{account.id}.lock").unlink()
+            (self.store.lock_dir / f"{item.id}.lock").unlink()
+
+    async def _drop_leftover_records(self) -> None:
+        """Forget the leftover records whose items are all gone (best effort: a record that
+        stays only makes the next `remove` look once more)."""
+        doc = self.store.load()
+        if not doc.leftovers:
+            return
+        store = self.secrets()
+        try:
+            names = await store.acall(store.usernames)
+            gone = {item.id for item in doc.leftovers if not owned_by(names, item.id)}
+        except KeyringUnavailableError:
+            gone = {item.id for item in doc.leftovers}
+            for item in doc.leftovers:
+                if await store.acall(partial(store.has, item.id, item.last)):
+                    gone.discard(item.id)
+        if not gone:
+            return
+
+        def drop(doc: VaultDoc) -> None:
+            doc.leftovers = [item for item in doc.leftovers if item.id not in gone]
+
+        try:
+            await self.store.aupdate(drop)
+        except UserFacingError as exc:
+            log.info("leftover records kept: %s", exc.message)
+
+    def leftovers(self) -> list[str]:
+        """Keyring items of this vault that no account owns (their keyring usernames): blocking,
+        for --self-check. KeyringUnavailableError when the keyring cannot list its items."""
+        store = self.secrets()
+        names = store.call(store.usernames)
+        return unowned(names, {a.id: a.generation for a in self.store.load().accounts})
+
+    async def remove_leftovers(self) -> list[str]:
+        """Delete every keyring item of this vault that no account owns: items of removed
+        accounts, stale generations, secrets of an add that failed. Each account's items are
+        re-checked under its lock, so an operation under way never loses its newest item.
+        Returns the usernames deleted; KeyringUnavailableError when one stays."""
+        store = self.secrets()
+        names = await store.acall(store.usernames)
+        suspects = unowned(names, {a.id: a.generation for a in self.store.load().accounts})
+        deleted: list[str] = []
+        for account_id in sorted({username.partition(":")[0] for username in suspects}):
+            if not _ACCOUNT_ID.fullmatch(account_id):
+                # Not an id we ever make (so no account and no lock of ours): an id from the
+                # keyring never becomes a path.
+                for username in [u for u in suspects if u.partition(":")[0] == account_id]:
+                    await store.acall(partial(store.delete_item, username))
+                    deleted.append(username)
+                continue
+            file_lock = await self._acquire_account_lock(account_id)
+            try:
+                current = {a.id: a.generation for a in self.store.load().accounts}
+                mine = [u for u in suspects if u.partition(":")[0] == account_id]
+                for username in unowned(mine, current):
+                    await store.acall(partial(store.delete_item, username))
+                    deleted.append(username)
+            finally:
+                await file_lock.release()
+            if account_id not in current:
+                with contextlib.suppress(OSError):
+                    (self.store.lock_dir / f"{account_id}.lock").unlink()
+        await self._drop_leftover_records()
+        return deleted
 
 
 def _has_default(provider: Provider, name: str) -> bool:
@@ -563,7 +782,9 @@ def _field_expiry(account: Account) -> float | None:
 
 
 def _env_number(name: str) -> float:
+    """A positive, finite number from the environment variable `name`, else 0 (unset)."""
     try:
-        return float(os.environ.get(name, "") or 0)
+        value = bounds.number(float(os.environ.get(name, "") or 0))
     except ValueError:
         return 0.0
+    return value if value is not None and 0 < value <= 2**31 else 0.0

@@ -7,15 +7,17 @@ is logged with secrets stripped and reported once as an unexpected error."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from vault_app.core.account_store import VaultDoc
 from vault_app.core.engine import Event, EventKind, Refresher
-from vault_app.core.errors import UserFacingError
-from vault_app.core.model import Account, TokenSet
+from vault_app.core.errors import RejectedError, UserFacingError
+from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_provider
 from vault_app.core.redact import redact
 from vault_app.core.vault import Vault
@@ -80,8 +82,24 @@ class VaultAdapter(QObject):
 
     # -- running work -----------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[T], on_done: Callable[[T], None] | None = None) -> None:
-        """Run `work` on the loop; report its failure instead of raising into Qt."""
+    def spawn(
+        self,
+        work: Awaitable[T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[UserFacingError], None] | None = None,
+    ) -> None:
+        """Run `work` on the loop; report its failure instead of raising into Qt. With
+        `on_error` the caller (a dialog) reports expected failures itself; a bug still goes
+        to `unexpected`, and `on_error` hears of it too so nothing waits forever."""
+
+        def unexpected(exc: Exception) -> str:
+            log.error("unexpected error", exc_info=exc)  # the log handler masks secrets
+            message = (
+                f"Unexpected error: {type(exc).__name__}. Details are in "
+                "the log (run with TOKEN_VAULT_LOG=debug for more)."
+            )
+            self.unexpected.emit(message)
+            return message
 
         async def guarded() -> None:
             try:
@@ -89,17 +107,27 @@ class VaultAdapter(QObject):
             except asyncio.CancelledError:
                 raise
             except UserFacingError as exc:
-                self.error.emit(redact(exc.message))
+                try:
+                    if on_error is None:
+                        self.error.emit(redact(exc.message))
+                    else:
+                        on_error(_redacted(exc))
+                except Exception as bug:  # a callback's bug is reported, not lost in the task
+                    unexpected(bug)
                 return
             except Exception as exc:
-                log.exception("unexpected error")  # the log handler masks secrets
-                self.unexpected.emit(
-                    f"Unexpected error: {type(exc).__name__}. Details are in "
-                    "the log (run with TOKEN_VAULT_LOG=debug for more)."
-                )
+                message = unexpected(exc)
+                if on_error is not None:
+                    try:
+                        on_error(UserFacingError(message))
+                    except Exception as bug:
+                        unexpected(bug)
                 return
             if on_done is not None:
-                on_done(result)
+                try:
+                    on_done(result)
+                except Exception as bug:
+                    unexpected(bug)
 
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
@@ -165,12 +193,51 @@ class VaultAdapter(QObject):
         return outcome
 
     async def add(
-        self, name: str, kind: str, fields: dict[str, str], secrets: dict[str, str]
-    ) -> tuple[Account, UserFacingError | None]:
-        result = await self.vault.add(name, kind, fields, secrets)
-        self.account_changed.emit(result[0])
+        self,
+        name: str,
+        kind: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        *,
+        keep_on_failure: bool = True,
+    ) -> tuple[Account | None, UserFacingError | None]:
+        """Add an account and sign in. When that first sign-in fails and `keep_on_failure`
+        is False (the Add dialog), the account is removed again and (None, why) returned:
+        nothing the user did not ask to keep stays behind. Invalid input raises."""
+        account, failure = await self.vault.add(name, kind, fields, secrets)
+        if failure is not None and not keep_on_failure:
+            try:
+                await self.vault.remove(account.name)
+            except UserFacingError:
+                log.warning("could not remove %s after its failed first sign-in", account.id)
+            else:
+                return None, failure
+        self.account_changed.emit(account)
         self.engine.poke()
-        return result
+        return account, failure
+
+    async def add_signed_out(
+        self,
+        name: str,
+        kind: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        failure: UserFacingError,
+    ) -> Account:
+        """Keep an account whose first sign-in failed ("Save anyway"), without trying again:
+        it is stored with the status and reason that sign-in gave."""
+        account, _ = await self.vault.add(name, kind, fields, secrets, sign_in=False)
+        status = Status.SIGN_IN_NEEDED if isinstance(failure, RejectedError) else Status.ERROR
+
+        def mark(doc: VaultDoc) -> Account:
+            stored = doc.by_id(account.id)
+            stored.status = status
+            stored.last_error = failure.message
+            return stored
+
+        account = await self.vault.store.aupdate(mark)
+        self.account_changed.emit(account)
+        return account
 
     async def edit(
         self, account_id: str, fields: dict[str, str], secrets: dict[str, str]
@@ -180,6 +247,14 @@ class VaultAdapter(QObject):
         self.account_changed.emit(result[0])
         self.engine.poke()
         return result
+
+    async def stored_tokens(self, account_id: str) -> tuple[Account, TokenSet | None]:
+        """The account and the tokens stored for it now, without refreshing (what Show
+        displays after the engine refreshed): a keyring read off the GUI thread."""
+        account = self.vault.load().by_id(account_id)
+        store = self.vault.secrets()
+        found = await store.acall(lambda: store.read_current(account.id, account.generation))
+        return account, (found[1].tokens if found else None)
 
     def autostart_enabled(self) -> bool | None:
         """Whether the system will start us at login (the entry, not the stored setting: the
@@ -236,3 +311,14 @@ class VaultAdapter(QObject):
         account = self.vault.load().by_id(account_id)
         await self.vault.remove(account.name)
         self.account_removed.emit(account_id)
+
+
+def _redacted(exc: UserFacingError) -> UserFacingError:
+    """The error with its message redacted, keeping its class (dialogs advise by class)."""
+    clean = redact(exc.message)
+    if clean == exc.message:
+        return exc
+    twin = copy.copy(exc)
+    twin.message = clean
+    twin.args = (clean,)
+    return twin

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.account_store import DEFAULT_SETTINGS
-from vault_app.core.model import Account, TokenSet
+from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.schedule import EngineSettings
 from vault_app.core.timefmt import span
 from vault_app.gui.account_model import (
@@ -43,6 +43,8 @@ from vault_app.gui.countdown_delegate import CountdownDelegate
 # The window is built and painted before the event loop, the engine and the dialogs are
 # imported (see app.run_gui): those come in only where they are used.
 if TYPE_CHECKING:
+    from vault_app.core.errors import UserFacingError
+    from vault_app.core.providers.base import RevokeOutcome
     from vault_app.gui.account_dialog import AccountDialog
     from vault_app.gui.adapter import VaultAdapter
 
@@ -337,9 +339,7 @@ class MainWindow(QMainWindow):
         if action == "copy":
             self.copy(account)
         elif action == "show":
-            self.adapter.spawn(
-                self.adapter.token(account.id), lambda tokens: self._open_show(account, tokens)
-            )
+            self._open_show(account)
         elif action == "refresh":
             self.adapter.refresh([account.id])
         elif action == "revoke":
@@ -363,12 +363,20 @@ class MainWindow(QMainWindow):
     def copy_text(self, text: str) -> None:
         self.clipboard.copy(text, int(self.settings.get("clipboard_seconds") or 0))
 
-    def _open_show(self, account: Account, tokens: TokenSet) -> None:
+    def _open_show(self, account: Account, tokens: TokenSet | None = None) -> None:
+        """Show opens at once, also for a failing account: the dialog fetches the token
+        itself, follows the account, and says what is wrong when there is no token."""
         from vault_app.gui.show_dialog import ShowDialog
 
-        dialog = ShowDialog(account, tokens, self.copy_text, self)
+        dialog = ShowDialog(account, tokens, self.copy_text, self, adapter=self.adapter)
+        dialog.sign_in_requested.connect(self._open_sign_in)
         self._keep(dialog)
         dialog.open()
+
+    def _open_sign_in(self, account: Account) -> None:
+        from vault_app.gui.account_dialog import AccountDialog
+
+        self._open_account_dialog(AccountDialog.for_sign_in(account, parent=self))
 
     def _keep(self, dialog: QWidget) -> None:
         self._dialogs.append(dialog)
@@ -378,24 +386,21 @@ class MainWindow(QMainWindow):
         )
 
     def confirm_revoke(self, account: Account) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            f"Revoke {account.name}?",
-            self.adapter.revoke_description(account),
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        from vault_app.gui.revoke_dialog import RevokeDialog
 
-        def done(_result: int) -> None:
-            if box.clickedButton() is revoke:
-                self.adapter.spawn(
-                    self.adapter.revoke(account.id),
-                    lambda outcome: self.statusBar().showMessage(
-                        f"{account.name}: {outcome.message}", 10000
-                    ),
-                )
+        box = RevokeDialog(account, self)
+
+        def revoked(outcome: RevokeOutcome) -> None:
+            self.statusBar().showMessage(f"{account.name}: {outcome.message}", 10000)
+
+        def failed(error: UserFacingError) -> None:
+            from vault_app.gui.revoke_dialog import report_failure
+
+            report_failure(self, account, error)
+
+        def done(result: int) -> None:
+            if result == RevokeDialog.DialogCode.Accepted:
+                self.adapter.spawn(self.adapter.revoke(account.id), revoked, failed)
 
         box.finished.connect(done)
         self._keep(box)
@@ -423,36 +428,29 @@ class MainWindow(QMainWindow):
     def open_add(self) -> None:
         from vault_app.gui.account_dialog import AccountDialog
 
-        self._open_account_dialog(AccountDialog(parent=self))
+        self._open_account_dialog(AccountDialog(parent=self, adapter=self.adapter))
 
     def open_edit(self, account: Account) -> None:
         from vault_app.gui.account_dialog import AccountDialog
 
-        self._open_account_dialog(AccountDialog(account, parent=self))
+        self._open_account_dialog(AccountDialog(account, parent=self, adapter=self.adapter))
 
     def _open_account_dialog(self, dialog: AccountDialog) -> None:
-        def submit(name: str, kind: str, fields: dict[str, str], secrets: dict[str, str]) -> None:
-            editing = dialog.account
-            work = (
-                self.adapter.edit(editing.id, fields, secrets)
-                if editing is not None
-                else self.adapter.add(name, kind, fields, secrets)
-            )
+        """The dialog stores and signs in by itself (through the adapter); once it is done
+        the window selects the account and says so."""
 
-            def outcome(result: tuple[Account, Any]) -> None:
-                account, failure = result
-                dialog.account = account
-                if failure is None:
-                    dialog.show_outcome(True, f"Signed in. {account.name} is ready.")
-                else:
-                    dialog.show_outcome(False, f"Saved, but signing in failed: {failure}")
+        def saved(account: Account) -> None:
+            self.model.upsert(account)
+            self._update_empty()
+            for row in range(self.proxy.rowCount()):
+                if self.proxy.index(row, NAME).data(ID_ROLE) == account.id:
+                    self.table.selectRow(row)
+                    self.table.scrollTo(self.proxy.index(row, NAME))
+                    break
+            state = "signed in" if account.status is Status.OK else "saved, not signed in"
+            self.statusBar().showMessage(f"{account.name}: {state}", 10000)
 
-            self.adapter.spawn(work, outcome)
-
-        dialog.submit.connect(submit)
-        self.adapter.error.connect(
-            lambda message: dialog.show_outcome(False, message) if dialog.isVisible() else None
-        )
+        dialog.saved.connect(saved)
         self._keep(dialog)
         dialog.open()
 

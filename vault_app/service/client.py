@@ -45,15 +45,21 @@ class AppSilentError(UserFacingError):
 class ServedToken:
     """A token as the running app served it (the fields `token --format` needs)."""
 
-    __slots__ = ("access_token", "expires_at", "header_name", "token_type")
+    __slots__ = ("access_token", "expires_at", "header_name", "token_type", "warning")
 
     def __init__(
-        self, access_token: str, token_type: str, expires_at: float | None, header_name: str
+        self,
+        access_token: str,
+        token_type: str,
+        expires_at: float | None,
+        header_name: str,
+        warning: str | None = None,
     ) -> None:
         self.access_token = access_token
         self.token_type = token_type
         self.expires_at = expires_at  # POSIX seconds, UTC; None: unknown
         self.header_name = header_name
+        self.warning = warning  # one line for stderr (the account needs a new sign-in)
 
     def __repr__(self) -> str:
         return f"ServedToken(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
@@ -243,7 +249,12 @@ def token(
     expires_at = None if expires is None else bounds.number(expires)
     if expires is not None and expires_at is None:
         raise _bad("expires_at")
-    return ServedToken(access, token_type, expires_at, header)
+    warning = reply.get("warning")
+    if warning is not None:
+        if not isinstance(warning, str):
+            raise _bad("warning")
+        warning = "".join(c if c.isprintable() else " " for c in warning[: protocol.MAX_MESSAGE])
+    return ServedToken(access, token_type, expires_at, header, warning)
 
 
 def accounts(home: str | os.PathLike[str] | None = None) -> list[dict[str, Any]] | None:

@@ -16,7 +16,8 @@ Replies:
 
     {"v": 1, "ok": true, ...}    hello:   "app" ("window" or "headless"), "pid", "version"
                                  token:   "access_token", "token_type", "expires_at" (POSIX
-                                          seconds, UTC, or null when unknown), "header_name"
+                                          seconds, UTC, or null when unknown), "header_name",
+                                          and "warning" (one line) when there is one
                                  list:    "accounts": [account metadata as in accounts.json]
                                  refresh: "results": [{"name", "ok": true, "expires_at"} or
                                           {"name", "ok": false, "message", "exit"}]

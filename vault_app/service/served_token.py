@@ -89,6 +89,8 @@ def run(words: list[str]) -> int | None:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    if served.warning:
+        sys.stderr.write(f"{PROG}: warning: {served.warning}\n")
     try:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()

@@ -23,11 +23,14 @@ from vault_app import __version__
 from vault_app.core.engine import Event, EventKind, Refresher
 from vault_app.core.errors import (
     NoSuchAccountError,
+    RejectedError,
     SignInNeededError,
     UserFacingError,
     VaultFileError,
 )
-from vault_app.core.model import Account, TokenSet
+from vault_app.core.model import Account, Status, TokenSet
+from vault_app.core.redact import redact
+from vault_app.core.timefmt import span
 from vault_app.core.vault import Vault
 from vault_app.service import protocol
 from vault_app.service.server import SocketServer
@@ -201,18 +204,42 @@ class VaultService:
         if isinstance(request, protocol.Hello):
             return {"app": self.app, "pid": os.getpid(), "version": __version__}
         if isinstance(request, protocol.TokenRequest):
-            account, tokens = await self.token(
-                request.name, min_valid=request.min_valid, force=request.force
-            )
-            return {
-                "access_token": tokens.access_token,
-                "token_type": tokens.token_type or "",
-                "expires_at": tokens.expires_at,
-                "header_name": account.fields.get("header_name") or "Authorization",
-            }
+            return await self._token_reply(request)
         if isinstance(request, protocol.ListRequest):
-            return {"accounts": [a.to_json() for a in self.vault.load().accounts]}
+            import msgspec  # the metadata file's own encoding of an account (vault_schema.py)
+
+            return {"accounts": msgspec.to_builtins(list(self.vault.load().accounts))}
         return {"results": await self.refresh(request.names, request.everything)}
+
+    async def _token_reply(self, request: protocol.TokenRequest) -> dict[str, Any]:
+        """`token`, as the CLI's own path answers it: an account whose refresh the server
+        rejected still gets its unexpired access token, with a warning saying so."""
+        account = self.vault.load().find(request.name)
+        warning = None
+        try:
+            account, tokens = await self.token_for(
+                account, min_valid=request.min_valid, force=request.force
+            )
+        except RejectedError as exc:
+            if request.force:  # a new token was asked for: the old one is no answer
+                raise
+            held = await self._held(self.vault.load().by_id(account.id))
+            left = held.remaining() if held is not None else None
+            if held is None or left is None or left <= 0:
+                raise
+            tokens, warning = held, sign_in_warning(account.name, exc.message, left)
+        else:
+            if account.status is Status.SIGN_IN_NEEDED:
+                warning = sign_in_warning(account.name, account.last_error, tokens.remaining())
+        reply: dict[str, Any] = {
+            "access_token": tokens.access_token,
+            "token_type": tokens.token_type or "",
+            "expires_at": tokens.expires_at,
+            "header_name": account.fields.get("header_name") or "Authorization",
+        }
+        if warning:
+            reply["warning"] = redact(warning)
+        return reply
 
     async def refresh(self, names: tuple[str, ...], everything: bool) -> list[dict[str, Any]]:
         """Refresh these accounts now through the engine, at once; each one's outcome."""
@@ -269,6 +296,17 @@ class VaultService:
                 listener()
             except Exception:
                 log.exception("proxy listener failed")
+
+
+def sign_in_warning(name: str, reason: str | None, remaining: float | None) -> str:
+    """What `token` says when it hands out the last good token of an account that needs a new
+    sign-in (the words of cli/tokens.py's warning)."""
+    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
+    why = f" ({reason})" if reason else ""
+    return (
+        f"{name} needs a new sign-in{why}; this access token still works {left}: "
+        f"run 'token-vault edit {name}' or 'token-vault refresh {name}'"
+    )
 
 
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:

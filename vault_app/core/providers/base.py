@@ -159,6 +159,12 @@ class Provider(abc.ABC):
         matches its certificate); raises UsageError. Runs when an account is added or edited."""
         return
 
+    def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """Names of the fields (secret or not) a complete account needs, given these
+        non-secret values (the OAuth2 grant changes them), in declaration order: forms mark
+        them and ask for them before signing in. Default: the fields declared `required`."""
+        return tuple(spec.name for spec in self.fields if spec.required)
+
     @abc.abstractmethod
     def revoke_description(self, config: AccountConfig) -> str:
         """One sentence saying exactly what Revoke does for this account."""

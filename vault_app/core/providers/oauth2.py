@@ -12,6 +12,7 @@ import base64
 import hashlib
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -188,6 +189,27 @@ class OAuth2Provider(Provider):
             raise UsageError("oauth2: the refresh_token grant needs a refresh_token")
         if grant == "jwt_bearer":
             build_assertion(config)  # checks the key, the certificate and the claims' fields
+
+    def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """What `validate` and `sign_in` will ask for with this grant and client_auth."""
+        config = AccountConfig(fields, {})
+        try:
+            grant, auth = self.grant(config), self.client_auth(config)
+        except UsageError:
+            return super().required_fields(fields)
+        needed = {"token_url"}
+        if auth != "none" or grant == "jwt_bearer":  # the assertion's iss is the client_id
+            needed.add("client_id")
+        if grant == "client_credentials" and auth != "none":
+            needed.add("client_secret")
+        needed.update(
+            {
+                "password": ("username", "password"),
+                "refresh_token": ("refresh_token",),
+                "jwt_bearer": ("assertion_sub", "private_key", "certificate"),
+            }.get(grant, ())
+        )
+        return tuple(spec.name for spec in self.fields if spec.name in needed)
 
     def revoke_description(self, config: AccountConfig) -> str:
         if config.fields.get("revocation_url"):

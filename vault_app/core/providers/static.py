@@ -77,12 +77,12 @@ class StaticProvider(Provider):
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
         token = config.secrets.get("token", "")
         if not token:
-            raise SignInNeededError("static: no token stored; set one with edit --secret token")
+            raise SignInNeededError("static: no token is stored: a new token is needed")
         if not token.isprintable() or len(token) > 65536:
             # A line break or control character would split or forge the header it goes in.
             raise SignInNeededError(
-                "static: the stored token contains line breaks or control characters; store "
-                "it again with edit NAME --secret token"
+                "static: the stored token contains line breaks or control characters: a new "
+                "token is needed"
             )
         expires_text = config.fields.get("expires_at")
         expires_at = (
@@ -90,9 +90,9 @@ class StaticProvider(Provider):
         )
         if expires_at is not None and expires_at <= time.time():
             when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            # Said without a CLI command: the window shows this too (the CLI's edit help says how).
             raise SignInNeededError(
-                f"static: the stored token expired at {when}; store a new one with "
-                "edit NAME --secret token"
+                f"static: the stored token expired at {when}: a new one is needed"
             )
         scheme = config.fields.get("scheme", "Bearer")
         return TokenSet(access_token=token, token_type=scheme, expires_at=expires_at)
