@@ -31,7 +31,7 @@ def test_tray_menu_icon_pause_and_hide_to_tray(tmp_path: Path) -> None:
     assert shown["menu"] == [
         "Copy token",
         "Refresh all",
-        "Pause refresh",
+        "Pause refreshing",
         "Show/Hide window",
         "Quit",
     ]

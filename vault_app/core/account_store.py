@@ -39,6 +39,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "start_minimized": False,
     "autostart": False,
     "notifications": True,
+    "colour_scheme": "system",  # system, light or dark (the window)
+    "window_geometry": "",  # the window's size and place: Base64 of QWidget.saveGeometry
+    "column_widths": {},  # the table's column widths in px, by column title
+    "sort_column": "Name",  # the table's sort column, by title
+    "sort_order": "ascending",  # or "descending"
+    "toolbar_visible": True,
+    "pinned_accounts": [],  # account ids the tray's Copy menu always lists, in order
+    "recent_accounts": [],  # account ids last copied, newest first (the tray's Copy menu)
 }
 
 

@@ -7,9 +7,11 @@ is logged with secrets stripped and reported once as an unexpected error."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,6 +22,9 @@ from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_prov
 from vault_app.core.redact import redact
 from vault_app.core.vault import Vault
 from vault_app.system.autostart import Autostart
+
+if TYPE_CHECKING:
+    from vault_app.core.transfer import ImportResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,30 +85,49 @@ class VaultAdapter(QObject):
 
     # -- running work -----------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[T], on_done: Callable[[T], None] | None = None) -> None:
-        """Run `work` on the loop; report its failure instead of raising into Qt."""
+    def spawn(
+        self,
+        work: Awaitable[T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Run `work` on the loop; report its failure instead of raising into Qt: to
+        `on_error` when given (the caller knows which account and action it was), else
+        through the `error` and `unexpected` signals."""
 
         async def guarded() -> None:
             try:
                 result = await work
             except asyncio.CancelledError:
                 raise
-            except UserFacingError as exc:
-                self.error.emit(redact(exc.message))
-                return
             except Exception as exc:
-                log.exception("unexpected error")  # the log handler masks secrets
-                self.unexpected.emit(
-                    f"Unexpected error: {type(exc).__name__}. Details are in "
-                    "the log (run with TOKEN_VAULT_LOG=debug for more)."
-                )
+                if not isinstance(exc, UserFacingError):
+                    log.exception("unexpected error")  # the log handler masks secrets
+                if on_error is not None:
+                    self._call(on_error, exc)
+                elif isinstance(exc, UserFacingError):
+                    self.error.emit(redact(exc.message))
+                else:
+                    self.unexpected.emit(
+                        f"Unexpected error: {type(exc).__name__}. Details are in "
+                        "the log (run with TOKEN_VAULT_LOG=debug for more)."
+                    )
                 return
             if on_done is not None:
-                on_done(result)
+                self._call(on_done, result)
 
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _call(self, callback: Callable[[Any], None], value: Any) -> None:
+        """A widget's callback: its own failure is a bug, logged and reported, never raised
+        into the event loop."""
+        try:
+            callback(value)
+        except Exception as exc:
+            log.exception("a window callback failed")
+            self.unexpected.emit(f"Unexpected error: {type(exc).__name__}. Details are in the log.")
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
@@ -152,6 +176,44 @@ class VaultAdapter(QObject):
 
     def refresh_all(self) -> None:
         self.spawn(self.engine.refresh_now(self.vault.load().accounts))
+
+    async def refresh_now(self, account_ids: list[str]) -> dict[str, Event]:
+        """Refresh these accounts now; each one's final event (succeeded, failed, sign-in
+        needed) by account id, for the window to say what happened."""
+        wanted = set(account_ids)
+        chosen = [a for a in self.vault.load().accounts if a.id in wanted]
+        return await self.engine.refresh_now(chosen)
+
+    async def export_accounts(self, path: Path) -> int:
+        """Write the account definitions (no secrets) to `path`, off the GUI thread; returns
+        how many. UserFacingError when the file cannot be written."""
+        from vault_app.core.transfer import export_document
+
+        def write() -> int:
+            document = export_document(self.vault.store)
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            try:
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserFacingError(
+                    f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+                ) from None
+            return len(document["accounts"])
+
+        return await asyncio.to_thread(write)
+
+    async def import_accounts(self, path: Path) -> ImportResult:
+        """Read an export file and add its accounts (all or nothing), off the GUI thread;
+        the table is reloaded after."""
+        from vault_app.core.transfer import import_definitions, read_export
+
+        def run() -> tuple[ImportResult, list[Account]]:
+            result = import_definitions(self.vault.store, read_export(path))
+            return result, self.vault.load().accounts
+
+        result, accounts = await asyncio.to_thread(run)
+        self.accounts_loaded.emit(accounts)
+        return result
 
     def revoke_description(self, account: Account) -> str:
         provider = get_provider(account.provider)
