@@ -323,8 +323,11 @@ def serve(
     if instance is not None:
         instance.show_requested.connect(running.raise_window)
     # Logout: the session asks us to save (the state is saved as it changes; the window's
-    # size and place now), then ends Qt's loop: aboutToQuit starts the same quit.
+    # size and place now), then asks Qt to quit. That request (QEvent.Quit) starts our quit
+    # instead of ending Qt's loop under the running tasks; aboutToQuit covers any other end.
     app.commitDataRequest.connect(lambda _manager: window.state_changed.emit(window.state_values()))
+    interceptor = quitting.QuitInterceptor(request_quit)
+    app.installEventFilter(interceptor)
     app.aboutToQuit.connect(request_quit)
 
     def on_signal(_number: int) -> None:  # on the watcher thread
@@ -351,6 +354,7 @@ def serve(
                     # Qt's loop ended first (the session is ending): finish the quit.
                     request_quit()
     finally:
+        app.removeEventFilter(interceptor)
         wakeup.uninstall()
         if instance is not None:
             instance.close()

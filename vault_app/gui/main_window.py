@@ -95,6 +95,8 @@ SCREEN_SHARE = 0.9  # of the screen's free area a new window may take
 MIN_SIZE = QSize(480, 320)
 TRAY_MENU_RECENT = 8  # how many recently copied accounts are remembered
 SAVE_STATE_MS = 1000  # column and sort changes are saved this long after the last one
+# Fusion marks a focused tool button faintly; keyboard users need to see it at a glance.
+TOOLBAR_FOCUS = "QToolButton:focus { border: 2px solid palette(highlight); border-radius: 3px; }"
 SORT_ORDERS = {"ascending": Qt.SortOrder.AscendingOrder, "descending": Qt.SortOrder.DescendingOrder}
 
 
@@ -296,6 +298,7 @@ class MainWindow(QMainWindow):
         bar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(bar)
+        bar.setStyleSheet(TOOLBAR_FOCUS)
         self.toolbar = bar
         for action in (self.add_action, self.refresh_all_action, self.settings_action):
             bar.addAction(action)
@@ -380,6 +383,7 @@ class MainWindow(QMainWindow):
             max(sample.sizeHint().height() + 2, self.table.fontMetrics().height() + 10)
         )
         sample.deleteLater()
+        self._paint_selection(False)
 
     def _tab_order(self) -> None:
         chain: list[QWidget] = [
@@ -560,7 +564,11 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             theme.theme().apply(app, preference)
 
+    def _paint_selection(self, focused: bool) -> None:
+        self.table.setPalette(theme.theme().selection_palette(self.table.palette(), focused))
+
     def _theme_changed(self) -> None:
+        self._paint_selection(self.table.hasFocus())
         for action in self.actions():
             name = action.property("icon-name")
             if isinstance(name, str):
@@ -569,6 +577,7 @@ class MainWindow(QMainWindow):
             row.update_icons()
         self.empty.update_icons()
         self.table.viewport().update()
+        self.toolbar.setStyleSheet(TOOLBAR_FOCUS)
 
     # -- contents ---------------------------------------------------------------------------
 
@@ -692,10 +701,14 @@ class MainWindow(QMainWindow):
             self._fit_columns()
             self._schedule_row_widgets()
         elif watched is self.table and event.type() == QEvent.Type.FocusIn:
-            # Focus is always visible: the table shows it by its selected row.
+            # Focus is always visible: the table shows it by its selected row, in the
+            # highlight colour (a quieter one while the focus is elsewhere).
+            self._paint_selection(True)
             if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
                 row = max(self.table.currentIndex().row(), 0)
                 self.table.selectRow(row)
+        elif watched is self.table and event.type() == QEvent.Type.FocusOut:
+            self._paint_selection(False)
         elif watched is self.filter and isinstance(event, QKeyEvent):
             return self._filter_key(event)
         return False
@@ -860,18 +873,21 @@ class MainWindow(QMainWindow):
 
             form = str(self.settings.get("copy_format") or "raw")
             self.copy_text(copy_forms(account, tokens).get(form) or tokens.access_token)
-            seconds = int(self.settings.get("clipboard_seconds") or 0)
-            words = f"Copied {shown(account.name, 60)}"
-            if seconds:
-                words += f"; the clipboard clears in {span(seconds)}"
+            words = f"Copied {shown(account.name, 60)}."
             left = tokens.remaining()
             if account.status is Status.SIGN_IN_NEEDED and left is not None:
-                words += f". It needs a new sign-in: this token expires in {span(left)}"
-            self.status.show_message(words + ".")
+                words = (
+                    f"Copied {shown(account.name, 60)}: this token expires in {span(left)}, "
+                    "and the account needs a new sign-in (Account ▸ Sign in…)."
+                )
+            self.status.show_message(words)
             self._note_copied(account.id)
 
+        # The server refused this account's refresh: hand out what is left of its token
+        # rather than ask again (the status bar says how long it lasts).
+        min_valid = 1 if account.status is Status.SIGN_IN_NEEDED else 30
         self.adapter.spawn(
-            self.adapter.token(account.id),
+            self.adapter.token(account.id, min_valid),
             put,
             on_error=lambda exc: self._copy_failed(account, exc),
         )

@@ -76,11 +76,20 @@ class StatusBar:
         self._clear.timeout.connect(lambda: self.message.set_full_text(""))
 
     def _fixed(self, widest: str) -> QLabel:
+        """A label as wide as its widest text (so it does not jump as seconds change),
+        hidden while it has nothing to say."""
         label = QLabel("")
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest) + 8)
         label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        label.setVisible(False)
         return label
+
+    @staticmethod
+    def _say(label: QLabel, text: str) -> None:
+        if label.text() != text:
+            label.setText(text)
+        label.setVisible(bool(text))
 
     def show_message(self, text: str, seconds: float = 10) -> None:
         self.message.set_full_text(text)
@@ -99,10 +108,10 @@ class StatusBar:
             text = ""
         else:
             text = f"Next refresh in {span(max(seconds, 0))}"
-        self.next_label.setText(text)
+        self._say(self.next_label, text)
 
     def set_clipboard(self, seconds: int) -> None:
-        self.clipboard_label.setText(f"Clipboard clears in {span(seconds)}" if seconds else "")
+        self._say(self.clipboard_label, f"Clipboard clears in {span(seconds)}" if seconds else "")
 
     def set_keyring(self, backend_name: str | None, problem: str | None = None) -> None:
         if problem is not None:

@@ -94,6 +94,7 @@ STATUS_TEXT = {
     Scheme.LIGHT: {"due": "#8a5300", "bad": "#b3261e", "good": "#1d7336", "muted": "#5f646b"},
     Scheme.DARK: {"due": "#f0b450", "bad": "#ff8f85", "good": "#6fd48e", "muted": "#a3a8b0"},
 }
+RESTING_SELECTION = {Scheme.LIGHT: "#d3dae3", Scheme.DARK: "#3b4350"}
 
 # Fills of the tray icon's status dot (a shape with a white outline, not text).
 TRAY_DOTS = {"ok": "#2e9d57", "warning": "#d08a18", "error": "#c2372f", "idle": "#8a8f98"}
@@ -122,6 +123,10 @@ class Colours:
     good: QColor
     muted: QColor
     icon: QColor  # action icons (the button text colour)
+    # A selected row while the table does not have the keyboard focus: quieter than the
+    # highlight, so where the focus is stays visible.
+    resting_selection: QColor
+    resting_selection_text: QColor
 
 
 # -- contrast -------------------------------------------------------------------------------
@@ -228,6 +233,7 @@ def colours_for(palette: QPalette, scheme: Scheme) -> Colours:
     grounds = [palette.color(Role.Base), palette.color(Role.AlternateBase)]
     grounds.append(palette.color(Role.Window))
     start = STATUS_TEXT[scheme]
+    resting = QColor(RESTING_SELECTION[scheme])
     return Colours(
         scheme=scheme,
         due=readable(QColor(start["due"]), grounds),
@@ -235,6 +241,8 @@ def colours_for(palette: QPalette, scheme: Scheme) -> Colours:
         good=readable(QColor(start["good"]), grounds),
         muted=readable(QColor(start["muted"]), grounds),
         icon=palette.color(Role.ButtonText),
+        resting_selection=resting,
+        resting_selection_text=readable(palette.color(Role.Text), [resting]),
     )
 
 
@@ -252,6 +260,23 @@ class Theme(QObject):
         self.colours = colours_for(app_palette(Scheme.LIGHT), Scheme.LIGHT)
         self._platform_style: str | None = None
         self._following = False
+
+    def selection_palette(self, palette: QPalette, focused: bool) -> QPalette:
+        """`palette` with the selection colours for a table that has (or has not) the
+        keyboard focus."""
+        app = QGuiApplication.instance()
+        source = app.palette() if isinstance(app, QGuiApplication) else palette
+        changed = QPalette(palette)
+        for group in GROUPS:
+            if focused:
+                highlight = source.color(group, Role.Highlight)
+                text = source.color(group, Role.HighlightedText)
+            else:
+                highlight = self.colours.resting_selection
+                text = self.colours.resting_selection_text
+            changed.setColor(group, Role.Highlight, highlight)
+            changed.setColor(group, Role.HighlightedText, text)
+        return changed
 
     def apply(self, app: QGuiApplication, preference: str) -> Scheme:
         """Install the palette for `preference` (system, light or dark) and follow the
