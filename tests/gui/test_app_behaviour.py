@@ -70,7 +70,7 @@ def test_no_usable_keyring_offers_the_demo(
     assert box is not None
     assert "no usable keyring" in box.text() and "gnome-keyring" in box.text()
     assert [b.text() for b in box.buttons() if b.text() == "Try the demo"] == ["Try the demo"]
-    assert app.window.keyring_label.text() == "No usable keyring"
+    assert app.window.keyring_label.full == "No usable keyring"
     box.reject()
     run(app.shutdown())
 

@@ -123,6 +123,7 @@ class AccountModel(QAbstractTableModel):
         self.settings = EngineSettings()
         self._icons: dict[str, QIcon] = {}
         self._shown: dict[tuple[str, int], tuple[str | None, int | None]] = {}  # tick's memory
+        self._last_tick: float | None = None
         self._reindex()
         theme.theme().changed.connect(self._theme_changed)
 
@@ -227,6 +228,8 @@ class AccountModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(0, column), self.index(last, column), roles)
             return
         now = time.time()
+        rows = list(rows)
+        self._expired_since_last_tick(now, set(rows))
         shown_before = self._shown
         for row in rows:
             if not 0 <= row < len(self._accounts):
@@ -247,6 +250,19 @@ class AccountModel(QAbstractTableModel):
                         self.dataChanged.emit(cell, cell)  # its icon may change as well
                     else:
                         self.dataChanged.emit(cell, cell, roles)
+
+    def _expired_since_last_tick(self, now: float, on_screen: set[int]) -> None:
+        """Rows off screen whose token lapsed since the last tick: their status changes, so
+        a table sorted or filtered by status moves them now, not when they scroll into view."""
+        last, self._last_tick = self._last_tick, now
+        if last is None:
+            return
+        for row, account in enumerate(self._accounts):
+            expires = account.access_expires_at
+            if expires is not None and last < expires <= now and row not in on_screen:
+                self._shown.pop((account.id, STATUS), None)
+                cell = self.index(row, STATUS)
+                self.dataChanged.emit(cell, cell)
 
     # -- what a cell says -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The main window: menu bar, toolbar with the filter box, the account table with per-row
+"""The main window: menu bar, toolbar, filter box, the account table with per-row
 actions (also in the Account menu, a context menu and on shortcuts), and a status bar with
 the latest message, the next refresh, the clipboard countdown and where secrets are kept.
 
@@ -305,19 +305,6 @@ class MainWindow(QMainWindow):
         self.toolbar_buttons = [bar.widgetForAction(a) for a in bar.actions()]
         for button in self.toolbar_buttons:
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # reachable with Tab
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by name, provider or status (Ctrl+F)")
-        self.filter.setAccessibleName("Filter accounts")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.setMinimumWidth(180)
-        self.filter.setMaximumWidth(320)
-        self.filter.textChanged.connect(self._filter_changed)
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        bar.addWidget(spacer)
-        bar.addWidget(self.filter)
         self.toolbar_action = bar.toggleViewAction()
         self.toolbar_action.setText("&Toolbar")
         self.toolbar_action.toggled.connect(lambda _on: self._save_state_soon())
@@ -329,6 +316,14 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
+        # Above the table, not in the toolbar: always on screen, however narrow the window
+        # and whether or not the toolbar is shown.
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by name, provider or status (Ctrl+F)")
+        self.filter.setAccessibleName("Filter accounts")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_changed)
+        layout.addWidget(self.filter)
         self.stack = QStackedWidget()
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -704,14 +699,16 @@ class MainWindow(QMainWindow):
             # Focus is always visible: the table shows it by its selected row, in the
             # highlight colour (a quieter one while the focus is elsewhere).
             self._paint_selection(True)
-            if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
-                row = max(self.table.currentIndex().row(), 0)
-                self.table.selectRow(row)
+            QTimer.singleShot(0, self._select_current_row)  # after the view's own handling
         elif watched is self.table and event.type() == QEvent.Type.FocusOut:
             self._paint_selection(False)
         elif watched is self.filter and isinstance(event, QKeyEvent):
             return self._filter_key(event)
         return False
+
+    def _select_current_row(self) -> None:
+        if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
+            self.table.selectRow(max(self.table.currentIndex().row(), 0))
 
     def _filter_key(self, event: QKeyEvent) -> bool:
         if event.type() == QEvent.Type.ShortcutOverride:
@@ -812,8 +809,6 @@ class MainWindow(QMainWindow):
         self._on_selected("copy")
 
     def focus_filter(self) -> None:
-        if self.toolbar.isHidden():
-            self.toolbar.show()
         self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter.selectAll()
 

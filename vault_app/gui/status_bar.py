@@ -4,7 +4,7 @@ labels have a fixed width, so the bar does not jump as the seconds change."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from vault_app.core.timefmt import span
@@ -33,28 +33,51 @@ def keyring_words(name: str) -> str:
 
 
 class ElidedLabel(QLabel):
-    """One line that fits the space it has, cut with "…"; the whole text is in its tooltip."""
+    """One line that fits the space it has, cut with "…"; the whole text is in its tooltip.
+    It asks for its whole text's width and makes do with `minimum` px."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, minimum: int = 40, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.minimum = minimum
         self.full = ""
+        self.tip: str | None = None  # a tooltip of its own (else: the text, when cut)
 
-    def set_full_text(self, text: str) -> None:
+    def set_full_text(self, text: str, tip: str | None = None) -> None:
         self.full = paragraphs(text)
-        self.setToolTip(tooltip(self.full) if self.full else "")
+        self.tip = tip
+        self.updateGeometry()
         self._elide()
+
+    def _line(self) -> str:
+        return " ".join(self.full.split("\n"))
+
+    def _cut(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self._line()) > self.width()
+
+    @guarded(fallback=lambda self: QSize(0, 0))
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self._line()) + 4, hint.height())
+
+    @guarded(fallback=lambda self: QSize(0, 0))
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.minimum, super().minimumSizeHint().height())
 
     @guarded()
     def resizeEvent(self, event: object) -> None:
         self._elide()
 
     def _elide(self) -> None:
-        line = " ".join(self.full.split("\n"))
+        line = self._line()
         self.setText(
             self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, max(self.width(), 0))
         )
+        if self.tip is not None:
+            self.setToolTip(tooltip(self.tip))
+        else:
+            self.setToolTip(tooltip(self.full) if self.full and self._cut() else "")
 
 
 class StatusBar:
@@ -62,13 +85,14 @@ class StatusBar:
 
     def __init__(self, bar: QStatusBar) -> None:
         self.bar = bar
-        self.message = ElidedLabel()
+        self.message = ElidedLabel(minimum=80)
         self.message.setAccessibleName("Status message")
         bar.addWidget(self.message, 1)
         self.next_label = self._fixed("Next refresh in 59m 59s")
         self.clipboard_label = self._fixed("Clipboard clears in 59m 59s")
-        self.keyring_label = QLabel("Opening the keyring…")
-        self.keyring_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.keyring_label = ElidedLabel(minimum=60)
+        self.keyring_label.set_full_text("Opening the keyring…")
+        self.keyring_label.setAccessibleName("Where secrets are kept")
         for label in (self.next_label, self.clipboard_label, self.keyring_label):
             bar.addPermanentWidget(label)
         self._clear = QTimer(bar)
@@ -115,8 +139,6 @@ class StatusBar:
 
     def set_keyring(self, backend_name: str | None, problem: str | None = None) -> None:
         if problem is not None:
-            self.keyring_label.setText("No usable keyring")
-            self.keyring_label.setToolTip(tooltip(problem))
+            self.keyring_label.set_full_text("No usable keyring", tip=problem)
         else:
-            self.keyring_label.setText(keyring_words(backend_name or ""))
-            self.keyring_label.setToolTip("")
+            self.keyring_label.set_full_text(keyring_words(backend_name or ""))
