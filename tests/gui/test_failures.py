@@ -92,9 +92,12 @@ def test_hidden_window_reports_through_a_notification(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
     notes: list[tuple[str, str, str | None, bool]] = []
-    window.notify = lambda title, text, about, problem: (
-        notes.append((title, text, about, problem)) or True
-    )
+
+    def notify(title: str, text: str, about: str | None, problem: bool) -> bool:
+        notes.append((title, text, about, problem))
+        return True
+
+    window.notify = notify
     with OAuth2Fake(access_lifetime=20) as fake:
         account_id = _add_oauth(run, memory_vault, fake)
         window.adapter.load()
