@@ -22,11 +22,10 @@ from typing import Any
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
+from tests.gui.stuck_markers import DNS
 from vault_app.core.account_store import VaultDoc
 from vault_app.core.model import Status
 from vault_app.core.vault import Vault
-
-DNS_MARKER = "STUCK: dns"
 
 
 def seed_dns_account(home: Path) -> None:
@@ -66,7 +65,7 @@ def hang_dns() -> None:
     blocked = threading.Event()
 
     def stuck(*_args: Any, **_kwargs: Any) -> Any:
-        sys.stdout.write(DNS_MARKER + "\n")
+        sys.stdout.write(DNS + "\n")
         sys.stdout.flush()
         blocked.wait()  # for ever
         raise OSError("unreachable")

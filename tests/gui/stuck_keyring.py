@@ -1,6 +1,9 @@
 """A keyring backend whose every call hangs, like one waiting on an unlock prompt nobody
 answers: selected with PYTHON_KEYRING_BACKEND for the clean-quit tests. It prints a line on
-stdout when a call starts hanging, so a test knows when to act without sleeping."""
+stdout when a call starts hanging, so a test knows when to act without sleeping.
+
+Never import this module into the test process: defining a KeyringBackend subclass registers it
+with keyring, whose backend resolution would then pick it for every later test."""
 
 from __future__ import annotations
 
@@ -9,11 +12,11 @@ import time
 
 from keyring.backend import KeyringBackend
 
-MARKER = "STUCK: keyring"
+from tests.gui.stuck_markers import KEYRING
 
 
 def _hang() -> None:
-    sys.stdout.write(MARKER + "\n")
+    sys.stdout.write(KEYRING + "\n")
     sys.stdout.flush()
     time.sleep(3600)
 

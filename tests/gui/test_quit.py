@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.gui.quit_probe import DNS_MARKER
-from tests.gui.stuck_keyring import MARKER as KEYRING_MARKER
+from tests.gui import stuck_markers
 from vault_app.core.account_store import AccountStore, VaultDoc
 from vault_app.core.model import Account, Status
 
@@ -97,7 +96,7 @@ def test_quit_finishes_within_5_s_whatever_a_worker_is_blocked_on(
         text=True,
     )
     try:
-        _wait_for_line(proc, KEYRING_MARKER if stuck == "keyring" else DNS_MARKER)
+        _wait_for_line(proc, stuck_markers.KEYRING if stuck == "keyring" else stuck_markers.DNS)
         assert proc.poll() is None
         started = time.monotonic()
         if how == "sigterm":

@@ -189,7 +189,7 @@ def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyP
             Account(
                 id="a",
                 name="a",
-                provider="static",
+                provider="oauth2",
                 status=Status.OK,
                 access_expires_at=clock[0] + 600,
                 last_refresh_at=clock[0] - 125,

@@ -320,7 +320,8 @@ class AccountModel(QAbstractTableModel):
         if column == REFRESH:
             return self._refresh_text(account, now)
         if column == LAST:
-            return _ago(account.last_refresh_at, now)
+            # A fixed key is stored, never refreshed: "just now" would claim a refresh.
+            return UNSHOWN if account.provider == "static" else _ago(account.last_refresh_at, now)
         return ""
 
     def _refresh_text(self, account: Account, now: float) -> str:
@@ -456,6 +457,8 @@ class AccountModel(QAbstractTableModel):
         if column == REFRESH:
             words = self._refresh_help(account, now)
             return tooltip(words) if words else None
+        if column == LAST and account.provider == "static":
+            return tooltip("A fixed key is never refreshed: edit the account to replace it.")
         if column == ACCESS and account.access_expires_at is not None:
             from datetime import datetime
 

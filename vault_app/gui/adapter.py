@@ -169,14 +169,6 @@ class VaultAdapter(QObject):
         self.account_changed.emit(account)
         return tokens
 
-    def refresh(self, account_ids: list[str]) -> None:
-        doc = self.vault.load()
-        chosen = [a for a in doc.accounts if a.id in set(account_ids)]
-        self.spawn(self.engine.refresh_now(chosen))
-
-    def refresh_all(self) -> None:
-        self.spawn(self.engine.refresh_now(self.vault.load().accounts))
-
     async def refresh_now(self, account_ids: list[str]) -> dict[str, Event]:
         """Refresh these accounts now; each one's final event (succeeded, failed, sign-in
         needed) by account id, for the window to say what happened."""

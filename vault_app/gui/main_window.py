@@ -930,12 +930,17 @@ class MainWindow(QMainWindow):
         )
 
     def refresh_all(self) -> None:
+        # Fixed keys have nothing to refresh; signed-out accounts and those the server
+        # refused wait for the user (Sign in…), as the engine leaves them.
+        waiting = (Status.SIGNED_OUT, Status.SIGN_IN_NEEDED)
         accounts = [
-            a
-            for a in self.model.accounts()
-            if a.provider != "static" and a.status is not Status.SIGNED_OUT
+            a for a in self.model.accounts() if a.provider != "static" and a.status not in waiting
         ]
-        self.status.show_message(f"Refreshing {len(accounts)} accounts…")
+        left_out = sum(a.status in waiting for a in self.model.accounts())
+        words = f"Refreshing {len(accounts)} account{'s' if len(accounts) != 1 else ''}"
+        if left_out:
+            words += f" ({left_out} need a sign-in first)"
+        self.status.show_message(words + "…")
         self.adapter.spawn(
             self.adapter.refresh_now([a.id for a in accounts]),
             lambda events: self._refreshed(events, accounts),

@@ -52,7 +52,7 @@ class SettingsDialog(QDialog):
 
         self.ahead_percent = QSpinBox(minimum=5, maximum=75, suffix=" % of its lifetime is left")
         self.ahead_percent.setValue(round(_number(settings, "refresh_ahead_fraction", 0.25) * 100))
-        self.ahead_min = QSpinBox(minimum=10, maximum=3600, suffix=" s before it expires")
+        self.ahead_min = QSpinBox(minimum=10, maximum=3600, suffix="s before it expires")
         self.ahead_min.setValue(int(_number(settings, "refresh_ahead_min_seconds", 60)))
         self.jitter = QSpinBox(minimum=0, maximum=25, suffix=" % of its lifetime")
         self.jitter.setValue(round(_number(settings, "refresh_jitter_fraction", 0.10) * 100))
@@ -60,7 +60,7 @@ class SettingsDialog(QDialog):
             "Accounts whose tokens expire together are refreshed at slightly different "
             "times, so a server is not asked for all of them at once."
         )
-        self.clipboard = QSpinBox(minimum=0, maximum=3600, suffix=" s")
+        self.clipboard = QSpinBox(minimum=0, maximum=3600, suffix="s")
         self.clipboard.setSpecialValueText("Never")
         self.clipboard.setValue(int(_number(settings, "clipboard_seconds", 30)))
         self.copy_format = QComboBox()
