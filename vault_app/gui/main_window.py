@@ -362,11 +362,7 @@ class MainWindow(QMainWindow):
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
             signal.connect(self._update_empty)
         self.stack.addWidget(self.table)
-        self.empty = EmptyState(offer_demo=not self.demo)
-        self.empty.add_requested.connect(self.open_add)
-        self.empty.import_requested.connect(self.import_accounts)
-        self.empty.demo_requested.connect(self.start_demo)
-        self.stack.addWidget(self.empty)
+        self.empty: EmptyState | None = None  # made when first needed: not before first paint
         self.no_match = QLabel("")
         self.no_match.setTextFormat(Qt.TextFormat.PlainText)
         self.no_match.setVisible(False)
@@ -381,16 +377,21 @@ class MainWindow(QMainWindow):
         self._paint_selection(False)
 
     def _tab_order(self) -> None:
-        chain: list[QWidget] = [
-            *self.toolbar_buttons,
-            self.filter,
-            self.table,
-            self.empty.add_button,
-            self.empty.import_button,
-            self.empty.demo_button,
-        ]
+        chain: list[QWidget] = [*self.toolbar_buttons, self.filter, self.table]
+        if self.empty is not None:
+            chain += [self.empty.add_button, self.empty.import_button, self.empty.demo_button]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
+
+    def _empty_page(self) -> EmptyState:
+        if self.empty is None:
+            self.empty = EmptyState(offer_demo=not self.demo)
+            self.empty.add_requested.connect(self.open_add)
+            self.empty.import_requested.connect(self.import_accounts)
+            self.empty.demo_requested.connect(self.start_demo)
+            self.stack.addWidget(self.empty)
+            self._tab_order()
+        return self.empty
 
     def _set_default_columns(self) -> None:
         metrics = self.table.fontMetrics()
@@ -570,7 +571,8 @@ class MainWindow(QMainWindow):
                 action.setIcon(theme.icon(name))
         for row in list(self._row_widgets.values()):
             row.update_icons()
-        self.empty.update_icons()
+        if self.empty is not None:
+            self.empty.update_icons()
         self.table.viewport().update()
         self.toolbar.setStyleSheet(TOOLBAR_FOCUS)
 
@@ -597,7 +599,7 @@ class MainWindow(QMainWindow):
 
     def _update_empty(self, *_args: object) -> None:
         empty = self._loaded and self.model.rowCount() == 0
-        self.stack.setCurrentWidget(self.empty if empty else self.table)
+        self.stack.setCurrentWidget(self._empty_page() if empty else self.table)
         no_match = bool(self.filter.text().strip()) and not empty and self.proxy.rowCount() == 0
         self.no_match.setVisible(no_match)
         if no_match:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -345,20 +346,25 @@ def current() -> Colours:
 
 # -- icons ----------------------------------------------------------------------------------
 
-# Pixel sizes drawn for each icon: QIcon picks the one that fits the size asked times the
-# screen's device pixel ratio (16 px at scale 2 takes the 32 px one).
-ICON_SIZES = (16, 20, 24, 32, 40, 48, 64)
+# The sizes icons are drawn at (menus and row buttons, the toolbar), in logical pixels; each is
+# drawn for every device pixel ratio of the screens, and QIcon picks the nearest.
+ICON_SIZES = (16, 24)
+
+
+def _pixel_sizes() -> tuple[int, ...]:
+    ratios = {max(1, math.ceil(s.devicePixelRatio())) for s in QGuiApplication.screens()}
+    return tuple(sorted({size * ratio for size in ICON_SIZES for ratio in ratios or {1}}))
 
 
 @lru_cache(maxsize=128)
-def icon_pixmaps(name: str, colour: str) -> tuple[QPixmap, ...]:
-    """resources/icons/action-NAME.svg drawn in `colour` at each of ICON_SIZES."""
+def icon_pixmaps(name: str, colour: str, sizes: tuple[int, ...]) -> tuple[QPixmap, ...]:
+    """resources/icons/action-NAME.svg drawn in `colour`, `sizes` pixels square."""
     from PySide6.QtSvg import QSvgRenderer
 
     svg = resource_path(f"icons/action-{name}.svg").read_text(encoding="utf-8")
     renderer = QSvgRenderer(svg.replace("currentColor", colour).encode("utf-8"))
     pixmaps = []
-    for size in ICON_SIZES:
+    for size in sizes:
         pixmap = QPixmap(size, size)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
@@ -372,6 +378,6 @@ def icon_pixmaps(name: str, colour: str) -> tuple[QPixmap, ...]:
 def icon(name: str) -> QIcon:
     """An action icon (resources/icons/action-NAME.svg) in the current button text colour."""
     result = QIcon()
-    for pixmap in icon_pixmaps(name, current().icon.name()):
+    for pixmap in icon_pixmaps(name, current().icon.name(), _pixel_sizes()):
         result.addPixmap(pixmap)
     return result
