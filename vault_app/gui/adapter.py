@@ -50,6 +50,7 @@ class VaultAdapter(QObject):
         self.engine = engine
         self.autostart = autostart  # None: not offered (the demo touches nothing)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._settings_lock: asyncio.Lock | None = None
         engine.subscribe(self._on_event)
 
     # -- core events -> signals -------------------------------------------------------------
@@ -263,7 +264,11 @@ class VaultAdapter(QObject):
             saved, engine_settings = self.vault.store.update(apply)
             return saved, engine_settings, problem
 
-        saved, self.engine.settings, problem = await asyncio.to_thread(save)
+        # One save at a time, in the order asked: the user's last choice is the one kept.
+        if self._settings_lock is None:
+            self._settings_lock = asyncio.Lock()
+        async with self._settings_lock:
+            saved, self.engine.settings, problem = await asyncio.to_thread(save)
         self.engine.poke()
         if problem:
             raise UserFacingError(problem)
