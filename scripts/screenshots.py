@@ -152,6 +152,13 @@ async def many_pictures(qt: QApplication, out: Path, name: str, demo: Any) -> No
     app.window.table.selectRow(2)
     app.window.table.setFocus()
     save(app.window, out / f"{name}.png")
+    # As after some use: two accounts pinned to the tray menu, three copied lately.
+    accounts = app.window.model.accounts()
+    for account in (accounts[0], accounts[5]):
+        app.window.toggle_pin(account.id)
+    for account in (accounts[40], accounts[12], accounts[77]):
+        app.window._note_copied(account.id)
+    await settle(0.5)
     await tray_menu(qt, app, out / f"{name}-tray-menu.png")
     await app.shutdown()
     server.stop()

@@ -150,9 +150,10 @@ def test_first_run_shows_what_token_vault_does(qtbot: QtBot, memory_vault: Vault
     assert empty is not None
     assert empty.add_button.isVisible() and empty.import_button.isVisible()
     assert empty.demo_button.isVisible()
+    assert not window.filter.isVisible()  # nothing to filter yet
     run(memory_vault.add("alpha", "static", {}, {"token": _key()}))
     window.adapter.load()
-    assert window.stack.currentWidget() is window.table
+    assert window.stack.currentWidget() is window.table and window.filter.isVisible()
     run(app.shutdown())
     demo = MainWindow(None, SecretClipboard(), demo=True)
     qtbot.addWidget(demo)

@@ -600,6 +600,7 @@ class MainWindow(QMainWindow):
     def _update_empty(self, *_args: object) -> None:
         empty = self._loaded and self.model.rowCount() == 0
         self.stack.setCurrentWidget(self._empty_page() if empty else self.table)
+        self.filter.setVisible(not empty)  # nothing to filter yet
         no_match = bool(self.filter.text().strip()) and not empty and self.proxy.rowCount() == 0
         self.no_match.setVisible(no_match)
         if no_match:
@@ -1063,7 +1064,7 @@ class MainWindow(QMainWindow):
         work): in the status bar, and in a message box unless a dialog already says it."""
         self.status.show_message(message, 30)
         if QApplication.activeModalWidget() is None:
-            self.report(Failure("Something went wrong", shown(message, 2000), ""))
+            self.report(Failure("Token Vault could not do that", shown(message, 2000), ""))
 
     def show_unexpected(self, message: str) -> None:
         """A bug: a message box every time (what was being done failed, and the user needs
