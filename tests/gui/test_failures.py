@@ -7,7 +7,6 @@ back in without asking; a fixed key says it cannot be refreshed. Against real se
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -144,20 +143,6 @@ def test_refresh_on_a_fixed_key_says_it_cannot(
     row = window._row_widgets[account.id]
     assert not row.buttons["refresh"].isEnabled()
     assert "nothing to refresh" in row.buttons["refresh"].toolTip()
-
-
-def test_show_on_a_failing_account_says_what_is_wrong(
-    window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot, tmp_path: Path
-) -> None:
-    with OAuth2Fake(access_lifetime=20) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
-        _shown(window, qtbot)
-        fake.inject("/token", Fault.unavailable(), times=None)
-        window.act("show", account_id)
-        run(until(lambda: _box() is not None))
-    box = _box()
-    assert box is not None and box.text() == "Could not show the token of svc."
-    box.close()
 
 
 def test_a_row_button_selects_its_row(
