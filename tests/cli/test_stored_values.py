@@ -196,7 +196,7 @@ def test_unknown_settings_survive_every_write(cli: Cli) -> None:
     assert_ok(add_static(cli, "api", make_jwt(3600)))
     path = cli.home / "accounts.json"
     data = json.loads(path.read_text())
-    data["settings"] = {"column_widths": [100, 80], "request_deadline": 30}
+    data["settings"] = {"from_a_newer_version": [100, 80], "request_deadline": 30}
     path.write_text(json.dumps(data))
     assert_ok(add_static(cli, "other", make_jwt(3600)))
     assert_ok(quiet(cli)("remove", "other"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import REPO
@@ -36,7 +36,9 @@ def app(qtbot: QtBot, memory_vault: Vault, run: Any) -> Iterator[App]:
     running.show()
     run(until(lambda: running.service.server is not None and running.window.model.rowCount() > 0))
     yield running
-    run(running.shutdown())
+    # Each test quits the app itself while its window exists (pytest-qt closes widgets before
+    # fixtures end); this only makes sure no socket or proxy outlives a failed test.
+    run(running.service.stop())
 
 
 def test_the_window_serves_the_command_line(app: App, run: Any) -> None:
@@ -67,8 +69,19 @@ def test_the_window_serves_the_command_line(app: App, run: Any) -> None:
 
 def test_serve_an_account_through_a_local_proxy(app: App, run: Any) -> None:
     window = app.window
-    assert app.proxies.serve_action in window._extra_account_actions
+    # In the Account menu and each account's context menu; the list in the View menu.
+    assert app.proxies.serve_action in window.account_menu.actions()
+    assert app.proxies.list_action in window.view_menu.actions()
+    menu = QMenu()
+    window._fill_account_menu(menu)
+    assert app.proxies.serve_action in menu.actions()
+    window.table.clearSelection()
+    window.table.setCurrentIndex(window.table.model().index(-1, -1))
+    window._update_actions()
+    assert not app.proxies.serve_action.isEnabled()  # no account chosen
     window.table.selectRow(0)
+    window._update_actions()
+    assert app.proxies.serve_action.isEnabled()
     dialog = app.proxies.serve_selected()
     assert dialog is not None
     with EchoUpstream() as upstream:
@@ -117,3 +130,4 @@ def test_serve_an_account_through_a_local_proxy(app: App, run: Any) -> None:
             run(asyncio.to_thread(httpx.get, proxy.address, trust_env=False, timeout=30))
         listing.close()
         dialog.close()
+    run(app.shutdown())

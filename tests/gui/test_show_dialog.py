@@ -74,7 +74,7 @@ def test_show_follows_a_refresh(
         assert "(in 9m" in before or "(in 10m" in before
 
         fake.access_lifetime = 1200  # the next token lives 20 minutes
-        window.adapter.refresh([account.id])  # what the engine does when the token is due
+        window.adapter.spawn(window.adapter.refresh_now([account.id]))  # as the engine would
         run(until(lambda: dialog.tokens is not None and dialog.tokens is not first))
         assert dialog.tokens is not None
         assert dialog.tokens.access_token != first.access_token

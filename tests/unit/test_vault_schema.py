@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import typing
 from typing import Any
 
 import msgspec
@@ -203,7 +204,11 @@ def test_encode_refuses_what_the_next_load_would_refuse() -> None:
 
 
 def test_round_trip_keeps_leftovers_and_unknown_settings() -> None:
-    settings = {"refresh_ahead_fraction": 0.5, "window_geometry": [1, 2, 3], "future": {"x": 1}}
+    settings = {
+        "refresh_ahead_fraction": 0.5,
+        "from_a_newer_version": [1, 2, 3],
+        "future": {"x": 1},
+    }
     raw = vault_schema.encode(
         "v", [Account(id="a", name="n", provider="static")], settings, [Leftover("b", "m", 1, 2)]
     )
@@ -260,7 +265,12 @@ def _assert_well_typed(decoded: vault_schema.Decoded) -> None:
     for name, spec in SETTINGS.items():
         if name in decoded.settings:
             value = decoded.settings[name]
-            assert type(value) is spec.kind or (spec.kind is float and type(value) is int)
+            origin = typing.get_origin(spec.kind) or spec.kind  # dict[str, int] -> dict
+            assert type(value) is origin or (spec.kind is float and type(value) is int)
+            for key, item in value.items() if isinstance(value, dict) else ():
+                assert type(key) is str and type(item) is int
+            for item in value if isinstance(value, list) else ():
+                assert type(item) is str
     names, ids = set(), set()
     for account in decoded.accounts:
         assert isinstance(account, Account)

@@ -35,6 +35,17 @@ SETTINGS: dict[str, Setting] = {
     "notifications": Setting(True, bool),
     "request_deadline": Setting(30, float, 1, 600),  # seconds for one whole HTTP request
     "keyring_chunk_limit": Setting(None, int, 128, 10_000_000),  # secret_store.py
+    # The window's own: colour scheme, size and place (Base64 of QWidget.saveGeometry), the
+    # table's column widths (px, by column title) and sort, the toolbar, and the accounts the
+    # tray's Copy menu lists (pinned in order; recently copied, newest first).
+    "colour_scheme": Setting("system", str, choices=("system", "light", "dark")),
+    "window_geometry": Setting("", str),
+    "column_widths": Setting({}, dict[str, int]),
+    "sort_column": Setting("Name", str),
+    "sort_order": Setting("ascending", str, choices=("ascending", "descending")),
+    "toolbar_visible": Setting(True, bool),
+    "pinned_accounts": Setting([], list[str]),
+    "recent_accounts": Setting([], list[str]),
 }
 
 DEFAULT_SETTINGS: dict[str, Any] = {

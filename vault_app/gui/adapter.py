@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,6 +24,9 @@ from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_prov
 from vault_app.core.redact import redact
 from vault_app.core.vault import Vault
 from vault_app.system.autostart import Autostart
+
+if TYPE_CHECKING:
+    from vault_app.core.transfer import ImportResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +52,7 @@ class VaultAdapter(QObject):
         self.engine = engine
         self.autostart = autostart  # None: not offered (the demo touches nothing)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._settings_lock: asyncio.Lock | None = None
         engine.subscribe(self._on_event)
 
     # -- core events -> signals -------------------------------------------------------------
@@ -88,18 +94,10 @@ class VaultAdapter(QObject):
         on_done: Callable[[T], None] | None = None,
         on_error: Callable[[UserFacingError], None] | None = None,
     ) -> None:
-        """Run `work` on the loop; report its failure instead of raising into Qt. With
-        `on_error` the caller (a dialog) reports expected failures itself; a bug still goes
-        to `unexpected`, and `on_error` hears of it too so nothing waits forever."""
-
-        def unexpected(exc: Exception) -> str:
-            log.error("unexpected error", exc_info=exc)  # the log handler masks secrets
-            message = (
-                f"Unexpected error: {type(exc).__name__}. Details are in "
-                "the log (run with TOKEN_VAULT_LOG=debug for more)."
-            )
-            self.unexpected.emit(message)
-            return message
+        """Run `work` on the loop; report its failure instead of raising into Qt: to
+        `on_error` when given (the caller knows which account and action it was, and a bug
+        reaches it as a UserFacingError saying so, so nothing waits for ever), else through
+        the `error` and `unexpected` signals. A callback's own bug is logged and reported."""
 
         async def guarded() -> None:
             try:
@@ -107,31 +105,37 @@ class VaultAdapter(QObject):
             except asyncio.CancelledError:
                 raise
             except UserFacingError as exc:
-                try:
-                    if on_error is None:
-                        self.error.emit(redact(exc.message))
-                    else:
-                        on_error(_redacted(exc))
-                except Exception as bug:  # a callback's bug is reported, not lost in the task
-                    unexpected(bug)
+                if on_error is None:
+                    self.error.emit(redact(exc.message))
+                else:
+                    self._call(on_error, _redacted(exc))
                 return
             except Exception as exc:
-                message = unexpected(exc)
-                if on_error is not None:
-                    try:
-                        on_error(UserFacingError(message))
-                    except Exception as bug:
-                        unexpected(bug)
+                log.error("unexpected error", exc_info=exc)  # the log handler masks secrets
+                message = (
+                    f"Unexpected error: {type(exc).__name__}. Details are in "
+                    "the log (run with TOKEN_VAULT_LOG=debug for more)."
+                )
+                if on_error is None:
+                    self.unexpected.emit(message)
+                else:
+                    self._call(on_error, UserFacingError(message))
                 return
             if on_done is not None:
-                try:
-                    on_done(result)
-                except Exception as bug:
-                    unexpected(bug)
+                self._call(on_done, result)
 
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _call(self, callback: Callable[[Any], None], value: Any) -> None:
+        """A widget's callback: its own failure is a bug, logged and reported, never raised
+        into the event loop."""
+        try:
+            callback(value)
+        except Exception as exc:
+            log.exception("a window callback failed")
+            self.unexpected.emit(f"Unexpected error: {type(exc).__name__}. Details are in the log.")
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
@@ -173,13 +177,43 @@ class VaultAdapter(QObject):
         self.account_changed.emit(account)
         return tokens
 
-    def refresh(self, account_ids: list[str]) -> None:
-        doc = self.vault.load()
-        chosen = [a for a in doc.accounts if a.id in set(account_ids)]
-        self.spawn(self.engine.refresh_now(chosen))
+    async def refresh_now(self, account_ids: list[str]) -> dict[str, Event]:
+        """Refresh these accounts now; each one's final event (succeeded, failed, sign-in
+        needed) by account id, for the window to say what happened."""
+        wanted = set(account_ids)
+        chosen = [a for a in self.vault.load().accounts if a.id in wanted]
+        return await self.engine.refresh_now(chosen)
 
-    def refresh_all(self) -> None:
-        self.spawn(self.engine.refresh_now(self.vault.load().accounts))
+    async def export_accounts(self, path: Path) -> int:
+        """Write the account definitions (no secrets) to `path`, off the GUI thread; returns
+        how many. UserFacingError when the file cannot be written."""
+        from vault_app.core.transfer import export_document
+
+        def write() -> int:
+            document = export_document(self.vault.store)
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            try:
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserFacingError(
+                    f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+                ) from None
+            return len(document["accounts"])
+
+        return await asyncio.to_thread(write)
+
+    async def import_accounts(self, path: Path) -> ImportResult:
+        """Read an export file and add its accounts (all or nothing), off the GUI thread;
+        the table is reloaded after."""
+        from vault_app.core.transfer import import_definitions, read_export
+
+        def run() -> tuple[ImportResult, list[Account]]:
+            result = import_definitions(self.vault.store, read_export(path))
+            return result, self.vault.load().accounts
+
+        result, accounts = await asyncio.to_thread(run)
+        self.accounts_loaded.emit(accounts)
+        return result
 
     def revoke_description(self, account: Account) -> str:
         provider = get_provider(account.provider)
@@ -284,7 +318,11 @@ class VaultAdapter(QObject):
             saved, engine_settings = self.vault.store.update(apply)
             return saved, engine_settings, problem
 
-        saved, self.engine.settings, problem = await asyncio.to_thread(save)
+        # One save at a time, in the order asked: the user's last choice is the one kept.
+        if self._settings_lock is None:
+            self._settings_lock = asyncio.Lock()
+        async with self._settings_lock:
+            saved, self.engine.settings, problem = await asyncio.to_thread(save)
         self.engine.poke()
         if problem:
             raise UserFacingError(problem)
