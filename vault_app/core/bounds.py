@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `token` loads this early
+if TYPE_CHECKING:
+    from typing import Any
 
 # About 10 years, in seconds: no token lives longer, and a timestamp this far ahead is a
 # misread unit (milliseconds for seconds) or a hostile value.
