@@ -2,7 +2,8 @@
 
 One module per command group, each with its part of the parser beside its commands:
 `accounts` (providers, add, edit, list, show, remove), `tokens` (token, exec, refresh, revoke),
-`transfer` (export, import) and `desktop` (gui and the installation options).
+`transfer` (export, import), `login` (the browser and device sign-in) and `desktop` (gui and
+the installation options).
 
 Secret values never come from argv: `--secret FIELD` prompts with hidden input on a terminal and
 otherwise reads one line per `--secret` from standard input; `--secret-file` reads a whole file.
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vault_app import __version__
-from vault_app.cli import accounts, desktop, tokens, transfer
+from vault_app.cli import accounts, desktop, login, tokens, transfer
 from vault_app.cli.common import PROG, Parser, Streams, log
 from vault_app.core import redact
 from vault_app.core.errors import UserFacingError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     desktop.register(sub)
     accounts.register(sub)
     tokens.register(sub)
+    login.register(sub)
     transfer.register(sub)
     return parser
 

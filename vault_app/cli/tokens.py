@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,11 @@ def register(sub: Subcommands) -> None:
         help="refresh first when fewer seconds remain (default 60)",
     )
     token.add_argument("--force-refresh", action="store_true")
+    token.add_argument(
+        "--id-token",
+        action="store_true",
+        help="print the OpenID Connect id_token instead (accounts whose scope has openid)",
+    )
     token.set_defaults(run=cmd_token)
 
     refresh = sub.add_parser("refresh", help="refresh accounts now")
@@ -81,8 +87,33 @@ def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
 
 def cmd_token(args: argparse.Namespace, io: Streams) -> int:
     tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh)
+    if args.id_token:
+        io.out.write(id_token(args.name, tokens, args.min_valid) + "\n")
+        return 0
     io.out.write(format_token(tokens, fields, args.format) + "\n")
     return 0
+
+
+def id_token(name: str, tokens: TokenSet, min_valid: float) -> str:
+    """The id_token held with `tokens`, refreshed first when its own `exp` is within
+    `min_valid` seconds (OIDC refresh replies usually carry a new one)."""
+    from vault_app.core import jwtinfo
+    from vault_app.core.errors import SignInNeededError
+
+    def fresh(value: str | None) -> bool:
+        expires = jwtinfo.expiry_of(value) if value else None
+        return bool(value) and (expires is None or expires - time.time() > min_valid)
+
+    if not tokens.id_token:
+        raise UsageError(f"{name} holds no id_token (its scope must include openid)")
+    if not fresh(tokens.id_token):
+        tokens, _ = valid_token(name, min_valid, True)
+        if not fresh(tokens.id_token):
+            raise SignInNeededError(
+                f"{name}: the id_token has expired and the refresh brought no new one; "
+                f"run '{PROG} login {name}'"
+            )
+    return tokens.id_token or ""
 
 
 def valid_token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, Mapping[str, str]]:

@@ -113,12 +113,14 @@ class TokenSet:
     refresh_expires_at: float | None = None
     scope: str | None = None
     obtained_at: float = field(default_factory=time.time)
+    id_token: str | None = None  # OpenID Connect: kept when the scope asked for `openid`
 
     def __repr__(self) -> str:
         # Never let a token reach a log or traceback through repr().
         return (
             f"TokenSet(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "
-            f"has_refresh_token={self.refresh_token is not None})"
+            f"has_refresh_token={self.refresh_token is not None}, "
+            f"has_id_token={self.id_token is not None})"
         )
 
     def remaining(self, now: float | None = None) -> float | None:
@@ -153,6 +155,8 @@ class SecretBundle:
             out.append(self.tokens.access_token)
             if self.tokens.refresh_token:
                 out.append(self.tokens.refresh_token)
+            if self.tokens.id_token:
+                out.append(self.tokens.id_token)
         return out
 
     def to_json(self) -> dict[str, Any]:
