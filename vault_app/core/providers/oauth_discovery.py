@@ -133,7 +133,10 @@ def _endpoint(value: Any, key: str, where: str, *, query_allowed: bool) -> str:
         raise MisconfiguredError(f"{where}: {key} is not a URL")
     if not all("!" <= c <= "~" for c in value):
         raise MisconfiguredError(f"{where}: {key} holds spaces or characters a URL cannot have")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise MisconfiguredError(f"{where}: {key} is not a valid URL") from None
     if parts.query and query_allowed:
         # RFC 6749 section 3.1: an endpoint may carry a query, kept when parameters are added.
         value = value.split("?", 1)[0]

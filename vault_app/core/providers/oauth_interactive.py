@@ -119,11 +119,15 @@ class Pkce:
         return "Pkce(S256)"
 
 
+def s256(verifier: str) -> str:
+    """RFC 7636 section 4.2: BASE64URL(SHA256(ASCII(code_verifier))), without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def make_pkce() -> Pkce:
     verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return Pkce(verifier, challenge)
+    return Pkce(verifier, s256(verifier))
 
 
 @dataclass(frozen=True)
