@@ -112,6 +112,17 @@ def test_public_client_browser_sign_in_refresh_revoke_and_login_again(
     third = _stored(run, "pub").tokens
     assert third is not None and oidc.introspect(third.access_token)["active"] is True
 
+    # No token, code or verifier in any file or in what the commands wrote (DEBUG logs on),
+    # besides `token` printing the one it was asked for.
+    said = added.err + added.out + again.err + again.out + revoked.out + revoked.err
+    for tokens in (first, second, third):
+        values = [tokens.access_token, tokens.refresh_token or "", tokens.id_token or ""]
+        for value in values:
+            assert value not in said
+        _no_secret_anywhere(run, *values)
+    for word in ("code=", "code_verifier", "refresh_token="):
+        assert word not in said
+
 
 @pytest.mark.parametrize(
     ("client_id", "auth", "secret"),
