@@ -18,6 +18,7 @@ from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Account, TokenSet
 from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_provider
 from vault_app.core.redact import redact
+from vault_app.core.sign_in import SignInView
 from vault_app.core.vault import Vault
 from vault_app.system.autostart import Autostart
 
@@ -180,6 +181,14 @@ class VaultAdapter(QObject):
         self.account_changed.emit(result[0])
         self.engine.poke()
         return result
+
+    async def login(self, account_id: str, view: SignInView) -> Account:
+        """The browser or device sign-in of an account (started by the person's click)."""
+        account = self.vault.load().by_id(account_id)
+        stored, _ = await self.vault.login(account.name, view)
+        self.account_changed.emit(stored)
+        self.engine.poke()
+        return stored
 
     def autostart_enabled(self) -> bool | None:
         """Whether the system will start us at login (the entry, not the stored setting: the

@@ -19,6 +19,7 @@ from vault_app.core.errors import UserFacingError
 from vault_app.core.vault import Vault
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
+from vault_app.gui.interactive_sign_in import is_interactive
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
@@ -57,6 +58,7 @@ class App:
             self.window.setWindowTitle("Token Vault — demo")
             self.window.statusBar().showMessage(demo_note, 20000)
         self.tray: Tray | None = None
+        self._sign_in_offer: str | None = None  # the account the last notification offers
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray()
             self.window.hide_to_tray = True
@@ -115,6 +117,7 @@ class App:
 
     def _wire_tray(self, tray: Tray) -> None:
         adapter, window = self.adapter, self.window
+        tray.icon.messageClicked.connect(self.offer_clicked)
 
         # Coalesced: the menu lists every account, and a refresh storm changes hundreds of
         # them a second; one rebuild per quarter second at most.
@@ -166,13 +169,27 @@ class App:
         self.window.raise_()
         self.window.activateWindow()
 
+    def offer_clicked(self) -> None:
+        """The person clicked a "sign-in needed" notification: open that account's sign-in."""
+        account_id, self._sign_in_offer = self._sign_in_offer, None
+        if account_id is not None:
+            self.raise_window()
+            self.window.open_sign_in(account_id)
+
     def _notify(self, event: Any) -> None:
         """Notifications for what needs the user: sign-in needed, repeated failures, refresh
         tokens running out (when the user wants them and there is a tray to show them)."""
         if self.tray is None or not self.window.settings.get("notifications", True):
             return
         if event.kind is EventKind.SIGN_IN_NEEDED:
-            self.tray.notify(f"{event.name}: sign-in needed", event.message or "", critical=True)
+            message = event.message or ""
+            account = self.window.model.account(event.account_id)
+            if account is not None and is_interactive(account):
+                # Clicking the notification opens the sign-in dialog, whose button opens the
+                # browser: never a browser without the person, however many accounts ask.
+                self._sign_in_offer = event.account_id
+                message += " Click here to sign in."
+            self.tray.notify(f"{event.name}: sign-in needed", message, critical=True)
         elif event.kind is EventKind.REFRESH_FAILED:
             if self.tray.failure(event.account_id) == REPEATED_FAILURES:
                 self.tray.notify(f"{event.name}: refresh keeps failing", event.message or "")

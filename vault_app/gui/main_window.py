@@ -298,6 +298,13 @@ class MainWindow(QMainWindow):
             return
         self.table.selectRow(index.row())
         menu = QMenu(self)
+        from vault_app.gui.interactive_sign_in import is_interactive
+
+        account = self.model.account(self.selected_id() or "")
+        if account is not None and is_interactive(account):
+            sign_in = menu.addAction("Sign in…")
+            sign_in.triggered.connect(lambda: self.open_sign_in(account.id))
+            menu.addSeparator()
         for action in (
             self.show_action,
             self.copy_action,
@@ -331,6 +338,8 @@ class MainWindow(QMainWindow):
             self.confirm_revoke(account)
         elif action == "edit":
             self.open_edit(account)
+        elif action == "sign_in":
+            self.open_sign_in(account.id)
         elif action == "remove":
             self.confirm_remove(account)
 
@@ -425,9 +434,14 @@ class MainWindow(QMainWindow):
             )
 
             def outcome(result: tuple[Account, Any]) -> None:
+                from vault_app.gui.interactive_sign_in import is_interactive
+
                 account, failure = result
                 dialog.account = account
-                if failure is None:
+                if failure is None and is_interactive(account):
+                    dialog.show_outcome(True, f"Saved. Sign in to {account.name} to finish.")
+                    self.open_sign_in(account.id)
+                elif failure is None:
                     dialog.show_outcome(True, f"Signed in. {account.name} is ready.")
                 else:
                     dialog.show_outcome(False, f"Saved, but signing in failed: {failure}")
@@ -438,6 +452,18 @@ class MainWindow(QMainWindow):
         self.adapter.error.connect(
             lambda message: dialog.show_outcome(False, message) if dialog.isVisible() else None
         )
+        self._keep(dialog)
+        dialog.open()
+
+    def open_sign_in(self, account_id: str) -> None:
+        """The browser or device sign-in dialog of an account; the browser opens only when
+        the person presses its button."""
+        from vault_app.gui.interactive_sign_in import SignInDialog, is_interactive
+
+        account = self.model.account(account_id)
+        if account is None or self.adapter is None or not is_interactive(account):
+            return
+        dialog = SignInDialog(self.adapter, account, self.copy_text, self)
         self._keep(dialog)
         dialog.open()
 

@@ -98,6 +98,11 @@ class ShowDialog(QDialog):
             )
         else:
             text = "This token is not a JWT: there are no claims to show."
+        id_info = jwtinfo.inspect(tokens.id_token) if tokens.id_token else None
+        if id_info is not None:  # OpenID Connect: who signed in, as the server says
+            text += "\n\n// id_token claims (not verified)\n" + json.dumps(
+                id_info.claims, indent=2, sort_keys=True
+            )
         self.claims.setPlainText(text)
         layout.addWidget(self.claims)
 
