@@ -465,3 +465,33 @@ def test_hostile_device_replies_are_refused(fake: InteractiveFake, reply: dict[s
     with pytest.raises(MisconfiguredError):
         device(fake, Clock(), view)
     assert view.steps == []  # nothing was shown to the person
+
+
+def test_listener_binds_loopback_only_and_frees_its_port() -> None:
+    async def main() -> None:
+        for value, bound in ((None, "127.0.0.1"), ("http://localhost/cb", "127.0.0.1")):
+            listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(value))
+            await listener.start()
+            assert listener._server is not None
+            addresses = [s.getsockname()[0] for s in listener._server.sockets]
+            assert addresses == [bound]  # never 0.0.0.0 or a public address
+            port = listener.port
+            await listener.aclose()
+            assert refused(port) and port_free(port)
+
+    asyncio.run(main())
+
+
+def test_a_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        target = oauth_interactive.redirect_target(f"http://127.0.0.1:{port}/cb")
+
+        async def main() -> None:
+            with pytest.raises(UserFacingError) as caught:
+                await oauth_interactive.LoopbackListener(target).start()
+            assert f"cannot listen on 127.0.0.1:{port}" in caught.value.message
+
+        asyncio.run(main())

@@ -171,6 +171,7 @@ class SignInDialog(QDialog):
         if self.task is not None and not self.task.done():
             return
         self.start_button.setEnabled(False)
+        self.start_button.hide()
         self.outcome.setText("")
         self.status.setText("Starting…")
         self.code_box.hide()
@@ -202,7 +203,7 @@ class SignInDialog(QDialog):
             self.link.setText(step.url)
             self.link.setCursorPosition(0)
             self.status.setText(
-                "Waiting for you to sign in in the browser (at most "
+                "Waiting for you to sign in through the browser (at most "
                 f"{minutes}). If no browser opened, copy the link into one."
             )
             sign_in.open_browser(step.url)  # the start button was the person's click
@@ -236,6 +237,7 @@ class SignInDialog(QDialog):
         self.outcome.setStyleSheet("" if ok else "color: #c2372f")
         self.outcome.setText(message)
         self.start_button.setEnabled(True)
+        self.start_button.show()
         if ok:
             self.start_button.setText("Sign in again")
 
