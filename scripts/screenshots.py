@@ -1,98 +1,196 @@
-"""Screenshots of the real app in demo mode, for README and docs/: the main window in light
-and dark palettes, the Add dialog, the Show dialog and the tray menu.
+"""Screenshots of the real app in demo mode, for README and docs/. Run through
+scripts/screenshots, which starts a private Xvfb display (with a tray host) per screen size.
 
-Run through scripts/screenshots, which starts a private Xvfb display with a tray host."""
+Every window picture is taken at the window's DEFAULT size for its screen (never widened: a
+wider picture hides what a narrow window cuts off).
+
+    python scripts/screenshots.py main OUT      light and dark window, empty window, Show
+                                                dialog, Add dialog for every provider and
+                                                grant, tray menu (a 1400x900 screen)
+    python scripts/screenshots.py small OUT     the window on a 1024x768 screen, 200 accounts
+    python scripts/screenshots.py scale2 OUT    the window at QT_SCALE_FACTOR=2, 200 accounts
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import qasync
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
+from vault_app.core.providers.base import get_provider, kinds
 from vault_app.demo import start_demo
-from vault_app.gui.account_dialog import AccountDialog
+from vault_app.gui import theme
 from vault_app.gui.app import App
-from vault_app.gui.show_dialog import ShowDialog
+
+SETTLE = 32.0  # s: past the demo's first refreshes (a retrying and a sign-in-needed row)
 
 
-def dark_palette() -> QPalette:
-    palette = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#202328"),
-        (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#17191d"),
-        (QPalette.ColorRole.AlternateBase, "#1f2227"),
-        (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#2a2e34"),
-        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
-        (QPalette.ColorRole.Highlight, "#2f6db3"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"),
-        (QPalette.ColorRole.ToolTipBase, "#2a2e34"),
-        (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
-        (QPalette.ColorRole.PlaceholderText, "#8a8f98"),
-    ):
-        palette.setColor(role, QColor(colour))
-    return palette
+async def settle(seconds: float) -> None:
+    await asyncio.sleep(seconds)
 
 
-async def shoot(qt: QApplication, out: Path, demo: tuple[Any, Any, str]) -> None:
+def save(widget: QWidget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(f"{path}: {widget.width()}x{widget.height()} (logical)")
+
+
+def add_dialogs(parent: QWidget) -> list[tuple[str, QDialog]]:
+    """The Add dialog for every provider and, for oauth2, every grant. Uses the dialogs'
+    own sample builder when it has one."""
+    from vault_app.gui import account_dialog
+
+    sample = getattr(account_dialog, "sample_for_screenshot", None)
+    out: list[tuple[str, QDialog]] = []
+    for kind in kinds():
+        grant_field = get_provider(kind).field("grant")
+        grants: list[str | None] = list(grant_field.choices) if grant_field else [None]
+        for grant in grants:
+            label = f"{kind}-{grant}" if grant else kind
+            if callable(sample):
+                dialog = sample(kind, grant)
+                dialog.setParent(parent, dialog.windowFlags())
+            else:
+                dialog = account_dialog.AccountDialog(parent=parent)
+                dialog.name.setText(f"my-{kind}")
+                dialog.kind.setCurrentIndex(dialog.kind.findData(kind))
+                editor = dialog.editors.get("grant")
+                if grant and editor is not None and editor.combo is not None:
+                    editor.combo.setCurrentText(grant)
+            out.append((label.replace("_", "-"), dialog))
+    return out
+
+
+async def main_pictures(qt: QApplication, out: Path, demo: Any) -> None:
+    from vault_app.gui.show_dialog import ShowDialog
+
     vault, server, note = demo
     closing = asyncio.Event()
     app = App(vault, minimized=False, demo_note=note, request_quit=closing.set)
-    app.window.resize(1100, 420)
     app.show()
-    await asyncio.sleep(32)  # past the first refreshes: a retrying and a sign-in-needed row
+    await settle(SETTLE)
     app.window.table.selectRow(0)
-    app.window.grab().save(str(out / "window-light.png"))
+    app.window.table.setFocus()
+    save(app.window, out / "window-light.png")
 
-    add = AccountDialog(parent=app.window)
-    add.name.setText("broker-api")
-    add.kind.setCurrentIndex(
-        [add.kind.itemData(i) for i in range(add.kind.count())].index("oauth2")
-    )
-    add.show()
-    await asyncio.sleep(0.3)
-    add.grab().save(str(out / "add-dialog.png"))
-    add.close()
+    for label, dialog in add_dialogs(app.window):
+        dialog.show()
+        await settle(0.3)
+        save(dialog, out / f"add-dialog-{label}.png")
+        dialog.close()
 
     account = next(a for a in app.window.model.accounts() if a.name == "tv-broker")
     tokens = await app.adapter.token(account.id)
     show = ShowDialog(account, tokens, lambda _text: None, app.window)
     show.show()
-    await asyncio.sleep(0.3)
-    show.grab().save(str(out / "show-dialog.png"))
+    await settle(0.3)
+    save(show, out / "show-dialog.png")
     show.close()
 
-    if app.tray is not None:
-        app.tray.menu.popup(app.window.geometry().center())
-        app.tray.copy_menu.popup(app.window.geometry().center())
-        await asyncio.sleep(0.3)
-        app.tray.menu.grab().save(str(out / "tray-menu.png"))
-        app.tray.copy_menu.hide()
-        app.tray.menu.hide()
+    await tray_menu(qt, app, out / "tray-menu.png")
 
-    qt.setPalette(dark_palette())
-    await asyncio.sleep(0.5)
-    app.window.grab().save(str(out / "window-dark.png"))
+    theme.theme().apply(qt, "dark")
+    await settle(0.5)
+    save(app.window, out / "window-dark.png")
+    theme.theme().apply(qt, "light")
+    await app.shutdown()
+    server.stop()
+
+
+async def tray_menu(qt: QApplication, app: App, path: Path) -> None:
+    """The tray menu with its Copy submenu open, as on screen."""
+    if app.tray is None:
+        print("no tray on this display: no tray menu picture")
+        return
+    menu, copy_menu = app.tray.menu, app.tray.copy_menu
+    menu.popup(app.window.geometry().topLeft() + QPoint(40, 40))
+    await settle(0.3)
+    item = menu.actionGeometry(copy_menu.menuAction())
+    copy_menu.popup(menu.mapToGlobal(item.topRight()))
+    await settle(0.3)
+    area = menu.geometry().united(copy_menu.geometry()).adjusted(-2, -2, 2, 2)
+    screen = qt.primaryScreen()
+    screen.grabWindow(0, area.x(), area.y(), area.width(), area.height()).save(str(path))
+    print(f"{path}: {area.width()}x{area.height()} (logical)")
+    copy_menu.hide()
+    menu.hide()
+
+
+async def empty_picture(out: Path) -> None:
+    """The first run: no accounts yet."""
+    import tempfile
+
+    from vault_app.core.secret_store import MemoryBackend
+    from vault_app.core.vault import Vault
+
+    with tempfile.TemporaryDirectory() as home:
+        closing = asyncio.Event()
+        app = App(
+            Vault(Path(home), backend=MemoryBackend()),
+            minimized=False,
+            request_quit=closing.set,
+        )
+        app.show()
+        await settle(1.0)
+        save(app.window, out / "window-empty.png")
+        await app.shutdown()
+        app.window.close()
+
+
+async def many_pictures(qt: QApplication, out: Path, name: str, demo: Any) -> None:
+    """The window with 200 accounts (a vertical scrollbar) at its default size."""
+    vault, server, note = demo
+    closing = asyncio.Event()
+    app = App(vault, minimized=False, demo_note=note, request_quit=closing.set)
+    app.show()
+    await settle(SETTLE)
+    app.window.table.selectRow(2)
+    app.window.table.setFocus()
+    save(app.window, out / f"{name}.png")
+    # As after some use: two accounts pinned to the tray menu, three copied lately.
+    accounts = app.window.model.accounts()
+    for account in (accounts[0], accounts[5]):
+        app.window.toggle_pin(account.id)
+    for account in (accounts[40], accounts[12], accounts[77]):
+        app.window._note_copied(account.id)
+    await settle(0.5)
+    await tray_menu(qt, app, out / f"{name}-tray-menu.png")
     await app.shutdown()
     server.stop()
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    mode = sys.argv[1] if len(sys.argv) > 1 else "main"
+    out = Path(sys.argv[2] if len(sys.argv) > 2 else "docs")
     out.mkdir(exist_ok=True)
+    if mode in ("small", "scale2"):
+        os.environ.setdefault("TOKEN_VAULT_DEMO_ACCOUNTS", "200")
     demo = start_demo()  # seeds on its own short-lived loop, before ours runs
     qt = QApplication(sys.argv[:1])
-    qt.setStyle(QStyleFactory.create("Fusion"))
+    theme.theme().apply(qt, "light")
     loop = qasync.QEventLoop(qt)
     asyncio.set_event_loop(loop)
+    work: Any
+    if mode == "main":
+
+        async def both() -> None:
+            await empty_picture(out)
+            await main_pictures(qt, out, demo)
+
+        work = both()
+    elif mode == "small":
+        work = many_pictures(qt, out, "window-1024x768", demo)
+    elif mode == "scale2":
+        work = many_pictures(qt, out, "window-scale2", demo)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}: main, small or scale2")
     with loop:
-        loop.run_until_complete(shoot(qt, out, demo))
+        loop.run_until_complete(work)
 
 
 if __name__ == "__main__":

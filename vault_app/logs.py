@@ -10,10 +10,20 @@ import sys
 from vault_app.core import redact
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Each line of a record as a terminal may show it: control characters from outside
+    (server messages, names) written as escapes, never acted on (core/text.py)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from vault_app.core.text import printable
+
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
+
+
 def setup() -> None:
     level = os.environ.get("TOKEN_VAULT_LOG", "WARNING").upper()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     redact.install(handler)
     root = logging.getLogger()
     root.addHandler(handler)

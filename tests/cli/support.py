@@ -4,16 +4,21 @@ runner for a test-only provider with two secret fields."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import resource
 import secrets
+import shutil
 import string
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import jwt
+import pytest
 
 from tests.conftest import REPO, Cli, Result
 
@@ -122,3 +127,57 @@ def run_with_multi(cli: Cli, *args: str, stdin: str = "") -> Result:
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+# -- running the CLI in a harder world: limits, fewer privileges, odd standard streams ----------
+
+
+def run_cli(
+    cli: Cli,
+    *args: str,
+    stdin: str = "",
+    preexec: Callable[[], None] | None = None,
+    prefix: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Result:
+    """`python -m vault_app ARGS` like the `cli` fixture, with a `preexec` hook run in the
+    child (resource limits) and a `prefix` command (setpriv) in front."""
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "vault_app", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**cli.env, **(env or {})},
+        cwd=REPO,
+        check=False,
+        preexec_fn=preexec,  # a resource limit for the child only
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """A preexec hook: no file the child writes may grow past `limit` bytes (RLIMIT_FSIZE);
+    Python ignores SIGXFSZ, so a write past it fails with EFBIG ("File too large"), as a
+    full disk or a quota fails it."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def obeying_file_modes() -> list[str]:
+    """A command prefix under which file modes apply: for root, setpriv drops the two
+    capabilities that let root read and write past them; anyone else obeys them anyway."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: file modes cannot be made to apply")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def all_printable(text: str) -> list[str]:
+    """The lines of `text` that hold a character a terminal would act on (anything
+    str.isprintable() refuses); [] when none does."""
+    return [line for line in text.split("\n") if not line.isprintable()]

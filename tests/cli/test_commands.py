@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ from tests.cli.support import (
     random_secret,
 )
 from tests.conftest import Cli
+from vault_app.core.account_store import AccountStore, VaultDoc
+from vault_app.core.model import SecretBundle, TokenSet
+from vault_app.core.secret_store import SecretStore
 
 LIST_KEYS = {
     "name",
@@ -159,14 +163,15 @@ def test_revoked_static_account_exits_4_for_token(cli: Cli) -> None:
 def test_list_json_shape_and_statuses(cli: Cli) -> None:
     assert json_out(cli("list", "--json")) == []
     alpha = make_jwt(3600)
-    short = make_jwt(3)  # made just before its add, which must still succeed
-    assert_ok(add_static(cli, "short", short))
+    short = make_jwt(-30)
+    assert_ok(add_static(cli, "short", make_jwt(3600)))
     assert_ok(add_static(cli, "alpha", alpha))
     assert_ok(add_static(cli, "key", random_secret()))
     assert_ok(add_static(cli, "fresh", random_secret(), "--no-sign-in"))
     assert_error(add_static(cli, "stale", make_jwt(-60)), 4)
-    # Let `short` lapse: a stored "ok" whose access token has expired shows as "expired".
-    time.sleep(max(0.0, jwt_exp(short) + 0.2 - time.time()))
+    # `short` lapses (without waiting for it): a stored "ok" whose access token has expired
+    # shows as "expired".
+    _lapse(cli, "short", short)
 
     rows = json_out(cli("list", "--json"))
     assert isinstance(rows, list)
@@ -211,6 +216,25 @@ def test_list_json_shape_and_statuses(cli: Cli) -> None:
     assert alpha not in text and short not in text
 
 
+def _lapse(cli: Cli, name: str, expired_jwt: str) -> None:
+    """What time does to a signed-in account: its stored token (and the secret it came
+    from) is now `expired_jwt`, and the metadata's expiry is that token's, in the past."""
+    doc = AccountStore(cli.home).load()
+    account = doc.find(name)
+    store = SecretStore(doc.vault_id, None, timeout=15)
+    tokens = TokenSet(access_token=expired_jwt, expires_at=jwt_exp(expired_jwt))
+    try:
+        bundle = SecretBundle({"token": expired_jwt}, tokens)
+        store.call(partial(store.write_bundle, account.id, account.generation + 1, bundle))
+    finally:
+        store.close()
+
+    def expire(doc: VaultDoc) -> None:
+        doc.find(name).access_expires_at = jwt_exp(expired_jwt)
+
+    AccountStore(cli.home).update(expire)
+
+
 def test_add_no_sign_in_stays_signed_out_until_token(cli: Cli) -> None:
     value = random_secret()
     result = assert_ok(add_static(cli, "later", value, "--no-sign-in"))
@@ -252,8 +276,9 @@ def test_token_formats_for_a_jwt(cli: Cli) -> None:
 
 def test_token_formats_with_custom_header_and_scheme(cli: Cli) -> None:
     value = random_secret()
+    expires = f"{time.gmtime().tm_year + 5}-01-02T03:04:05Z"  # within the 10-year horizon
     options = ["--set", "header_name=X-Api-Key", "--set", "scheme=Token"]
-    options += ["--set", "expires_at=2099-01-02T03:04:05Z"]
+    options += ["--set", f"expires_at={expires}"]
     assert_ok(add_static(cli, "custom", value, *options))
     assert assert_ok(cli("token", "custom", "--format", "bearer")).out == f"Token {value}\n"
     header = assert_ok(cli("token", "custom", "--format", "header")).out
@@ -262,7 +287,7 @@ def test_token_formats_with_custom_header_and_scheme(cli: Cli) -> None:
     assert data == {
         "access_token": value,
         "token_type": "Token",
-        "expires_at": "2099-01-02T03:04:05Z",
+        "expires_at": expires,
     }
     # Changing the fields later changes the formats too.
     assert_ok(cli("edit", "custom", "--set", "header_name=X-Other", "--set", "scheme=Key"))

@@ -1,14 +1,18 @@
 """The leak test of DESIGN.md section 7: a whole account lifecycle through the CLI with
 distinctive secret values, then every output, DEBUG log and file it produced is searched for
-every one of them."""
+every one of them; and a server that echoes our requests back in its errors, searched for
+every encoding of the secrets the app produced (percent, JSON, Base64 Basic credentials)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 import sys
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
+import pytest
 import secretstorage
 
 from tests.cli.support import (
@@ -19,6 +23,7 @@ from tests.cli.support import (
     random_secret,
 )
 from tests.conftest import Cli, Result
+from tests.fakes.server import FakeServer, Reply, Request
 
 
 class Recorder:
@@ -166,3 +171,103 @@ def test_lifecycle_leaks_no_secret(cli: Cli, tmp_path: Path) -> None:
             if any(needle in arg for arg in argv for needle in _needles(secret)):
                 leaks.append(f"argv {argv} holds secret #{every_secret.index(secret)}")
     assert leaks == []
+
+
+def _encoded(secret: str, client_id: str) -> dict[str, str]:
+    """Every form the app gives `secret` when it sends it: as is, percent-encoded (a form
+    body), JSON-escaped (a JSON body) and, for the client secret, the Basic credentials
+    (Base64 of id:secret, raw and with the pair form-encoded first, RFC 6749 2.3.1)."""
+    forms = {
+        "raw": secret,
+        "percent": quote(secret, safe=""),
+        "form": quote_plus(secret, safe=""),
+        "json": json.dumps(secret)[1:-1],
+        "json-ascii-slash": json.dumps(secret, ensure_ascii=True)[1:-1].replace("/", "\\/"),
+        "json-unicode": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "basic": base64.b64encode(f"{client_id}:{secret}".encode()).decode(),
+        "basic-encoded": base64.b64encode(
+            f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+        ).decode(),
+    }
+    return forms
+
+
+@pytest.mark.parametrize("client_auth", ["basic", "post"])
+def test_an_echoed_request_leaks_no_secret_in_any_encoding(cli: Cli, client_auth: str) -> None:
+    """A token endpoint whose error replies quote the request back (headers and body, as
+    some gateways do): the Basic credentials and the form-encoded client secret and password
+    must not reach stderr, `last_error` in accounts.json, `show`, `list` or a log line."""
+    client_id = "vault:client"
+    client_secret = 'cs+/=&"é ' + random_secret(12)
+    password = "pw+/ü " + random_secret(12)
+
+    answered: list[int] = []
+
+    def echo(request: Request) -> Reply:
+        """An error quoting back one thing we sent, in the encoding we sent it (a value of
+        the form body, the Basic credentials without their scheme, the whole request), and
+        each time another: 401, 500 and a 200 carrying the error in turn."""
+        values = [pair.partition("=")[2] for pair in request.body.decode().split("&")]
+        auth = (request.header("authorization") or "").removeprefix("Basic ")
+        head = "\r\n".join(f"{k}: {v}" for k, v in request.headers.items())
+        parts = [*values, auth, request.body.decode() + "\r\n" + head]
+        part = parts[len(answered) % len(parts)]
+        status = (401, 500, 200)[len(answered) % 3]
+        answered.append(1)
+        return Reply(status, {"error": "invalid_client", "error_description": f"sent: {part}"})
+
+    with FakeServer().running() as server:
+        server.route("POST", "/token", echo)
+        tv = Recorder(cli)
+        added = tv(
+            "add",
+            "echo",
+            "--provider",
+            "oauth2",
+            "--set",
+            f"token_url={server.url}/token",
+            "--set",
+            "grant=password",
+            "--set",
+            f"client_id={client_id}",
+            "--set",
+            f"client_auth={client_auth}",
+            "--set",
+            "username=dana",
+            "--secret",
+            "client_secret",
+            "--secret",
+            "password",
+            stdin=f"{client_secret}\n{password}\n",
+        )
+        assert added.code in (4, 5), added
+        for args in (
+            ("refresh", "echo"),
+            ("token", "echo"),
+            ("show", "echo"),
+            ("list",),
+            ("show", "echo", "--json"),
+            ("list", "--json"),
+        ):
+            tv(*args)
+        assert len(server.requests) >= 3
+        # The secrets did reach the server (the test is not vacuous)...
+        sent = server.requests[0].body.decode() + str(server.requests[0].headers)
+        shown = _encoded(client_secret, client_id)
+        assert shown["basic-encoded" if client_auth == "basic" else "form"] in sent
+    texts = list(tv.texts)
+    for path in cli.home.rglob("*"):
+        if path.is_file():
+            texts.append(
+                (str(path.relative_to(cli.home)), path.read_bytes().decode("utf-8", "replace"))
+            )
+    leaks = [
+        f"{what} holds the {name} {form} form"
+        for what, text in texts
+        for name, secret in (("client secret", client_secret), ("password", password))
+        for form, value in _encoded(secret, client_id).items()
+        if value in text
+    ]
+    assert leaks == []
+    last_error = json.loads((cli.home / "accounts.json").read_text())["accounts"][0]["last_error"]
+    assert last_error and "\n" not in last_error

@@ -7,14 +7,17 @@ import base64
 import datetime
 import functools
 import hashlib
+import ipaddress
+import ssl
 import time
 import uuid
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
@@ -107,3 +110,98 @@ def make_assertion(
     header.update(headers or {})
     key = load_private_key(key_pem)
     return jwt.encode(body, key, algorithm=algorithm, headers=header)  # type: ignore[arg-type]
+
+
+class Authority(NamedTuple):
+    """A test certificate authority: its key and its self-signed CA certificate (PEM)."""
+
+    key_pem: str
+    cert_pem: str
+
+
+def make_authority(common_name: str = "Token Vault Test CA") -> Authority:
+    """A fresh CA (EC P-256, valid for a day) that can sign server certificates."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Authority(_pem_key(key), cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def issue_server_cert(authority: Authority, names: list[str]) -> KeyAndCert:
+    """A server certificate for DNS names and IP addresses, signed by `authority`."""
+    ca_key = serialization.load_pem_private_key(authority.key_pem.encode(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(authority.cert_pem.encode())
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            sans.append(x509.DNSName(name))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    return KeyAndCert(_pem_key(key), cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def server_context(issued: KeyAndCert, folder: Path) -> ssl.SSLContext:
+    """A TLS server context presenting `issued` (files written to `folder`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path = folder / f"server-{uuid.uuid4().hex}.pem"
+    key_path = cert_path.with_suffix(".key")
+    cert_path.write_text(issued.cert_pem)
+    key_path.write_text(issued.key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()

@@ -68,7 +68,8 @@ class GrantRecord:
 
 @dataclass(frozen=True)
 class Revocation:
-    """One revocation request: `outcome` is access_token, refresh_token, unknown or refused."""
+    """One revocation request: `outcome` is access_token, refresh_token, unknown, refused or
+    unsupported."""
 
     token: str
     hint: str | None
@@ -127,6 +128,9 @@ class OAuth2Fake(ProviderFake):
         self.seen_jtis: set[tuple[str, str]] = set()
         self.grants: list[GrantRecord] = []
         self.revocations: list[Revocation] = []
+        # Token types the revocation endpoint revokes; others get RFC 7009 2.2.1's
+        # 400 unsupported_token_type (many servers revoke refresh tokens only).
+        self.revocable = {"access_token", "refresh_token"}
         self.route("POST", token_path, self._token)
         self.route("POST", revocation_path, self._revoke)
 
@@ -541,6 +545,11 @@ class OAuth2Fake(ProviderFake):
         elif family.client_id != client.client_id:
             self.revocations.append(Revocation(token, hint, client.client_id, "refused"))
             return self.error(400, "unauthorized_client", "token was issued to another client")
+        elif (token in self.refresh_tokens and "refresh_token" not in self.revocable) or (
+            token in self.access_tokens and "access_token" not in self.revocable
+        ):
+            self.revocations.append(Revocation(token, hint, client.client_id, "unsupported"))
+            return self.error(400, "unsupported_token_type", "this token type is not revoked")
         elif token in self.refresh_tokens:
             outcome = "refresh_token"
             self.revoke_family(family, "revoked")

@@ -5,12 +5,15 @@ request arrived, never answering), and every request is recorded for wire-level 
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -49,17 +52,26 @@ class Request:
         return self.headers.get(name.lower())
 
 
+# Writes a whole raw HTTP response itself (status line, headers, body, timing); the event is
+# set when the server stops, so a slow writer can give up.
+Writer = Callable[[BufferedIOBase, threading.Event], None]
+
+
 @dataclass
 class Reply:
-    """A canned answer; `action` "drop" closes without answering, "hang" never answers."""
+    """A canned answer; `action` "drop" closes without answering, "hang" never answers; a
+    `writer` sends the raw response bytes itself (hostile framing, timing, no Date header)."""
 
     status: int = 200
     body: bytes | str | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     action: str = ""
+    writer: Writer | None = None
 
 
 Route = Callable[[Request], Reply]
+# Shapes the answer to a request from the genuine reply (None when the route did not run).
+Transform = Callable[[Request, "Reply | None"], Reply]
 
 _HTML_PAGE = (
     "<html><head><title>{status} Error</title></head>"
@@ -71,10 +83,11 @@ _HTML_PAGE = (
 class Fault:
     """One scripted misbehaviour; build it with the class methods, arm it with inject()."""
 
-    kind: str  # "reply", "malformed", "incomplete", "delay", "drop", "hang"
+    kind: str  # "reply", "malformed", "incomplete", "delay", "drop", "hang", "transform"
     reply: Reply | None = None
     delay: float = 0.0  # seconds to wait before answering
     after_processing: bool = False  # run the real handler first (state changes), then misbehave
+    transform: Transform | None = None
 
     @classmethod
     def status(
@@ -152,6 +165,12 @@ class Fault:
         """Read the whole request, then never answer (until the server stops)."""
         return cls("hang", None, 0.0, after_processing)
 
+    @classmethod
+    def transformed(cls, transform: Transform, *, after_processing: bool = True) -> Fault:
+        """Answer with `transform(request, genuine)`: the genuine reply of the route (which
+        ran, with its state changes, when `after_processing`) reshaped at will."""
+        return cls("transform", None, 0.0, after_processing, transform)
+
 
 @dataclass
 class _Armed:
@@ -162,7 +181,8 @@ class _Armed:
 class FakeServer:
     """Routes `(method, path)` to handlers; faults armed per path override them."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, *, host: str = "127.0.0.1") -> None:
+        self.host = host  # any loopback address: 127.0.0.0/8 or ::1
         self.routes: dict[tuple[str, str], Route] = {}
         self.requests: list[Request] = []
         self.errors: list[str] = []  # exceptions raised by route handlers (a bug in a fake)
@@ -200,7 +220,8 @@ class FakeServer:
         """The server's root URL, e.g. http://127.0.0.1:41234."""
         assert self._httpd is not None, "server not running"
         host, port = self._httpd.server_address[:2]
-        return f"{self.scheme}://{host!s}:{port}"
+        shown = f"[{host!s}]" if ":" in str(host) else str(host)
+        return f"{self.scheme}://{shown}:{port}"
 
     def requests_to(self, path: str, method: str | None = None) -> list[Request]:
         """The recorded requests to `path` (and `method` when given)."""
@@ -212,6 +233,10 @@ class FakeServer:
             ]
 
     # -- hooks for subclasses ----------------------------------------------------------------
+
+    def now(self) -> float:
+        """The server's clock: what its Date headers say (provider fakes can move it)."""
+        return time.time()
 
     def guard(self, request: Request) -> Reply | None:
         """Called before faults and routes; a Reply here answers at once (default: none)."""
@@ -267,6 +292,13 @@ class FakeServer:
                 real = self._dispatch(request)
             if fault.kind == "incomplete":
                 real = self.incomplete_reply(request)
+            if fault.kind == "transform":
+                assert fault.transform is not None
+                try:
+                    return fault.transform(request, real)
+                except Exception as exc:  # a bug in a test's transform must be visible
+                    self.errors.append(f"transform for {request.path}: {exc!r}")
+                    return Reply(500, {"error": "fake_crashed", "message": repr(exc)})
         if fault.delay:
             self._release.wait(fault.delay)
         if fault.kind in ("drop", "hang"):
@@ -288,6 +320,15 @@ class FakeServer:
             target=handler.path,
         )
         reply = self._answer(request)
+        if reply.writer is not None:
+            request.status = reply.status
+            handler.close_connection = True
+            try:
+                reply.writer(handler.wfile, self._release)
+                handler.wfile.flush()
+            except OSError:
+                pass  # the client gave up (a cap or a deadline): that is the point
+            return
         if reply.action == "drop":
             handler.close_connection = True
             return
@@ -303,7 +344,10 @@ class FakeServer:
                 headers["Content-Type"] = "application/json"
         data = body.encode() if isinstance(body, str) else body
         request.status = reply.status
-        handler.send_response(reply.status)
+        handler.send_response_only(reply.status)
+        handler.send_header("Server", handler.version_string())
+        if not any(k.lower() == "date" for k in headers):  # a reply may bring its own Date
+            handler.send_header("Date", handler.date_time_string())
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(data)))
@@ -338,7 +382,12 @@ class FakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                # The Date header comes from the same clock as the server's tokens.
+                return super().date_time_string(server.now() if timestamp is None else timestamp)
+
+        server_class = _IPv6Server if ":" in self.host else ThreadingHTTPServer
+        httpd = server_class((self.host, 0), Handler)
         httpd.daemon_threads = True
         if tls is not None:
             httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
@@ -370,6 +419,10 @@ class FakeServer:
         assert self._stack is not None
         self._stack.close()
         self._stack = None
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

@@ -70,18 +70,29 @@ def test_no_usable_keyring_offers_the_demo(
     assert box is not None
     assert "no usable keyring" in box.text() and "gnome-keyring" in box.text()
     assert [b.text() for b in box.buttons() if b.text() == "Try the demo"] == ["Try the demo"]
-    assert app.window.keyring_label.text() == "Keyring: unavailable"
+    assert app.window.keyring_label.full == "No usable keyring"
     box.reject()
     run(app.shutdown())
 
 
 class _Tray:
+    """Records notifications (the real one needs a tray host: see test_tray.py)."""
+
     def __init__(self) -> None:
-        self.notes: list[tuple[str, str, bool]] = []
+        self.notes: list[tuple[str, str, str, str | None]] = []
         self.failures: dict[str, int] = {}
 
-    def notify(self, title: str, message: str, critical: bool = False) -> None:
-        self.notes.append((title, message, critical))
+    def notify(
+        self,
+        title: str,
+        message: str,
+        critical: bool = False,
+        account_id: str | None = None,
+        information: bool = False,
+    ) -> bool:
+        icon = "critical" if critical else "information" if information else "warning"
+        self.notes.append((title, message, icon, account_id))
+        return True
 
     def failure(self, account_id: str) -> int:
         self.failures[account_id] = self.failures.get(account_id, 0) + 1
@@ -99,15 +110,21 @@ def test_notifications_for_what_needs_the_user(qtbot: QtBot, memory_vault: Vault
     qtbot.addWidget(app.window)
     tray = _Tray()
     app.tray = tray  # type: ignore[assignment]
-    app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "rejected"))
+    protocol = "refresh: rejected by auth.example (HTTP 400: invalid_grant)"
+    app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", protocol))
     for _ in range(3):
-        app._notify(Event(EventKind.REFRESH_FAILED, "b", "te", "HTTP 503"))
+        app._notify(Event(EventKind.REFRESH_FAILED, "b", "te", "te.example answered HTTP 503"))
     app._notify(Event(EventKind.REFRESH_TOKEN_EXPIRING, "c", "rt", "rt: expires in 9 days"))
-    assert tray.notes == [
-        ("alor: sign-in needed", "rejected", True),
-        ("te: refresh keeps failing", "HTTP 503", False),  # once, at the third failure
-        ("Refresh token expiring", "rt: expires in 9 days", False),
+    titles = [(title, icon, about) for title, _text, icon, about in tray.notes]
+    assert titles == [
+        ("alor needs a new sign-in", "critical", "a"),
+        ("te: refreshing keeps failing", "warning", "b"),  # once, at the third failure
+        ("rt: refresh token expires soon", "information", "c"),
     ]
+    # Plain words, no protocol text: the window has the details.
+    texts = [text for _title, text, _icon, _about in tray.notes]
+    assert all("HTTP" not in text and "invalid_grant" not in text for text in texts)
+    assert "Sign in" in tray.notes[0][1]
     app.window.settings["notifications"] = False
     app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "again"))
     assert len(tray.notes) == 3

@@ -31,7 +31,7 @@ def test_tray_menu_icon_pause_and_hide_to_tray(tmp_path: Path) -> None:
     assert shown["menu"] == [
         "Copy token",
         "Refresh all",
-        "Pause refresh",
+        "Pause refreshing",
         "Show/Hide window",
         "Quit",
     ]
@@ -41,3 +41,5 @@ def test_tray_menu_icon_pause_and_hide_to_tray(tmp_path: Path) -> None:
     assert shown["window_at_start"] is False  # --minimized with a tray: starts in the tray
     assert shown["shown"] is True
     assert shown["close_hides"] is True
+    assert shown["notified"] is True
+    assert shown["clicked_shows"] is True  # a notification's click shows its account

@@ -17,9 +17,11 @@ from pytestqt.qtbot import QtBot
 from tests.gui.conftest import until
 from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
-from vault_app.gui.account_model import ACCESS, AMBER, LAST, RED, STATUS, AccountModel
+from vault_app.gui import theme
+from vault_app.gui.account_model import ACCESS, LAST, STATUS, AccountModel
 from vault_app.gui.clipboard import SECRET_MARKERS
-from vault_app.gui.main_window import MainWindow, RowActions
+from vault_app.gui.main_window import MainWindow
+from vault_app.gui.row_actions import RowActions
 from vault_app.gui.show_dialog import ShowDialog
 
 
@@ -50,7 +52,12 @@ def test_table_lists_accounts_with_row_buttons(
     actions = window.table.indexWidget(window.proxy.index(0, 6))
     assert isinstance(actions, RowActions)
     labels = [b.accessibleName() for b in actions.findChildren(QToolButton)]
-    assert labels == ["Show alpha", "Copy alpha", "Refresh alpha", "Revoke alpha"]
+    assert labels == [
+        "Show the token of alpha",
+        "Copy the token of alpha",
+        "Refresh alpha now",
+        "Revoke alpha",
+    ]
     window.filter.setText("bet")
     assert window.proxy.rowCount() == 1
 
@@ -149,8 +156,9 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: Q
         ]
     )
     qtmodeltester.check(model)
-    assert model.index(0, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == AMBER
-    assert model.index(1, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == RED
+    colours = theme.current()
+    assert model.index(0, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == colours.due
+    assert model.index(1, ACCESS).data(Qt.ItemDataRole.ForegroundRole).color() == colours.bad
     assert model.index(2, ACCESS).data(Qt.ItemDataRole.ForegroundRole) is None
     assert model.index(1, ACCESS).data().startswith("expired")
     changed: list[tuple[int, int, int, int]] = []
@@ -158,12 +166,14 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: Q
         lambda tl, br, *_: changed.append((tl.row(), tl.column(), br.row(), br.column()))
     )
     model.tick()
-    assert changed == [(0, ACCESS, 2, ACCESS), (0, LAST, 2, LAST)]
+    assert changed == [(0, STATUS, 2, STATUS), (0, ACCESS, 2, ACCESS), (0, LAST, 2, LAST)]
     changed.clear()
     model.tick([2, 0])  # the rows on screen: one signal per cell, so only they repaint
     assert changed == [
+        (2, STATUS, 2, STATUS),
         (2, ACCESS, 2, ACCESS),
         (2, LAST, 2, LAST),
+        (0, STATUS, 0, STATUS),
         (0, ACCESS, 0, ACCESS),
         (0, LAST, 0, LAST),
     ]
@@ -172,14 +182,14 @@ def test_model_contract_and_one_second_tick(qtmodeltester: ModelTester, qtbot: Q
 
 def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyPatch) -> None:
     """A countdown under an hour changes every second; "last refresh" once a minute."""
-    clock = [1_000_000.0]
+    clock = [1_700_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
     model = AccountModel(
         [
             Account(
                 id="a",
                 name="a",
-                provider="static",
+                provider="oauth2",
                 status=Status.OK,
                 access_expires_at=clock[0] + 600,
                 last_refresh_at=clock[0] - 125,
@@ -189,7 +199,7 @@ def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyP
     changed: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda tl, _br, *_: changed.append((tl.row(), tl.column())))
     model.tick([0])
-    assert changed == [(0, ACCESS), (0, LAST)]
+    assert changed == [(0, STATUS), (0, ACCESS), (0, LAST)]
     assert model.index(0, LAST).data() == "2m ago"
     changed.clear()
     model.tick([0])  # the same second: nothing to repaint

@@ -50,6 +50,12 @@ async def main(home: Path, shot: str | None) -> dict[str, object]:
     shown = app.window.isVisible()
     app.window.close()  # hides to the tray instead of quitting
     still_running = not closing.is_set() and not app.window.isVisible()
+    # A notification about beta, clicked: the window comes up with beta selected.
+    beta = next(a for a in app.window.model.accounts() if a.name == "beta")
+    notified = tray.notify("beta needs a new sign-in", "Click to open it.", True, beta.id)
+    tray.icon.messageClicked.emit()
+    await asyncio.sleep(0.2)
+    clicked_shows = app.window.isVisible() and app.window.selected_id() == beta.id
     if shot:
         tray.menu.popup(app.window.geometry().center())
         await asyncio.sleep(0.3)
@@ -66,6 +72,8 @@ async def main(home: Path, shot: str | None) -> dict[str, object]:
         "window_at_start": window_visible_at_start,
         "shown": shown,
         "close_hides": still_running,
+        "notified": notified,
+        "clicked_shows": clicked_shows,
         "menu": [a.text() for a in tray.menu.actions() if a.text()],
     }
     tray.quit_action.trigger()

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def private_display(tray: bool) -> Iterator[str]:
+def private_display(tray: bool, screen: str = "1280x800") -> Iterator[str]:
     read_fd, write_fd = os.pipe()
     xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{screen}x24", "-nolisten", "tcp"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

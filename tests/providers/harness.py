@@ -1,5 +1,8 @@
 """One harness per provider kind for the shared contract test: a running fake with registered
-credentials, the account's fields and secrets, and how to break them."""
+credentials, the account's fields and secrets, and how to break them.
+
+The secrets hold characters that percent-encoding, JSON escaping and Base64 each change, so a
+reply that echoes the request shows every encoding the app produces (the leak checks)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,11 @@ from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.traderevolution import TraderEvolutionFake
 
 KINDS = ("alor", "apirone", "oauth2", "static", "traderevolution")
+TE_PASSWORD = 'correct horse+1/"é\\='
+APIRONE_KEY = "transfer/key+0001=ü"
+OAUTH_SECRET = "client+secret/0001=&é"
+OAUTH_PASSWORD = 'alice pass+1/"ö'
+ALOR_REFRESH = "alor-refresh/+=token-0001"
 HTTP_KINDS = tuple(k for k in KINDS if k != "static")  # the kinds that talk to a server
 
 
@@ -44,7 +52,7 @@ def harness(kind: str) -> Iterator[Harness]:
         return
     if kind == "alor":
         with AlorFake(access_lifetime=600) as alor:
-            good = alor.add_refresh_token()
+            good = alor.add_refresh_token(ALOR_REFRESH)
             yield Harness(
                 "alor",
                 {"oauth_url": alor.base_url},
@@ -56,11 +64,11 @@ def harness(kind: str) -> Iterator[Harness]:
         return
     if kind == "traderevolution":
         with TraderEvolutionFake(access_lifetime=600) as te:
-            te.add_user("trader", "correct-horse-1")
+            te.add_user("trader", TE_PASSWORD)
             yield Harness(
                 "traderevolution",
                 {"base_url": te.base_url, "login": "trader"},
-                {"password": "correct-horse-1"},
+                {"password": TE_PASSWORD},
                 {"password": "wrong-horse-2"},
                 te,
                 "/auth/token/refresh",
@@ -69,11 +77,11 @@ def harness(kind: str) -> Iterator[Harness]:
         return
     if kind == "apirone":
         with ApironeFake(access_lifetime=600) as apirone:
-            apirone.add_account("apr-0123456789abcdef", "transfer-key-0001")
+            apirone.add_account("apr-0123456789abcdef", APIRONE_KEY)
             yield Harness(
                 "apirone",
                 {"base_url": apirone.base_url, "login": "apr-0123456789abcdef"},
-                {"password": "transfer-key-0001"},
+                {"password": APIRONE_KEY},
                 {"password": "transfer-key-9999"},
                 apirone,
                 "/api/v2/auth/refresh-token",
@@ -83,8 +91,8 @@ def harness(kind: str) -> Iterator[Harness]:
         return
     if kind == "oauth2":
         with OAuth2Fake(access_lifetime=600) as oauth:
-            oauth.add_client("vault-client", "client-secret-0001")
-            oauth.add_user("alice", "alice-password-1")
+            oauth.add_client("vault-client", OAUTH_SECRET)
+            oauth.add_user("alice", OAUTH_PASSWORD)
             yield Harness(
                 "oauth2",
                 {
@@ -94,8 +102,8 @@ def harness(kind: str) -> Iterator[Harness]:
                     "username": "alice",
                     "revocation_url": oauth.revocation_url,
                 },
-                {"client_secret": "client-secret-0001", "password": "alice-password-1"},
-                {"client_secret": "client-secret-0001", "password": "not-alices-password"},
+                {"client_secret": OAUTH_SECRET, "password": OAUTH_PASSWORD},
+                {"client_secret": OAUTH_SECRET, "password": "not-alices-password"},
                 oauth,
                 "/token",
                 server_revoke=True,

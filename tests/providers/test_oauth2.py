@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.fakes.certs import KeyAndCert, make_key_and_cert, x5t_of
 from tests.fakes.oauth2 import BASIC, JWT_BEARER, NONE, POST, OAuth2Fake
-from tests.fakes.server import Fault, Request
+from tests.fakes.server import Fault, Reply, Request
 from tests.providers.wire import (
     FaultCase,
     claims_of,
@@ -671,14 +671,19 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         async def scenario(vault: Vault) -> None:
             await _add(vault, _password_fields(fake), PASSWORD_SECRETS)
-            fake.inject("/token", case.fault, times=case.times)
+            fake.inject("/token", case.fault, times=case.times(True))
             await expect_transient_and_nothing_changed(vault, "o", lambda: vault.refresh("o"), case)
             _, tokens = await vault.refresh("o")
             assert fake.is_active(tokens.access_token)
 
         run(vault_home, scenario)
         assert fake.reuses == []
-        assert [g.grant_type for g in fake.grants] == ["password", "refresh_token"]
+        # After a lost refresh reply the password grant runs instead of a resent refresh token.
+        sent = [r.form()["grant_type"][0] for r in fake.requests_to("/token")]
+        if case.lost:
+            assert sent == ["password", "refresh_token", "password", "password"]
+        else:
+            assert sent == ["password", "refresh_token", "refresh_token"]
 
 
 @pytest.mark.parametrize("case", [p for p in fault_params() if p.id in ("500", "malformed-json")])
@@ -710,3 +715,139 @@ def test_plain_http_urls_are_refused(vault_home: Path, field: str) -> None:
         await expect_plain_http_refused(vault, "oauth2", field, fields, {"client_secret": SECRET})
 
     run(vault_home, scenario)
+
+
+# -- odd but legal servers (issue 10.8) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("revocable", "server_side", "says"),
+    [
+        ({"refresh_token"}, True, "the access token will simply expire"),
+        ({"access_token"}, True, "stays valid at the server until it expires"),
+        (set(), False, "does not revoke these tokens"),
+    ],
+)
+def test_revoke_with_unsupported_token_type_is_done(
+    vault_home: Path, fake: OAuth2Fake, revocable: set[str], server_side: bool, says: str
+) -> None:
+    """RFC 7009 2.2.1: a server that answers 400 unsupported_token_type does not revoke that
+    kind of token; the revoke is done (and says what stays valid), the tokens forgotten."""
+    fake.revocable = revocable
+
+    async def scenario(vault: Vault) -> None:
+        await _add(
+            vault, _password_fields(fake, revocation_url=fake.revocation_url), PASSWORD_SECRETS
+        )
+        outcome = await vault.revoke("o")
+        assert outcome.server_side is server_side
+        assert says in outcome.message
+        bundle = vault.read_current_sync(vault.load().find("o"))
+        assert bundle is not None and bundle.tokens is None
+        assert vault.load().find("o").status is Status.SIGNED_OUT
+
+    run(vault_home, scenario)
+    assert [r.hint for r in fake.revocations] == ["refresh_token", "access_token"]
+
+
+def test_a_trailing_slash_is_kept(vault_home: Path) -> None:
+    """django-oauth-toolkit publishes /o/token/; without its slash it answers a redirect,
+    which is reported with its target, never followed, never a success."""
+    with serving(_fake(token_path="/o/token/")) as fake:
+        fake.route("POST", "/o/token", Reply(301, {}, {"Location": "/o/token/"}))
+
+        async def scenario(vault: Vault) -> None:
+            good = {**_password_fields(fake), "token_url": fake.url + "/o/token/"}
+            await _add(vault, good, PASSWORD_SECRETS)
+            assert vault.load().find("o").fields["token_url"].endswith("/o/token/")
+            bad = {**_password_fields(fake), "token_url": fake.url + "/o/token"}
+            _, failure = await vault.add("bad", "oauth2", bad, PASSWORD_SECRETS)
+            assert isinstance(failure, MisconfiguredError)
+            assert f"redirect to {fake.url}/o/token/" in one_line(failure)
+
+        run(vault_home, scenario)
+
+
+def test_a_refresh_without_a_lifetime_keeps_the_last_one(vault_home: Path) -> None:
+    """Opaque access tokens: the sign-in said expires_in 900, later refreshes say nothing.
+    The token keeps a 900 s life (so it is still refreshed), not "expiry unknown"."""
+    with serving(_fake(access_lifetime=900, jwt_access_tokens=False)) as fake:
+
+        async def scenario(vault: Vault) -> None:
+            await _add(vault, _password_fields(fake), PASSWORD_SECRETS)
+            fake.include_expires_in = False
+            for _ in range(2):
+                _, tokens = await vault.refresh("o")
+                assert tokens.lifetime == 900
+                left = tokens.remaining()
+                assert left is not None and 895 < left <= 900
+                assert vault.load().find("o").access_expires_at == tokens.expires_at
+
+        run(vault_home, scenario)
+
+
+def test_a_github_style_form_reply(vault_home: Path) -> None:
+    """A token endpoint that answers application/x-www-form-urlencoded (GitHub's, unless
+    asked for JSON): parsed, with its string expires_in and lower-case bearer."""
+    with serving(_fake()) as fake:
+
+        def form_reply(request: Request) -> Reply:
+            body = "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo"
+            body += "&token_type=bearer&expires_in=28800"
+            return Reply(200, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+        fake.route("POST", "/token", form_reply)
+
+        async def scenario(vault: Vault) -> None:
+            await _add(vault, _fields(fake), {"client_secret": SECRET})
+            _, tokens = await vault.token("o")
+            assert tokens.access_token == "gho_16C7e42F292c6912E7710c838347Ae178B4a"
+            assert tokens.token_type == "Bearer" and tokens.scope == "repo"
+            assert tokens.lifetime == 28800
+
+        run(vault_home, scenario)
+        assert fake.requests[0].header("accept") == "application/json"
+
+
+def test_a_200_with_bad_refresh_token_is_the_rejected_path(vault_home: Path) -> None:
+    """GitHub answers a bad refresh 200 {"error":"bad_refresh_token",...}: that is a
+    rejection (sign in again with the password), not "replied without access_token"."""
+    with serving(_fake()) as fake:
+
+        async def scenario(vault: Vault) -> None:
+            await _add(vault, _password_fields(fake), PASSWORD_SECRETS)
+            body = {"error": "bad_refresh_token", "error_description": "The refresh token is bad."}
+            fake.inject("/token", Fault.status(200, body))
+            _, tokens = await vault.refresh("o")
+            assert fake.is_active(tokens.access_token)
+
+        run(vault_home, scenario)
+        sent = [r.form()["grant_type"][0] for r in fake.requests_to("/token")]
+        assert sent == ["password", "refresh_token", "password"]
+
+
+def test_a_dpop_token_type_is_refused_at_sign_in(vault_home: Path) -> None:
+    with serving(_fake()) as fake:
+
+        def dpop(request: Request) -> Reply:
+            return Reply(
+                200,
+                {
+                    "access_token": "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
+                    "token_type": "DPoP",
+                    "expires_in": 60,
+                },
+            )
+
+        fake.route("POST", "/token", dpop)
+
+        async def scenario(vault: Vault) -> None:
+            account, failure = await vault.add(
+                "o", "oauth2", _fields(fake), {"client_secret": SECRET}
+            )
+            assert isinstance(failure, MisconfiguredError)
+            assert "DPoP" in one_line(failure) and "Bearer" in one_line(failure)
+            bundle = vault.read_current_sync(account)
+            assert bundle is not None and bundle.tokens is None
+
+        run(vault_home, scenario)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.server import Reply, Request
+from tests.fakes.server import Fault, Reply, Request
 from tests.fakes.traderevolution import TraderEvolutionFake
 from tests.providers.wire import (
     FaultCase,
@@ -265,7 +265,7 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         async def scenario(vault: Vault) -> None:
             await _add(vault, fake)
-            fake.inject(REFRESH, case.fault, times=case.times)
+            fake.inject(case.path(REFRESH, True), case.fault, times=case.times(True))
             await expect_transient_and_nothing_changed(
                 vault, "te", lambda: vault.refresh("te"), case
             )
@@ -274,7 +274,10 @@ def test_refresh_faults_are_transient_and_change_nothing(vault_home: Path, case:
 
         run(vault_home, scenario)
         assert fake.reuses == []
-        assert len(fake.requests_to(SIGN_IN)) == 1  # a transient failure is not a rejection
+        # A transient failure is not a rejection; after a lost refresh reply the password
+        # signs in (twice: the failed try and the next), the refresh token is never resent.
+        assert len(fake.requests_to(SIGN_IN)) == (3 if case.lost else 1)
+        assert len(fake.requests_to(REFRESH)) == (1 if case.lost else 2)
 
 
 @pytest.mark.parametrize("case", [p for p in fault_params() if p.id in ("500", "malformed-json")])
@@ -308,3 +311,57 @@ def test_plain_http_base_url_is_refused(vault_home: Path) -> None:
         )
 
     run(vault_home, scenario)
+
+
+# -- text from outside (issue 10.7) ---------------------------------------------------------------
+
+
+def test_a_sign_in_with_a_cr_lf_refresh_token_stores_nothing_and_signs_in_again(
+    vault_home: Path,
+) -> None:
+    """A sign-in reply whose refresh token holds CR LF is malformed: nothing is stored, and
+    the next try signs in with the password again (today: the account failed for ever)."""
+    with serving(_fake()) as fake:
+
+        def crlf(request: Request, genuine: Reply | None) -> Reply:
+            assert genuine is not None and isinstance(genuine.body, dict)
+            return Reply(200, {**genuine.body, "refresh_token": "r1\r\nX-Injected: 1"})
+
+        fake.inject(SIGN_IN, Fault.transformed(crlf), times=1)
+
+        async def scenario(vault: Vault) -> None:
+            account, failure = await vault.add(
+                "te", "traderevolution", _fields(fake), {"password": PASSWORD}
+            )
+            assert failure is not None and failure.exit_code == 5
+            assert "refresh_token that contains a line break" in one_line(failure)
+            bundle = vault.read_current_sync(account)
+            assert bundle is not None and bundle.tokens is None
+            _, tokens = await vault.token("te")
+            assert fake.is_active(tokens.access_token)
+            _, again = await vault.refresh("te")
+            assert fake.is_active(again.access_token)
+
+        run(vault_home, scenario)
+        assert [r.path for r in fake.requests] == [SIGN_IN, SIGN_IN, REFRESH]
+
+
+def test_a_stored_malformed_refresh_token_is_never_sent(vault_home: Path) -> None:
+    """A refresh token an older version stored with CR LF in it: sending it would forge a
+    header. It is treated as rejected, and the password signs in again."""
+    with serving(_fake()) as fake:
+
+        async def scenario(vault: Vault) -> None:
+            await _add(vault, fake)
+            account = vault.load().find("te")
+            bundle = vault.read_current_sync(account)
+            assert bundle is not None and bundle.tokens is not None
+            bundle.tokens.refresh_token = "r1\r\nX-Injected: 1"
+            store = vault.secrets()
+            store.call(lambda: store.write_bundle(account.id, account.generation, bundle))
+            _, tokens = await vault.refresh("te")
+            assert fake.is_active(tokens.access_token)
+            assert tokens.refresh_token is not None and "\r" not in tokens.refresh_token
+
+        run(vault_home, scenario)
+        assert [r.path for r in fake.requests] == [SIGN_IN, SIGN_IN]

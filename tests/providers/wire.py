@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from tests.fakes.base import ProviderFake
-from tests.fakes.server import Fault
+from tests.fakes.server import ANY_PATH, Fault
 from vault_app.core.errors import TransientError, UsageError
 from vault_app.core.model import Status
 from vault_app.core.secret_store import MemoryBackend
@@ -63,6 +63,29 @@ def stored(vault: Vault, name: str) -> Stored:
     return Stored(account.generation, text)
 
 
+def age_tokens(vault: Vault, name: str, seconds: float) -> None:
+    """Make the stored tokens `seconds` older, as if this machine's clock had moved on (the
+    vault measures a token's life on its own clock, so moving the server's clock does not
+    expire it here). Rewrites the current keyring item and the metadata in place."""
+    account = vault.load().find(name)
+    bundle = vault.read_current_sync(account)
+    assert bundle is not None and bundle.tokens is not None
+    tokens = bundle.tokens
+    tokens.obtained_at -= seconds
+    if tokens.expires_at is not None:
+        tokens.expires_at -= seconds
+    store = vault.secrets()
+    store.call(lambda: store.write_bundle(account.id, account.generation, bundle))
+
+    def change(doc: Any) -> None:
+        stored = doc.find(name)
+        stored.access_expires_at = tokens.expires_at
+        if stored.last_refresh_at is not None:
+            stored.last_refresh_at -= seconds
+
+    vault.store.update(change)
+
+
 def claims_of(token: str) -> dict[str, Any]:
     """Unverified JWT claims (tests only read what the fakes signed)."""
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
@@ -81,18 +104,30 @@ class FaultCase:
     fault: Fault
     says: str  # a fragment the one-line message must contain
     retry_after: float | None = None
-    times: int = 1  # how many replies in a row go wrong on a refresh
+    # The server may have acted on the request (a lost or unusable 2xx reply): an account
+    # with a primary credential then signs in instead of resending its refresh token, and
+    # one without retries a lost reply once with the same token (DESIGN.md section 5).
+    lost: bool = False
+
+    def times(self, can_sign_in: bool) -> int:
+        """How many replies in a row must go wrong for a refresh to fail: the refresh, and
+        the sign-in or the one retry that follows a lost reply."""
+        if self.lost and (can_sign_in or self.fault.kind == "drop"):
+            return 2
+        return 1
+
+    def path(self, refresh_path: str, can_sign_in: bool) -> str:
+        """Where to inject it: the refresh endpoint, or every path when a sign-in follows."""
+        return ANY_PATH if self.lost and can_sign_in else refresh_path
 
 
 FAULTS: dict[str, FaultCase] = {
     "500": FaultCase(Fault.server_error(), "HTTP 500"),
     "html-502": FaultCase(Fault.html(502), "HTML page"),
-    "malformed-json": FaultCase(Fault.malformed_json(), "JSON"),
-    "no-token-fields": FaultCase(Fault.incomplete(), "without"),
+    "malformed-json": FaultCase(Fault.malformed_json(), "JSON", lost=True),
+    "no-token-fields": FaultCase(Fault.incomplete(), "without", lost=True),
     "429-retry-after": FaultCase(Fault.rate_limited(7), "HTTP 429", retry_after=7.0),
-    # A refresh whose reply was lost is retried once with the same token (DESIGN.md section
-    # 5): only when the retry is lost too is it transient.
-    "dropped": FaultCase(Fault.drop(), "closed the connection", times=2),
+    "dropped": FaultCase(Fault.drop(), "closed the connection", lost=True),
 }
 
 

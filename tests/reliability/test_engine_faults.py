@@ -1,6 +1,8 @@
 """The engine's reactions against a real loopback server: Retry-After honoured, a rejected
-refresh repaired with the stored credential or turned into "sign-in needed" for good, and a
-server that never answers given up on by the CLI within 60 s with exit 5."""
+refresh repaired with the stored credential or turned into "sign-in needed" for good, a
+server that never answers given up on by the CLI within 60 s with exit 5, a skewed clock
+measured away or backed off from (never a loop), and a dripping reply ended at the request
+deadline with the account's lock released."""
 
 from __future__ import annotations
 
@@ -13,14 +15,20 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
 from tests.cli.support import assert_error, assert_ok
 from tests.conftest import REPO, Cli, Result
+from tests.fakes import hostile
+from tests.fakes.alor import AlorFake
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
+from tests.providers.wire import age_tokens
 from tests.unit.test_engine import FakeClock, settle
+from vault_app.core.account_store import AccountStore
 from vault_app.core.engine import Event, EventKind, Refresher
+from vault_app.core.errors import TransientError
 from vault_app.core.model import Status
 from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
@@ -194,3 +202,158 @@ def test_cli_gives_up_on_a_silent_server_within_60_s(cli: Cli) -> None:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+# -- clocks (issue 10.4) ---------------------------------------------------------------------
+
+
+def _alor(fake: AlorFake) -> tuple[dict[str, str], dict[str, str]]:
+    return {"oauth_url": fake.base_url}, {"refresh_token": "alor-refresh-token-0001"}
+
+
+def test_a_broker_40_minutes_behind_gives_a_30_minute_token(vault_home: Path) -> None:
+    """The issue's broker: {"AccessToken": JWT} with iat 40 min ago and exp 30 min after
+    that, its Date header as far behind. The token lives 30 minutes here, the countdown says
+    so, and the engine leaves it alone for those minutes."""
+    with AlorFake(access_lifetime=1800) as fake:
+        fake.add_refresh_token("alor-refresh-token-0001")
+        fake.advance(-40 * 60)
+
+        async def scenario(
+            vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
+        ) -> None:
+            account, failure = await vault.add("alor", "alor", *_alor(fake))
+            assert failure is None
+            _, tokens = await vault.token("alor")
+            claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
+            assert claims["exp"] < time.time()  # by our clock it "expired" 10 minutes ago
+            left = (account.access_expires_at or 0) - time.time()
+            assert 1790 < left <= 1802
+            task = asyncio.ensure_future(engine.run())
+            for _ in range(15):
+                await clock.advance(1)
+                await engine.idle()
+            await engine.stop()
+            await task
+            assert len(fake.requests_to("/refresh")) == 1  # the sign-in only
+
+        _run(vault_home, scenario)
+
+
+def test_a_token_expired_on_arrival_backs_off_instead_of_looping(vault_home: Path) -> None:
+    """A server whose tokens are expired by our clock, with neither a Date header nor an
+    iat to tell whose clock is wrong: each refresh is a failure naming the clock, retried
+    with backoff (today: 126 requests in 15 s), and the expired token is never served."""
+    with AlorFake(access_lifetime=600) as fake:
+        fake.add_refresh_token("alor-refresh-token-0001")
+        case = hostile.BY_NAME["expired-on-arrival-no-date-no-iat"]
+
+        async def scenario(
+            vault: Vault, engine: Refresher, clock: FakeClock, events: list[Event]
+        ) -> None:
+            await vault.add("alor", "alor", *_alor(fake))
+            age_tokens(vault, "alor", 600)  # due now
+            fake.inject("/refresh", case.fault(hostile.DIALECTS["alor"], fake), times=None)
+            sent = len(fake.requests)
+            task = asyncio.ensure_future(engine.run())
+            for _ in range(15):
+                await clock.advance(1)
+                await engine.idle()
+            await engine.stop()
+            await task
+            assert 1 <= len(fake.requests) - sent <= 4
+            failed = [e for e in events if e.kind is EventKind.REFRESH_FAILED]
+            assert failed and all("clock" in (e.message or "") for e in failed)
+            assert [e.failures for e in failed] == list(range(1, len(failed) + 1))
+            account = vault.load().find("alor")
+            assert account.status is Status.ERROR and "clock" in (account.last_error or "")
+            with pytest.raises(TransientError, match="clock"):
+                await vault.token("alor")
+
+        _run(vault_home, scenario)
+
+
+def test_token_never_exits_0_with_an_expired_token(cli: Cli) -> None:
+    with AlorFake(access_lifetime=600) as fake:
+        fake.add_refresh_token("alor-refresh-token-0002")
+        case = hostile.BY_NAME["expired-on-arrival-no-date-no-iat"]
+        fake.inject("/refresh", case.fault(hostile.DIALECTS["alor"], fake), times=None)
+        added = cli(
+            "add",
+            "skewed",
+            "--provider",
+            "alor",
+            "--set",
+            f"oauth_url={fake.base_url}",
+            "--secret",
+            "refresh_token",
+            stdin="alor-refresh-token-0002\n",
+        )
+        line = assert_error(added, 5, contains="clock")
+        assert "expired when it arrived" in line
+        for args in (("token", "skewed"), ("token", "skewed", "--force-refresh")):
+            assert_error(cli(*args), 5, contains="clock")
+
+
+# -- limits (issue 10.6) -----------------------------------------------------------------------
+
+
+def test_a_dripping_reply_ends_at_the_deadline_and_frees_the_lock(cli: Cli) -> None:
+    """Headers, then one byte a second: `token` gives up at the request deadline with exit
+    5, and a parallel `token --force-refresh`, waiting on the account's lock meanwhile, gets
+    it then and succeeds instead of timing out."""
+    with AlorFake(access_lifetime=600) as fake:
+        fake.add_refresh_token("alor-refresh-token-0003")
+        assert_ok(
+            cli(
+                "add",
+                "drip",
+                "--provider",
+                "alor",
+                "--set",
+                f"oauth_url={fake.base_url}",
+                "--secret",
+                "refresh_token",
+                stdin="alor-refresh-token-0003\n",
+            )
+        )
+        AccountStore(cli.home).update(lambda doc: doc.settings.update(request_deadline=3))
+        drip = hostile.Case(
+            "drip-1-byte-per-s",
+            "timing",
+            hostile.Outcome.TRANSIENT,
+            hostile.raw_body(hostile.genuine_bytes, drip=1.0),
+        )
+        # Twice: a lost reply is retried once with the same token (ALOR has no password).
+        fake.inject("/refresh", drip.fault(hostile.DIALECTS["alor"], fake), times=2)
+        sent = len(fake.requests)
+        started = time.monotonic()
+        first = _spawn(cli, "token", "drip", "--force-refresh")
+        _wait_for(lambda: len(fake.requests) > sent)  # the first holds the lock now
+        second = _spawn(cli, "token", "drip", "--force-refresh")
+        out1, err1 = first.communicate(timeout=120)
+        out2, err2 = second.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+        assert_error(Result(first.returncode, out1, err1), 5, contains="did not answer in time")
+        assert second.returncode == 0, err2
+        assert fake.is_active(out2.strip())
+        assert elapsed < 40
+
+
+def _spawn(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "vault_app", *args],
+        cwd=REPO,
+        env=dict(cli.env, TOKEN_VAULT_LOG="WARNING"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    """Until `condition` holds (an event in another process), with a generous safety net."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)

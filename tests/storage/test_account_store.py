@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import pwd
+import re
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +26,7 @@ import pytest
 
 from tests.conftest import REPO, Cli
 from vault_app.core.account_store import SCHEMA_VERSION, AccountStore, VaultDoc
-from vault_app.core.errors import VaultFileError
+from vault_app.core.errors import UserFacingError, VaultFileError
 from vault_app.core.model import Account
 
 
@@ -142,8 +147,11 @@ def test_failed_replace_leaves_the_file_as_it_was(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(VaultFileError) as caught:
         store.update(_adder("three"))
+    assert str(caught.value) == (
+        f"cannot write {store.path}: No space left on device; it was left as it was"
+    )
     monkeypatch.undo()
 
     assert store.path.read_bytes() == before
@@ -187,6 +195,35 @@ CORRUPT_FILES: dict[str, bytes] = {
         }
     ).encode(),
 }
+
+
+def _with_account(**fields: object) -> bytes:
+    account = {"id": "a1", "name": "api", "provider": "static", **fields}
+    return json.dumps({"schema": 1, "vault_id": "abc", "accounts": [account]}).encode()
+
+
+# Valid JSON of the wrong types (issue 10.2): refused like a file that does not parse.
+DAMAGED_FILES: dict[str, bytes] = {
+    "generation-text": _with_account(generation="1"),
+    "expiry-iso-text": _with_account(access_expires_at="2030-01-01T00:00:00Z"),
+    "status-unknown": _with_account(status="sleeping"),
+    "fields-not-text": _with_account(fields={"header_name": ["X-Key"]}),
+    "id-path": _with_account(id="../escape"),
+    "fraction-words": json.dumps(
+        {"schema": 1, "vault_id": "abc", "settings": {"refresh_ahead_fraction": "a quarter"}}
+    ).encode(),
+    "duplicate-names": json.dumps(
+        {
+            "schema": 1,
+            "vault_id": "abc",
+            "accounts": [
+                {"id": "a", "name": "twin", "provider": "static"},
+                {"id": "b", "name": "twin", "provider": "static"},
+            ],
+        }
+    ).encode(),
+}
+CORRUPT_FILES.update(DAMAGED_FILES)
 
 
 def _corrupt_vault(home: Path, content: bytes, *, with_backup: bool) -> AccountStore:
@@ -238,6 +275,16 @@ def test_corrupt_or_newer_file_is_refused_and_left_untouched(
     assert _temp_leftovers(store.home) == []
 
 
+@pytest.mark.parametrize("kind", sorted(DAMAGED_FILES))
+def test_damaged_file_message_names_the_field(tmp_path: Path, kind: str) -> None:
+    store = _corrupt_vault(tmp_path / "vault", DAMAGED_FILES[kind], with_backup=True)
+    with pytest.raises(VaultFileError) as caught:
+        store.load()
+    message = str(caught.value)
+    assert message.startswith(f"{store.path}: damaged at "), message
+    assert f"the previous version is in {store.backup_path}" in message
+
+
 def test_newer_schema_message_says_so(tmp_path: Path) -> None:
     store = _corrupt_vault(tmp_path / "vault", CORRUPT_FILES["newer-schema"], with_backup=True)
     with pytest.raises(VaultFileError, match="newer"):
@@ -275,6 +322,192 @@ def test_cli_refuses_corrupt_file_and_leaves_it_untouched(
     assert "Traceback" not in result.err
     assert store.path.read_bytes() == before
     assert store.backup_path.read_bytes() == backup_before
+
+
+# -- odd stored values (issue 10.1) ------------------------------------------------------------
+
+
+def test_out_of_range_times_read_as_unknown_and_are_not_written_back(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    store.update(_adder("other"))
+    raw = store.path.read_text()
+    data = json.loads(raw)
+    data["accounts"][0]["access_expires_at"] = 1e300
+    data["accounts"][0]["refresh_expires_at"] = -5
+    data["accounts"][0]["last_refresh_at"] = time.time() * 1000
+    # What an older version wrote for float("inf"): not JSON, but it has to read.
+    text = json.dumps(data).replace("1e+300", "Infinity")
+    store.path.write_text(text)
+
+    account = store.load().accounts[0]
+    assert (account.access_expires_at, account.refresh_expires_at) == (None, None)
+    assert account.last_refresh_at is None
+
+    store.update(_adder("third"))
+    written = store.path.read_text()
+    assert "Infinity" not in written and "e+300" not in written
+    stored = json.loads(written)["accounts"][0]
+    assert stored["access_expires_at"] is None and stored["refresh_expires_at"] is None
+
+
+def test_a_bad_time_set_in_memory_is_stored_as_unknown(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+
+    def odd(doc: VaultDoc) -> None:
+        doc.find("api").access_expires_at = math.inf
+
+    store.update(odd)
+    assert json.loads(store.path.read_text())["accounts"][0]["access_expires_at"] is None
+
+
+def test_a_change_that_breaks_the_schema_is_not_written(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    before = store.path.read_bytes()
+
+    def bad_setting(doc: VaultDoc) -> None:
+        doc.settings["clipboard_seconds"] = "thirty"
+
+    with pytest.raises(VaultFileError, match=r"settings\.clipboard_seconds"):
+        store.update(bad_setting)
+    with pytest.raises(VaultFileError, match=r"accounts\[1\]\.name"):
+        store.update(_adder("api"))
+    assert store.path.read_bytes() == before
+
+
+def test_unknown_settings_are_kept(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    data = json.loads(store.path.read_text())
+    data["settings"] = {
+        "window_geometry": "AdnQywADAAA",
+        "columns": [120, 80],
+        "notifications": False,
+    }
+    store.path.write_text(json.dumps(data))
+
+    store.update(_adder("other"))
+
+    assert json.loads(store.path.read_text())["settings"] == data["settings"]
+
+
+# -- permissions and ownership (issue 10.13) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o702, 0o720])
+def test_a_vault_folder_others_can_write_is_refused(tmp_path: Path, mode: int) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    os.chmod(store.home, mode)
+    before = store.path.read_bytes()
+
+    for operation in (store.load, lambda: store.update(_adder("other"))):
+        with pytest.raises(VaultFileError) as caught:
+            operation()
+        assert str(caught.value) == (
+            f"{store.home} can be changed by other users (mode {mode:04o}): refusing to use "
+            f"it; fix it with: chmod 700 {store.home}"
+        )
+    assert store.path.read_bytes() == before
+    os.chmod(store.home, 0o700)
+    assert _names(store) == ["api"]
+
+
+def test_a_vault_file_others_can_write_is_refused(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    os.chmod(store.path, 0o666)
+    with pytest.raises(VaultFileError, match=re.escape(f"fix it with: chmod 600 {store.path}")):
+        store.load()
+
+
+def test_an_empty_vault_folder_others_can_write_is_refused_too(tmp_path: Path) -> None:
+    home = tmp_path / "vault"
+    home.mkdir()
+    os.chmod(home, 0o777)
+    with pytest.raises(VaultFileError, match="chmod 700"):
+        AccountStore(home).load()
+
+
+def test_a_path_with_spaces_is_quoted_in_the_fix(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "my vault")
+    store.update(_adder("api"))
+    os.chmod(store.home, 0o777)
+    with pytest.raises(VaultFileError, match=re.escape(f"chmod 700 '{store.home}'")):
+        store.load()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
+def test_a_vault_folder_of_another_user_is_refused(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("api"))
+    os.chown(store.home, 65534, 65534)
+    with pytest.raises(VaultFileError) as caught:
+        store.load()
+    owner = pwd.getpwuid(65534).pw_name
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert str(caught.value).startswith(f"{store.home} belongs to {owner}, not to {me}")
+    assert str(caught.value).endswith(f"run: sudo chown -R {me}: {store.home}")
+
+
+# -- operating-system errors (issue 10.11) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("errno", "reason"), [(28, "No space left on device"), (30, "Read-only file system")]
+)
+def test_a_write_the_system_refuses_is_one_line_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno: int, reason: str
+) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("one"))
+    before = store.path.read_bytes()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno, reason)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(VaultFileError) as caught:
+        store.update(_adder("two"))
+    monkeypatch.undo()
+
+    assert str(caught.value) == f"cannot write {store.path}: {reason}; it was left as it was"
+    assert store.path.read_bytes() == before
+    assert _names(store) == ["one"]
+
+
+def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    store.home.mkdir(mode=0o700)
+    store.path.mkdir()  # reading a folder fails whoever we are (root reads any file)
+    with pytest.raises(VaultFileError, match=re.escape(f"cannot read {store.path}: Is a dir")):
+        store.load()
+
+
+def test_a_vault_home_that_cannot_be_created_says_why(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    store = AccountStore(tmp_path / "file" / "vault")
+    with pytest.raises(VaultFileError, match=r"^cannot create .*/file/vault: Not a directory$"):
+        store.update(_adder("one"))
+
+
+def test_a_metadata_lock_held_too_long_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    from vault_app.core import account_store
+
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("one"))
+    monkeypatch.setattr(account_store, "LOCK_TIMEOUT", 0.2)
+    with (
+        FileLock(store.lock_dir / "accounts.lock"),
+        pytest.raises(UserFacingError, match="another Token Vault process has held"),
+    ):
+        store.update(_adder("two"))
 
 
 # -- concurrent updates ------------------------------------------------------------------------

@@ -30,7 +30,15 @@ from tests.conftest import REPO, Cli
 from vault_app.core.account_store import AccountStore
 from vault_app.core.errors import KeyringUnavailableError, VaultFileError
 from vault_app.core.model import Account, SecretBundle, TokenSet
-from vault_app.core.secret_store import MIN_CHUNK_LIMIT, SecretStore
+from vault_app.core.secret_store import (
+    DEFAULT_TIMEOUT,
+    MIN_CHUNK_LIMIT,
+    MemoryBackend,
+    SecretStore,
+    configured_timeout,
+    owned_by,
+    unowned,
+)
 from vault_app.core.vault import Vault
 
 CHUNK_PREFIX = "token-vault-chunks:v1:"
@@ -399,6 +407,102 @@ def test_leftover_next_generation_is_adopted(cli: Cli, vault_home: Path, purge_v
     current = keyring.get_password(service, f"{account.id}:{n + 2}")
     assert current is not None and newer_token in current and old_token not in current
     assert _quiet(cli)("token", "api").out.strip() == newer_token
+
+
+def test_a_chain_of_unrecorded_generations_is_followed(
+    cli: Cli, vault_home: Path, purge_vault: None
+) -> None:
+    """Refreshes whose metadata could not be written (a full disk) leave N+1, N+2, ...: the
+    newest is served, and the next recorded change deletes all of them."""
+    account = _add_static(vault_home, "api", "tok-gen-n-" + secrets.token_hex(12))
+    vault_id = AccountStore(vault_home).load().vault_id
+    service = _service(vault_id)
+    n = account.generation
+    newest = ""
+    writer = SecretStore(vault_id, None, timeout=15)
+    try:
+        for step in (1, 2, 3):
+            newest = f"tok-gen-n{step}-" + secrets.token_hex(12)
+            bundle = SecretBundle(secrets={"token": newest}, tokens=TokenSet(access_token=newest))
+            writer.call(partial(writer.write_bundle, account.id, n + step, bundle))
+        found = writer.call(partial(writer.read_current, account.id, n))
+    finally:
+        writer.close()
+    assert found is not None and found[0] == n + 3
+
+    result = _quiet(cli)("token", "api")
+    assert (result.code, result.out.strip()) == (0, newest), result.err
+    assert _quiet(cli)("refresh", "api").code == 0
+    assert _usernames(service) == {f"{account.id}:{n + 4}"}
+    assert _account(vault_home, "api").generation == n + 4
+
+
+def test_usernames_lists_every_item_of_the_vault(
+    make_store: Callable[..., SecretStore], vault_id: str
+) -> None:
+    store = make_store(chunk_limit=MIN_CHUNK_LIMIT)
+    store.call(partial(store.write_bundle, "one", 1, _bundle("at-" + secrets.token_hex(8))))
+    store.call(partial(store.write_bundle, "two", 4, _bundle("at-x", pad=300)))
+
+    listed = store.call(store.usernames)
+
+    assert sorted(listed) == sorted(_usernames(_service(vault_id)))
+    assert "one:1" in listed and "two:4" in listed and "two:4:1" in listed
+    assert unowned(listed, {"one": 1, "two": 4}) == []
+    assert unowned(listed, {"one": 2}) == sorted(listed)
+    assert store.call(partial(store.has, "two", 4))
+    assert not store.call(partial(store.has, "two", 5))
+
+
+def test_unowned() -> None:
+    names = ["a:1", "a:2", "a:3", "a:3:1", "b:7", "c:1", "junk", "a:x", "a:"]
+    assert unowned(names, {"a": 2, "b": 7}) == ["a:", "a:1", "a:x", "c:1", "junk"]
+    assert owned_by(["a:3", "a:3:1", "a:3:2", "b:1", "ab:1"], "a") == ["a:3:1", "a:3:2", "a:3"]
+
+
+class _StickyBackend(MemoryBackend):
+    """Deletes that fail while `stuck` is set, as a keyring that refuses them would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck = True
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.stuck:
+            raise RuntimeError("org.freedesktop.DBus.Error.NoReply")
+        super().delete_password(service, username)
+
+
+def test_strict_delete_raises_while_the_item_stays() -> None:
+    backend = _StickyBackend()
+    store = SecretStore("v", backend, retries=0)
+    try:
+        store.call(partial(store.write_bundle, "acct", 1, _bundle("at-one")))
+        store.call(partial(store.delete_raw, "acct", 1))  # best effort: quiet
+        assert store.call(partial(store.has, "acct", 1))
+        with pytest.raises(KeyringUnavailableError, match="NoReply"):
+            store.call(partial(store.delete_raw, "acct", 1, strict=True))
+        backend.stuck = False
+        store.call(partial(store.delete_raw, "acct", 1, strict=True))
+        assert backend.items == {}
+        # Deleting what is gone already is what was asked for.
+        store.call(partial(store.delete_item, "acct:1"))
+    finally:
+        store.close()
+
+
+def test_keyring_timeout_from_the_environment_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for text, expected in [
+        ("5", 5.0),
+        ("nan", DEFAULT_TIMEOUT),
+        ("inf", DEFAULT_TIMEOUT),
+        ("-1", DEFAULT_TIMEOUT),
+        ("1e400", DEFAULT_TIMEOUT),
+        ("soon", DEFAULT_TIMEOUT),
+        ("100000", DEFAULT_TIMEOUT),
+    ]:
+        monkeypatch.setenv("TOKEN_VAULT_KEYRING_TIMEOUT", text)
+        assert configured_timeout() == expected, text
 
 
 # -- refused backends ------------------------------------------------------------------------

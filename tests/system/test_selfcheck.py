@@ -33,6 +33,29 @@ def test_all_present_on_the_offscreen_platform(cli: Cli, vault_home: Path) -> No
     assert result.out.endswith("all required checks passed\n")
 
 
+def test_keyring_items_of_an_existing_vault_are_checked(cli: Cli, vault_home: Path) -> None:
+    cli.env["QT_QPA_PLATFORM"] = "offscreen"
+    assert "keyring items" not in _lines(cli("--self-check").out), "no vault yet: no line"
+    added = cli("add", "api", "--provider", "static", "--secret", "token", stdin="tok-12345\n")
+    assert added.code == 0, added.err
+    result = cli("--self-check")
+    assert result.code == 0, result.out + result.err
+    assert _lines(result.out)["keyring items"] == "ok 1, each owned by an account"
+    assert _lines(result.out)["vault home"] == f"ok {vault_home} (1 accounts)"
+
+
+def test_a_vault_open_to_other_users_fails_the_check(cli: Cli, vault_home: Path) -> None:
+    vault_home.mkdir(mode=0o700)
+    (vault_home / "accounts.json").write_text('{"schema": 1, "vault_id": "abc"}')
+    vault_home.chmod(0o777)
+    cli.env["QT_QPA_PLATFORM"] = "offscreen"
+    result = cli("--self-check")
+    vault_home.chmod(0o700)
+    assert result.code == 1
+    line = _lines(result.out)["vault home"]
+    assert line.startswith("FAIL ") and line.endswith(f"fix it with: chmod 700 {vault_home}")
+
+
 def test_tray_is_found_when_the_desktop_has_one(cli: Cli) -> None:
     with private_display(tray=True) as display:
         cli.env["DISPLAY"] = display

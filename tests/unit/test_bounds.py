@@ -36,3 +36,17 @@ def test_results_are_always_sane(value: object) -> None:
     when = bounds.timestamp(value, NOW)
     if when is not None:
         assert bounds.EPOCH_FLOOR <= when <= NOW + bounds.HORIZON
+
+
+def test_moment() -> None:
+    assert bounds.moment(NOW + 3600, NOW) == NOW + 3600
+    assert bounds.moment(981158400, NOW) == 981158400  # 2001-02-03: a date typed by a user
+    for odd in (0, -5, float("inf"), float("nan"), 1e300, NOW * 1000, True, "1", None):
+        assert bounds.moment(odd, NOW) is None, odd
+
+
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.none()))
+def test_moments_are_always_sane(value: object) -> None:
+    when = bounds.moment(value, NOW)
+    if when is not None:
+        assert math.isfinite(when) and 0 < when <= NOW + bounds.HORIZON

@@ -5,6 +5,8 @@ in tests/reliability/."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable
@@ -421,3 +423,88 @@ def test_a_jittered_refresh_asks_for_the_jittered_window() -> None:
         assert engine._min_valid(account) == pytest.approx(expected)
 
     run(scenario, rng=FixedRandom(1.0))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"refresh_ahead_fraction": "a quarter", "refresh_ahead_min_seconds": None},
+        {"refresh_ahead_fraction": float("nan"), "refresh_jitter_fraction": float("inf")},
+        {"refresh_ahead_fraction": 5, "refresh_ahead_min_seconds": -60},
+        {"refresh_ahead_fraction": True, "refresh_jitter_fraction": [0.1]},
+    ],
+)
+def test_settings_that_are_not_sane_numbers_take_their_defaults(
+    settings: dict[str, object],
+) -> None:
+    engine = EngineSettings.from_settings(settings)
+    assert (engine.ahead_fraction, engine.ahead_min, engine.jitter_fraction) == (0.25, 60.0, 0.10)
+
+
+@pytest.mark.parametrize(
+    ("expires", "issued"),
+    [
+        (float("inf"), T0),
+        (float("nan"), T0),
+        (1e400, T0),
+        (-5.0, T0),
+        (2.6e11, T0),  # beyond year 9999
+        (T0 + 1800, float("nan")),
+        (T0 + 1800, T0 + 99999),  # "issued" after it expires
+    ],
+)
+def test_a_stored_time_no_clock_can_reach_never_breaks_scheduling(
+    expires: float, issued: float
+) -> None:
+    account = Account(
+        id="a",
+        name="a",
+        provider="oauth2",
+        status=Status.OK,
+        access_expires_at=expires,
+        last_refresh_at=issued,
+    )
+    when = refresh_at(account, EngineSettings(), 0.5)
+    assert when is None or math.isfinite(when)
+
+
+def test_tokens_that_live_a_moment_are_refreshed_every_2_s_not_in_a_storm() -> None:
+    """A server whose tokens live 0.2 s (or a clock misread into that): the engine refreshes
+    every 2 s at most, where half the lifetime would be ten refreshes a second."""
+
+    async def scenario(
+        clock: FakeClock, vault: StubVault, engine: Refresher, events: list[Event]
+    ) -> None:
+        account = vault.add("a", expires_in=0.1)
+        account.last_refresh_at = clock.t - 0.1
+        original = vault._renew
+
+        async def brief(account_id: str, how: str) -> tuple[Account, TokenSet]:
+            renewed, tokens = await original(account_id, how)
+            renewed.access_expires_at = clock.t + 0.2
+            return renewed, tokens
+
+        vault._renew = brief  # type: ignore[method-assign]
+        engine.poke()
+        for _ in range(80):
+            await clock.advance(0.25)
+            await engine.idle()
+        starts = [t - T0 for _, _, t in vault.calls]
+        assert 9 <= len(starts) <= 11, starts
+        assert all(b - a >= 2 for a, b in itertools.pairwise(starts)), starts
+
+    run(scenario)
+
+
+def test_refresh_at_keeps_the_minimum_interval() -> None:
+    account = Account(
+        id="a",
+        name="a",
+        provider="oauth2",
+        status=Status.OK,
+        access_expires_at=T0 + 0.5,
+        last_refresh_at=T0,
+    )
+    assert refresh_at(account, EngineSettings(), 0.0) == T0 + 2
+    account.access_expires_at = T0 + 1800
+    assert refresh_at(account, EngineSettings(), 0.0) == T0 + 1350

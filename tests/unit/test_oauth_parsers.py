@@ -5,6 +5,7 @@ either returns checked values or raises its one error type; nothing else ever es
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.providers import oauth_discovery, oauth_interactive
+from vault_app.core.providers.base import get_provider, normalize_fields
 from vault_app.core.providers.oauth_interactive import (
     make_pkce,
     parse_callback_query,
@@ -132,12 +134,25 @@ def test_discovery_document_parser(data: dict[str, Any], with_issuer: bool) -> N
     _check_document(data)
 
 
-def test_discovery_refuses_another_issuer_and_accepts_a_trailing_slash() -> None:
+def test_discovery_wants_the_issuer_exactly_as_typed() -> None:
+    """RFC 8414 section 3.3: identical. URL fields keep a trailing slash as typed, so one on
+    one side only is another issuer."""
     doc = {"issuer": "https://evil.test", "token_endpoint": "https://evil.test/token"}
     with pytest.raises(MisconfiguredError, match=r"names issuer 'https://evil\.test'"):
         oauth_discovery.parse_metadata(doc, "https://issuer.test", "h")
     slash = {"issuer": "https://tenant.test/", "token_endpoint": "https://tenant.test/t"}
-    assert oauth_discovery.parse_metadata(slash, "https://tenant.test", "h").issuer.endswith("/")
+    assert oauth_discovery.parse_metadata(slash, "https://tenant.test/", "h").issuer.endswith("/")
+    with pytest.raises(MisconfiguredError, match=re.escape("names issuer 'https://tenant.test/'")):
+        oauth_discovery.parse_metadata(slash, "https://tenant.test", "h")
+    bare = {"issuer": "https://tenant.test", "token_endpoint": "https://tenant.test/t"}
+    with pytest.raises(MisconfiguredError, match=re.escape("not 'https://tenant.test/'")):
+        oauth_discovery.parse_metadata(bare, "https://tenant.test/", "h")
+    assert normalize_fields(
+        get_provider("oauth2"), {"issuer": "https://tenant.test/"}, complete=False
+    )["issuer"] == ("https://tenant.test/")
+    assert oauth_discovery.document_urls("https://tenant.test/")[0] == (
+        "https://tenant.test/.well-known/openid-configuration"
+    )
     assert oauth_discovery.document_urls("https://kc.test/realms/dev") == [
         "https://kc.test/realms/dev/.well-known/openid-configuration",
         "https://kc.test/.well-known/oauth-authorization-server/realms/dev",

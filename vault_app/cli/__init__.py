@@ -8,7 +8,9 @@ the installation options).
 Secret values never come from argv: `--secret FIELD` prompts with hidden input on a terminal and
 otherwise reads one line per `--secret` from standard input; `--secret-file` reads a whole file.
 Exit codes: 0 ok, 2 usage, 3 no such account, 4 sign-in needed or rejected, 5 network or server
-trouble, 6 keyring unavailable or locked (1 anything else, such as a damaged vault file).
+trouble (also a stored token that could not be printed safely), 6 keyring unavailable or locked,
+1 the vault's files cannot be used (damaged, newer, unreadable, not writable, open to other
+users: the message names the file and the reason) or anything else. Every error is one line.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vault_app.cli import accounts, desktop, login, tokens, transfer
 from vault_app.cli.common import PROG, Parser, Streams, log
 from vault_app.core import redact
 from vault_app.core.errors import UserFacingError
+from vault_app.core.text import printable
 
 __all__ = ["PROG", "build_parser", "main"]
 
@@ -82,16 +85,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args, io)
     except UserFacingError as exc:
-        io.out.flush()
-        io.err.write(f"{PROG}: error: {redact.redact(exc.message)}\n")
+        _error(io, exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
         io.err.write(f"{PROG}: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # `token-vault list | head -1`: the reader is gone, as after SIGPIPE. Nothing more
+        # is written (Python's exit flush would only fail again).
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        log.debug("operating-system error", exc_info=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(io, f"{where}{exc.strerror or type(exc).__name__}")
+        return 1
     except Exception as exc:
         log.debug("unexpected error", exc_info=True)
+        detail = redact.redact(str(exc))[:200]
+        io.out.flush()
         io.err.write(
-            f"{PROG}: internal error: {type(exc).__name__}: {redact.redact(str(exc))[:200]} "
+            f"{PROG}: internal error: {type(exc).__name__}: {printable(detail)} "
             "(run with TOKEN_VAULT_LOG=debug for details)\n"
         )
         return 1
+
+
+def _error(io: Streams, message: str) -> None:
+    """The one error line: secrets masked, unprintable characters escaped."""
+    try:
+        io.out.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    io.err.write(f"{PROG}: error: {printable(redact.redact(message))}\n")
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -17,6 +17,8 @@ from vault_app.cli.common import (
     read_secrets,
     run_vault,
 )
+from vault_app.core.errors import UsageError
+from vault_app.core.text import printable
 from vault_app.core.timefmt import iso_utc, relative
 
 if TYPE_CHECKING:
@@ -56,7 +58,12 @@ def register(sub: Subcommands) -> None:
     show.set_defaults(run=cmd_show)
 
     remove = sub.add_parser("remove", help="delete an account and its secrets")
-    remove.add_argument("name")
+    remove.add_argument("name", nargs="?")
+    remove.add_argument(
+        "--leftovers",
+        action="store_true",
+        help="instead: delete keyring items of this vault that no account owns",
+    )
     remove.set_defaults(run=cmd_remove)
 
 
@@ -124,18 +131,19 @@ def cmd_add(args: argparse.Namespace, io: Streams) -> int:
             return added
         return await login.then_login(v, added, io.err, browser=not args.no_browser)
 
-    account, failure = run_vault(add)
+    account, failure = run_vault(add, io)
+    name = printable(account.name)
     if failure is not None and interactive:
-        io.out.write(f"added {account.name}; {login.not_completed(account)}\n")
+        io.out.write(f"added {name}; {login.not_completed(account)}\n")
         raise failure
     if failure is not None:
         io.out.write(
-            f"added {account.name}; the first sign-in failed (fix it with "
-            f"'{PROG} edit {account.name}', then '{PROG} refresh {account.name}')\n"
+            f"added {name}; the first sign-in failed (fix it with "
+            f"'{PROG} edit {name}', then '{PROG} refresh {name}')\n"
         )
         raise failure
     state = "signed in" if account.status.value == "ok" else "not signed in"
-    io.out.write(f"added {account.name} ({account.provider}), {state}\n")
+    io.out.write(f"added {name} ({account.provider}), {state}\n")
     return 0
 
 
@@ -153,14 +161,16 @@ def cmd_edit(args: argparse.Namespace, io: Streams) -> int:
             return edited
         return await login.then_login(v, edited, io.err, browser=not args.no_browser)
 
-    updated, failure = run_vault(edit)
+    updated, failure = run_vault(edit, io)
     if failure is not None and interactive:
-        io.out.write(f"changed {updated.name}; {login.not_completed(updated)}\n")
+        io.out.write(f"changed {printable(updated.name)}; {login.not_completed(updated)}\n")
         raise failure
     if failure is not None:
-        io.out.write(f"changed {updated.name}; signing in with the new settings failed\n")
+        io.out.write(
+            f"changed {printable(updated.name)}; signing in with the new settings failed\n"
+        )
         raise failure
-    io.out.write(f"changed {updated.name}, signed in\n")
+    io.out.write(f"changed {printable(updated.name)}, signed in\n")
     return 0
 
 
@@ -168,19 +178,19 @@ def cmd_list(args: argparse.Namespace, io: Streams) -> int:
     from vault_app.core.account_store import AccountStore
 
     now = time.time()
-    accounts = sorted(AccountStore().load().accounts, key=lambda a: a.name.lower())
+    doc = AccountStore().load()
+    accounts = sorted(doc.accounts, key=lambda a: a.name.lower())
     if args.json:
         print_json([account_json(a, now) for a in accounts], io.out)
         return 0
     if not accounts:
         io.out.write(f"no accounts yet: add one with '{PROG} add NAME --provider KIND'\n")
-        return 0
     rows = [("NAME", "PROVIDER", "STATUS", "ACCESS TOKEN", "REFRESH TOKEN", "LAST REFRESH")]
     for a in accounts:
         rows.append(
             (
-                a.name,
-                a.provider,
+                printable(a.name),
+                printable(a.provider),
                 a.display_status(now),
                 relative(
                     a.access_expires_at,
@@ -192,14 +202,19 @@ def cmd_list(args: argparse.Namespace, io: Streams) -> int:
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
+    for row in rows if accounts else []:
         io.out.write(
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
         )
     for a in accounts:
         for note in (a.last_error, a.refresh_warning(now)):
             if note:
-                io.out.write(f"{a.name}: {note}\n")
+                io.out.write(f"{printable(a.name)}: {printable(note)}\n")
+    for name in sorted({item.name for item in doc.leftovers}):
+        io.out.write(
+            f"{printable(name)}: removed, but some of its keyring items are still there: run "
+            f"'{PROG} remove {printable(name)}' again to delete them\n"
+        )
     return 0
 
 
@@ -243,10 +258,10 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
         print_json(data, io.out)
         return 0
     out = io.out
-    out.write(f"{account.name} ({provider.title})\n")
+    out.write(f"{printable(account.name)} ({provider.title})\n")
     out.write(f"  status:         {data['status']}\n")
     if account.last_error:
-        out.write(f"  last error:     {account.last_error}\n")
+        out.write(f"  last error:     {printable(account.last_error)}\n")
     out.write(
         f"  access token:   {'none' if tokens is None else 'held (masked)'}; expires "
         f"{relative(account.access_expires_at, now, unknown='unknown')}\n"
@@ -259,15 +274,24 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
     if warning:
         out.write(f"  warning:        {warning}\n")
     for name, value in sorted(account.fields.items()):
-        out.write(f"  {name + ':':<15} {value}\n")
-    out.write(f"  secrets stored: {', '.join(data['secrets_stored']) or 'none'}\n")
+        out.write(f"  {printable(name) + ':':<15} {printable(value)}\n")
+    stored = ", ".join(printable(n) for n in data["secrets_stored"])
+    out.write(f"  secrets stored: {stored or 'none'}\n")
     if info is not None:
-        out.write("  JWT header:     " + json.dumps(info.header, sort_keys=True) + "\n")
-        out.write("  JWT claims:     " + json.dumps(info.claims, sort_keys=True) + "\n")
+        # JSON with ASCII escapes: a claim cannot carry a control character to the terminal.
+        out.write("  JWT header:     " + printable(_compact(info.header)) + "\n")
+        out.write("  JWT claims:     " + printable(_compact(info.claims)) + "\n")
     if id_info is not None:
-        out.write("  ID token:       " + json.dumps(id_info.claims, sort_keys=True) + "\n")
-    out.write(f"  revoke:         {data['revoke']}\n")
+        out.write("  ID token:       " + printable(_compact(id_info.claims)) + "\n")
+    out.write(f"  revoke:         {printable(data['revoke'])}\n")
     return 0
+
+
+def _compact(data: Any) -> str:
+    try:
+        return json.dumps(data, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(data)
 
 
 def _config(account: Account, bundle: SecretBundle | None) -> AccountConfig:
@@ -277,6 +301,15 @@ def _config(account: Account, bundle: SecretBundle | None) -> AccountConfig:
 
 
 def cmd_remove(args: argparse.Namespace, io: Streams) -> int:
-    run_vault(lambda v: v.remove(args.name))
-    io.out.write(f"removed {args.name} and its secrets\n")
+    if args.leftovers == bool(args.name):
+        raise UsageError("give an account name or --leftovers, not both or neither")
+    if args.leftovers:
+        deleted = run_vault(lambda v: v.remove_leftovers(), io)
+        io.out.write(
+            f"deleted {len(deleted)} keyring item{'s' if len(deleted) != 1 else ''} "
+            "that no account owned\n"
+        )
+        return 0
+    run_vault(lambda v: v.remove(args.name), io)
+    io.out.write(f"removed {printable(args.name)} and its secrets\n")
     return 0

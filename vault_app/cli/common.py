@@ -1,5 +1,10 @@
-"""What every command shares: the program name, the streams, FIELD=VALUE pairs, secret input,
-running one coroutine against a Vault, and the JSON shape of an account."""
+"""What every command shares: the program name, the streams, FIELD=VALUE pairs, numbers and
+secrets from the command line, running one coroutine against a Vault, and the JSON shape of an
+account.
+
+Everything from outside that a command prints (names, field values, server messages, claims)
+goes through core/text.py's `printable` or JSON's ASCII escaping: no control character or
+escape sequence ever reaches the terminal from us."""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from vault_app.core import redact
+from vault_app.core import bounds, redact
 from vault_app.core.errors import UsageError
+from vault_app.core.text import printable
 from vault_app.core.timefmt import iso_utc
 
 if TYPE_CHECKING:
@@ -29,7 +35,22 @@ class Parser(argparse.ArgumentParser):
     """argparse, with usage errors on one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{PROG}: error: {printable(message)} (see '{self.prog} --help')\n")
+
+
+def seconds_option(text: str) -> float:
+    """An argparse type: a number of seconds from 0 to about 10 years (core/bounds.py).
+    nan, inf, negative numbers and 1e400 are usage errors (exit 2), never a time."""
+    try:
+        value = bounds.number(float(text))
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= bounds.HORIZON:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds from 0 to {bounds.HORIZON:.0f} (10 years), "
+            f"not '{printable(text[:40])}'"
+        )
+    return value
 
 
 if TYPE_CHECKING:
@@ -44,6 +65,11 @@ class Streams:
     out: IO[str]
     err: IO[str]
     stdin: IO[str]
+
+    def warn(self, message: str) -> None:
+        """One `token-vault: warning: ...` line on stderr (escaped, redacted)."""
+        self.out.flush()
+        self.err.write(f"{PROG}: warning: {printable(redact.redact(message))}\n")
 
 
 def pairs(items: Sequence[str], option: str) -> dict[str, str]:
@@ -104,8 +130,9 @@ def read_secrets(
     return secrets
 
 
-def run_vault(work: Callable[[Vault], Awaitable[T]]) -> T:
-    """Run one coroutine against a fresh Vault, closing its HTTP client and keyring thread."""
+def run_vault(work: Callable[[Vault], Awaitable[T]], io: Streams | None = None) -> T:
+    """Run one coroutine against a fresh Vault, closing its HTTP client and keyring thread;
+    the vault's warnings (say, a refresh whose metadata could not be written) go to `io`."""
     from vault_app.core.vault import Vault
 
     async def main() -> T:
@@ -113,6 +140,9 @@ def run_vault(work: Callable[[Vault], Awaitable[T]]) -> T:
         try:
             return await work(vault)
         finally:
+            if io is not None:
+                for warning in vault.warnings:
+                    io.warn(warning)
             await vault.aclose()
 
     import asyncio  # not at the top: `token` for a valid token runs no event loop
@@ -121,8 +151,24 @@ def run_vault(work: Callable[[Vault], Awaitable[T]]) -> T:
 
 
 def print_json(data: Any, out: IO[str]) -> None:
-    json.dump(data, out, indent=2, sort_keys=False)
+    """Indented JSON, all ASCII: every control character escaped (DEL too, which JSON
+    itself would let through)."""
+    try:
+        text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False)
+    except ValueError:  # Infinity or NaN (in JWT claims, say) is not JSON: null, like unknown
+        text = json.dumps(_finite(data), indent=2, sort_keys=False, allow_nan=False)
+    out.write(text.replace("\x7f", "\\u007f"))
     out.write("\n")
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if bounds.number(data) is not None else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
 
 
 def account_json(account: Account, now: float) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from vault_app.cli.common import PROG, Streams, run_vault
 from vault_app.core import sign_in
 from vault_app.core.errors import UserFacingError
 from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
+from vault_app.core.text import printable
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -42,7 +43,8 @@ def no_browser_option(cmd: argparse.ArgumentParser) -> None:
 
 class TerminalView:
     """Tells the person on stderr what to do; opens the browser when they did not refuse it
-    and one can open here (core.sign_in.browser_available)."""
+    and one can open here (core.sign_in.browser_available). The link and the code come from
+    the server: written escaped, so they cannot carry a terminal escape sequence."""
 
     def __init__(self, err: IO[str], *, browser: bool) -> None:
         self.err = err
@@ -56,10 +58,11 @@ class TerminalView:
                 sign_in.open_browser(step.url)
             else:
                 self.err.write("Open this address in a browser to sign in:\n")
-            self.err.write(step.url + "\n")
+            self.err.write(printable(step.url) + "\n")
         elif isinstance(step, DeviceStep):
             self.err.write(
-                f"To sign in, visit {step.verification_uri}\nand enter the code: {step.user_code}\n"
+                f"To sign in, visit {printable(step.verification_uri)}\n"
+                f"and enter the code: {printable(step.user_code)}\n"
             )
             if step.verification_uri_complete:
                 if self.browser:
@@ -67,7 +70,7 @@ class TerminalView:
                     self.err.write("(opened in the browser: ")
                 else:
                     self.err.write("(or open: ")
-                self.err.write(f"{step.verification_uri_complete})\n")
+                self.err.write(f"{printable(step.verification_uri_complete)})\n")
         self.err.write(f"Waiting for the sign-in (at most {minutes}; Ctrl+C cancels)...\n")
         self.err.flush()
 
@@ -78,8 +81,8 @@ async def login(vault: Vault, name: str, err: IO[str], *, browser: bool) -> Acco
 
 
 def cmd_login(args: argparse.Namespace, io: Streams) -> int:
-    account = run_vault(lambda v: login(v, args.name, io.err, browser=not args.no_browser))
-    io.out.write(f"{account.name}: signed in\n")
+    account = run_vault(lambda v: login(v, args.name, io.err, browser=not args.no_browser), io)
+    io.out.write(f"{printable(account.name)}: signed in\n")
     return 0
 
 
@@ -112,4 +115,5 @@ async def then_login(
 
 
 def not_completed(account: Account) -> str:
-    return f"the sign-in did not complete (run '{PROG} login {account.name}' to try again)"
+    name = printable(account.name)
+    return f"the sign-in did not complete (run '{PROG} login {name}' to try again)"

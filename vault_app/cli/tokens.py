@@ -2,7 +2,15 @@
 
 `token` for a valid stored token reads the keyring once with no event loop, HTTP client or Qt
 (directly on the Secret Service, see core/fast_read.py); only an expiring token goes through
-the locked refresh path.
+the locked refresh path. An account that needs a new sign-in but still holds an unexpired
+access token gets it, with a warning on stderr.
+
+A token is printed only when it, its type and its header name hold no control character: a CR
+LF in any of them would add a line to an HTTP header (`curl -H "$(token-vault token x --format
+header)"`). Tokens are checked where they arrive; this is the second line (exit 5).
+
+`exec --env VAR` refuses names that change how programs are loaded or run rather than what they
+are given (LOADER_VARIABLES, LOADER_PREFIXES): a token there breaks the command at best.
 """
 
 from __future__ import annotations
@@ -15,10 +23,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from vault_app.cli.common import PROG, Streams, run_vault
+from vault_app.cli.common import PROG, Streams, run_vault, seconds_option
 from vault_app.core import redact
-from vault_app.core.errors import UsageError
-from vault_app.core.timefmt import iso_utc, relative
+from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
+from vault_app.core.text import first_unprintable, printable
+from vault_app.core.timefmt import iso_utc, relative, span
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -29,6 +38,31 @@ if TYPE_CHECKING:
 
 FORMATS = ("raw", "bearer", "header", "json")
 
+# Environment variables `exec --env` refuses: each changes how a program (or the shell, the
+# dynamic loader, an interpreter, a tool it runs) is found, loaded or configured, rather than
+# passing it a value. Compared in upper case (Windows names ignore case; proxies come in both).
+LOADER_VARIABLES = frozenset(
+    {
+        # the shell and the search path
+        "PATH", "IFS", "ENV", "BASH_ENV", "CDPATH", "SHELLOPTS", "BASHOPTS", "GLOBIGNORE",
+        "PS4", "PROMPT_COMMAND", "HOME", "SHELL", "TMPDIR",
+        # the C library: character sets, locales, name resolution, time zones
+        "GCONV_PATH", "GETCONF_DIR", "LOCPATH", "NLSPATH", "HOSTALIASES", "LOCALDOMAIN",
+        "RES_OPTIONS", "RESOLV_HOST_CONF", "TZDIR", "LANG", "LANGUAGE",
+        # interpreters and runtimes
+        "PERLLIB", "CLASSPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
+        # programs that tools start, and where trust and proxies come from
+        "EDITOR", "VISUAL", "PAGER", "BROWSER", "LESSOPEN", "LESSCLOSE", "CURL_HOME",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY",
+    }
+)  # fmt: skip
+LOADER_PREFIXES = (
+    "LD_", "DYLD_", "GLIBC_", "MALLOC_", "LC_", "BASH_FUNC_", "XDG_",
+    "PYTHON", "PERL5", "PERL_", "RUBY", "GEM_", "BUNDLE_", "NODE_", "NPM_CONFIG_",
+    "JAVA_", "_JAVA_", "JDK_JAVA_", "LUA_", "GIT_", "TOKEN_VAULT_",
+)  # fmt: skip
+
 
 def register(sub: Subcommands) -> None:
     token = sub.add_parser("token", help="print a valid access token")
@@ -36,7 +70,7 @@ def register(sub: Subcommands) -> None:
     token.add_argument("--format", choices=FORMATS, default="raw")
     token.add_argument(
         "--min-valid",
-        type=float,
+        type=seconds_option,
         default=60,
         metavar="SECONDS",
         help="refresh first when fewer seconds remain (default 60)",
@@ -67,7 +101,11 @@ def register(sub: Subcommands) -> None:
 
 
 def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
-    """The token as `--format` asks: raw, `Scheme token`, a header line, or JSON."""
+    """The token as `--format` asks: raw, `Scheme token`, a header line, or JSON.
+    MisconfiguredError (exit 5) when the token, its type or the header name could add a line
+    or an escape sequence to what is printed."""
+    header_name = fields.get("header_name") or "Authorization"
+    check_printable_token(tokens, header_name)
     scheme = tokens.token_type or ""
     value = f"{scheme} {tokens.access_token}" if scheme else tokens.access_token
     if fmt == "raw":
@@ -75,7 +113,7 @@ def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
     if fmt == "bearer":
         return value
     if fmt == "header":
-        return f"{fields.get('header_name') or 'Authorization'}: {value}"
+        return f"{header_name}: {value}"
     return json.dumps(
         {
             "access_token": tokens.access_token,
@@ -85,18 +123,43 @@ def format_token(tokens: TokenSet, fields: Mapping[str, str], fmt: str) -> str:
     )
 
 
+# RFC 9110 section 5.6.2: a field name is a token of these characters.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def check_printable_token(tokens: TokenSet, header_name: str = "Authorization") -> None:
+    """MisconfiguredError unless the access token and its type are printable text (no CR, LF
+    or other control or format character) and the header name is an RFC 9110 token."""
+    for label, value in (("access token", tokens.access_token), ("token type", tokens.token_type)):
+        if value is not None and not isinstance(value, str):
+            raise MisconfiguredError(f"the stored {label} is not text; refresh the account")
+        bad = first_unprintable(value or "")
+        if bad is not None:
+            raise MisconfiguredError(
+                f"the stored {label} contains a control character ({bad}); refusing to print "
+                "it, as it could add a header line or a terminal escape; refresh the account"
+            )
+    if not header_name or not set(header_name) <= _TCHAR:
+        raise MisconfiguredError(
+            f"the header name '{printable(header_name)}' is not a valid HTTP field name; "
+            "change it with: token-vault edit NAME --set header_name=..."
+        )
+
+
 def cmd_token(args: argparse.Namespace, io: Streams) -> int:
-    tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh)
+    tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh, io)
     if args.id_token:
-        io.out.write(id_token(args.name, tokens, args.min_valid) + "\n")
+        io.out.write(id_token(args.name, tokens, args.min_valid, io) + "\n")
         return 0
     io.out.write(format_token(tokens, fields, args.format) + "\n")
     return 0
 
 
-def id_token(name: str, tokens: TokenSet, min_valid: float) -> str:
+def id_token(name: str, tokens: TokenSet, min_valid: float, io: Streams) -> str:
     """The id_token held with `tokens`, refreshed first when its own `exp` is within
-    `min_valid` seconds (OIDC refresh replies usually carry a new one)."""
+    `min_valid` seconds (OIDC refresh replies usually carry a new one). UsageError when none
+    is held, SignInNeededError when it expired and a refresh brought no new one,
+    MisconfiguredError when it is not printable text (it would write to a terminal)."""
     from vault_app.core import jwtinfo
     from vault_app.core.errors import SignInNeededError
 
@@ -104,36 +167,72 @@ def id_token(name: str, tokens: TokenSet, min_valid: float) -> str:
         expires = jwtinfo.expiry_of(value) if value else None
         return bool(value) and (expires is None or expires - time.time() > min_valid)
 
+    shown = printable(name)
     if not tokens.id_token:
-        raise UsageError(f"{name} holds no id_token (its scope must include openid)")
+        raise UsageError(f"{shown} holds no id_token (its scope must include openid)")
     if not fresh(tokens.id_token):
-        tokens, _ = valid_token(name, min_valid, True)
+        tokens, _ = valid_token(name, min_valid, True, io)
         if not fresh(tokens.id_token):
             raise SignInNeededError(
-                f"{name}: the id_token has expired and the refresh brought no new one; "
-                f"run '{PROG} login {name}'"
+                f"{shown}: the id_token has expired and the refresh brought no new one; "
+                f"run '{PROG} login {shown}'"
             )
-    return tokens.id_token or ""
+    value = tokens.id_token or ""
+    if not isinstance(value, str) or first_unprintable(value) is not None:
+        raise MisconfiguredError(
+            "the stored id_token contains a control character; refusing to print it; "
+            f"run '{PROG} login {shown}'"
+        )
+    return value
 
 
-def valid_token(name: str, min_valid: float, force: bool) -> tuple[TokenSet, Mapping[str, str]]:
-    """A token valid for `min_valid` seconds and the account's fields, refreshed when needed."""
+def valid_token(
+    name: str, min_valid: float, force: bool, io: Streams
+) -> tuple[TokenSet, Mapping[str, str]]:
+    """A token valid for `min_valid` seconds and the account's fields, refreshed when needed.
+    An account whose refresh the server rejected still gets its unexpired access token, with
+    a warning on `io.err` (what happened, how long it lasts)."""
     from vault_app.core.account_store import AccountStore
+    from vault_app.core.model import Status
 
-    if min_valid < 0:
-        raise UsageError("--min-valid must not be negative")
     store = AccountStore()
     doc = store.load()
     account = doc.find(name)
+    stored: TokenSet | None = None
     if not force:
         bundle = _stored_bundle(store, doc, account)
-        tokens = bundle.tokens if bundle else None
-        if tokens is not None:
-            remaining = tokens.remaining()
+        stored = bundle.tokens if bundle else None
+        if stored is not None:
+            remaining = stored.remaining()
             if remaining is None or remaining > min_valid:
-                return tokens, account.fields
-    account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force))
+                if account.status is Status.SIGN_IN_NEEDED:
+                    _warn_sign_in_needed(io, account, account.last_error, remaining)
+                return stored, account.fields
+    try:
+        account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force), io)
+    except RejectedError as exc:
+        left = stored.remaining() if stored is not None else None
+        if stored is None or left is None or left <= 0:
+            raise
+        # The refresh was refused, but the access token we hold has not expired yet.
+        _warn_sign_in_needed(io, account, exc.message, left)
+        return stored, account.fields
     return tokens, account.fields
+
+
+def _warn_sign_in_needed(
+    io: Streams, account: Account, reason: str | None, remaining: float | None
+) -> None:
+    from vault_app.cli.login import is_interactive
+
+    name = account.name
+    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
+    why = f" ({reason})" if reason else ""
+    if is_interactive(account.provider, dict(account.fields)):
+        how = f"run '{PROG} login {name}'"
+    else:
+        how = f"run '{PROG} edit {name}' or '{PROG} refresh {name}'"
+    io.warn(f"{name} needs a new sign-in{why}; this access token still works {left}: {how}")
 
 
 def _stored_bundle(store: AccountStore, doc: VaultDoc, account: Account) -> SecretBundle | None:
@@ -166,24 +265,29 @@ def cmd_refresh(args: argparse.Namespace, io: Streams) -> int:
         engine = Refresher(vault, EngineSettings.from_doc(doc))
         return await engine.refresh_now(chosen), vault.load()
 
-    outcome, after = run_vault(refresh)
+    outcome, after = run_vault(refresh, io)
     code = 0
     for account in chosen:
         event = outcome.get(account.id)
+        name = printable(account.name)
         if event is None or event.kind is not EventKind.REFRESH_SUCCEEDED:
-            message = event.message if event else "not refreshed"
-            io.err.write(f"{PROG}: error: {account.name}: {redact.redact(message or '')}\n")
+            message = printable(redact.redact((event.message if event else None) or "failed"))
+            io.err.write(f"{PROG}: error: {name}: {message}\n")
             code = max(code, event.exit_code if event else 1)
             continue
-        expires = after.by_id(account.id).access_expires_at
-        io.out.write(f"{account.name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
+        try:
+            expires = after.by_id(account.id).access_expires_at
+        except UserFacingError:  # removed meanwhile
+            expires = None
+        io.out.write(f"{name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
     return code
 
 
 def cmd_revoke(args: argparse.Namespace, io: Streams) -> int:
-    outcome = run_vault(lambda v: v.revoke(args.name))
+    outcome = run_vault(lambda v: v.revoke(args.name), io)
     where = "revoked at the server" if outcome.server_side else "forgotten locally"
-    io.out.write(f"{args.name}: tokens {where}. {outcome.message}\n")
+    message = printable(redact.redact(outcome.message))
+    io.out.write(f"{printable(args.name)}: tokens {where}. {message}\n")
     return 0
 
 
@@ -191,13 +295,14 @@ def cmd_exec(args: argparse.Namespace, io: Streams) -> int:
     argv = list(args.argv)
     if not argv:
         raise UsageError("exec needs a command after --, as in: exec NAME -- COMMAND [ARG]...")
-    if not args.env.isidentifier():
-        raise UsageError(f"--env {args.env!r} is not a valid variable name")
-    tokens, _ = valid_token(args.name, 60, False)
+    check_env_name(args.env)
+    tokens, _ = valid_token(args.name, 60, False, io)
+    check_printable_token(tokens)
     env = dict(os.environ)
     env[args.env] = tokens.access_token
     sys.stdout.flush()
     sys.stderr.flush()
+    command = printable(argv[0])
     try:
         if os.name == "posix":
             os.execvpe(argv[0], argv, env)  # noqa: S606 - the child gets our stdio and signals as they are
@@ -205,8 +310,25 @@ def cmd_exec(args: argparse.Namespace, io: Streams) -> int:
 
         return subprocess.run(argv, env=env, check=False).returncode
     except FileNotFoundError:
-        io.err.write(f"{PROG}: error: command not found: {argv[0]}\n")
+        io.err.write(f"{PROG}: error: command not found: {command}\n")
         return 127
     except PermissionError:
-        io.err.write(f"{PROG}: error: command not executable: {argv[0]}\n")
+        io.err.write(f"{PROG}: error: command not executable: {command}\n")
         return 126
+    except (OSError, ValueError) as exc:  # not a program, argument list too long, a NUL byte
+        reason = getattr(exc, "strerror", None) or str(exc)
+        io.err.write(f"{PROG}: error: cannot run {command}: {printable(reason)}\n")
+        return 126
+
+
+def check_env_name(name: str) -> None:
+    """UsageError unless `name` is a plain variable name (ASCII letters, digits, _) that does
+    not change how programs are loaded or run (LOADER_VARIABLES, LOADER_PREFIXES)."""
+    if not (name.isascii() and name.isidentifier()):
+        raise UsageError(f"--env '{printable(name)}' is not a valid variable name")
+    upper = name.upper()
+    if upper in LOADER_VARIABLES or upper.startswith(LOADER_PREFIXES):
+        raise UsageError(
+            f"--env {name}: that variable changes how programs are loaded or run; "
+            "choose a name of your own, such as ACCESS_TOKEN"
+        )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault_app.cli.common import PROG, Streams, print_json
+from vault_app.core.text import printable
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -25,13 +25,14 @@ def register(sub: Subcommands) -> None:
 
 def cmd_export(args: argparse.Namespace, io: Streams) -> int:
     from vault_app.core.account_store import AccountStore
-    from vault_app.core.transfer import export_document
+    from vault_app.core.transfer import export_document, write_export
 
     data = export_document(AccountStore())
     if args.file:
-        Path(args.file).write_text(json.dumps(data, indent=2) + "\n")
+        write_export(Path(args.file), data)
         count = len(data["accounts"])
-        io.out.write(f"wrote {count} account definitions to {args.file} (no secrets)\n")
+        where = printable(args.file)
+        io.out.write(f"wrote {count} account definitions to {where} (no secrets)\n")
     else:
         print_json(data, io.out)
     return 0
@@ -44,7 +45,7 @@ def cmd_import(args: argparse.Namespace, io: Streams) -> int:
     definitions = read_export(Path(args.file))
     result = import_definitions(AccountStore(), definitions)
     for name in result.skipped:
-        io.err.write(f"{name}: skipped, an account with that name exists\n")
+        io.err.write(f"{printable(name)}: skipped, an account with that name exists\n")
     io.out.write(
         f"imported {len(result.added)} account definitions; give each its secrets with "
         f"'{PROG} edit NAME --secret FIELD'\n"

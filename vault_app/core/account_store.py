@@ -1,45 +1,50 @@
 """AccountStore: the metadata file `accounts.json` (DESIGN.md section 4).
 
 Written atomically (temp file in the same folder, fsync, os.replace) with mode 0600 in a 0700
-folder; the previous version is kept as `accounts.json.bak`. A file that does not parse or has
-a newer schema is never overwritten. Every read-modify-write happens under a cross-process
-lock, and each account has its own lock for changes that span the keyring and the network.
+folder; the previous version is kept as `accounts.json.bak`. The whole document is checked
+against its schema (vault_schema.py) on every load: a file that does not parse, has a newer
+schema, or fails the schema's types, is never overwritten. A vault folder or file that another
+user owns, or that group or others may write, is refused with the command that fixes it (as
+ssh does for its keys). Operating-system errors (read-only folder, full disk, unreadable file)
+become one-line VaultFileErrors naming the file and the reason, with nothing changed. Every
+read-modify-write happens under a cross-process lock, and each account has its own lock for
+changes that span the keyring and the network.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
+import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vault_app.core.errors import NoSuchAccountError, UsageError, VaultFileError
-from vault_app.core.model import Account
+from vault_app.core.errors import NoSuchAccountError, UsageError, UserFacingError, VaultFileError
+from vault_app.core.model import Account, Leftover
+from vault_app.core.settings import DEFAULT_SETTINGS
+from vault_app.core.text import first_unprintable
 
 if TYPE_CHECKING:
     from filelock import AsyncFileLock
 
-SCHEMA_VERSION = 1
+__all__ = ["DEFAULT_SETTINGS", "FILE_NAME", "SCHEMA_VERSION", "AccountStore", "VaultDoc"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1  # vault_schema.SCHEMA_VERSION, without importing msgspec to read it
 FILE_NAME = "accounts.json"
 # How long a metadata write waits for more changes to join it. Nobody waits on it but the
 # refresh that made the change (the next request has its slot already): a long window means
 # fewer rewrites of a file that holds every account.
 GATHER_SECONDS = 0.1
+# How long a metadata change waits for another process's change to finish.
+LOCK_TIMEOUT = 30.0
+NAME_MAX = 64
 T = TypeVar("T")
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "refresh_ahead_fraction": 0.25,
-    "refresh_ahead_min_seconds": 60,
-    "refresh_jitter_fraction": 0.10,
-    "clipboard_seconds": 30,
-    "copy_format": "raw",
-    "start_minimized": False,
-    "autostart": False,
-    "notifications": True,
-}
 
 
 def default_home() -> Path:
@@ -59,6 +64,8 @@ class VaultDoc:
     vault_id: str
     accounts: list[Account] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Keyring items of removed accounts that could not be deleted yet (see Vault.remove).
+    leftovers: list[Leftover] = field(default_factory=list)
     # Ids of accounts still shared with AccountStore's cache: find() and by_id() hand out a
     # copy of those instead (copy-on-write), so changing what they return is always safe.
     _shared: set[str] = field(default_factory=set, repr=False, compare=False)
@@ -91,16 +98,9 @@ class VaultDoc:
             self.vault_id,
             list(self.accounts),
             dict(self.settings),
+            list(self.leftovers),
             {a.id for a in self.accounts},
         )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_VERSION,
-            "vault_id": self.vault_id,
-            "accounts": [a.to_json() for a in self.accounts],
-            "settings": self.settings,
-        }
 
 
 class AccountStore:
@@ -109,7 +109,7 @@ class AccountStore:
         self.path = self.home / FILE_NAME
         self.backup_path = self.home / (FILE_NAME + ".bak")
         self.lock_dir = self.home / "locks"
-        self._cache: tuple[tuple[int, int, int], VaultDoc] | None = None
+        self._cache: tuple[Identity, VaultDoc] | None = None
         self._batch: _Batch | None = None
         self._dirs_made = False
 
@@ -117,9 +117,15 @@ class AccountStore:
         if self._dirs_made and self.lock_dir.is_dir():
             return
         for folder in (self.home, self.lock_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise VaultFileError(f"cannot create {folder}: {_reason(exc)}") from None
         with contextlib.suppress(OSError):
-            os.chmod(self.home, 0o700)
+            # Private, never more open: a folder its owner made read-only stays read-only.
+            mode = stat.S_IMODE(os.stat(self.home).st_mode)
+            if mode & 0o077:
+                os.chmod(self.home, mode & 0o700)
         self._dirs_made = True
 
     # -- reading --------------------------------------------------------------------------
@@ -130,10 +136,9 @@ class AccountStore:
         file once per change, not once per look. Never change what it returns: changes go
         through `update`. A missing file is an empty vault (not written until changed)."""
         try:
-            stat = self.path.stat()
+            identity = self._identity()
         except OSError:
             return self._read()  # missing: an empty vault; unreadable: says why
-        identity = _identity(stat)
         cached = self._cache
         if cached is not None and cached[0] == identity:
             return cached[1]
@@ -143,28 +148,45 @@ class AccountStore:
             self._cache = (identity, doc)
         return doc
 
+    def _identity(self) -> Identity:
+        return _identity(self.path.stat(), os.stat(self.home))
+
     def _read_private(self) -> VaultDoc:
         """The file as stored, as objects the caller may change: a copy of what load() keeps
         when the file is still that, else a fresh parse. Call it under the metadata lock."""
         cached = self._cache
         try:
-            if cached is not None and cached[0] == _identity(self.path.stat()):
+            if cached is not None and cached[0] == self._identity():
                 return cached[1].cow_copy()
         except OSError:
             pass
         return self._read()
 
     def _read(self) -> VaultDoc:
-        """A fresh parse of the file, private to the caller."""
+        """A fresh parse of the file, private to the caller. A missing file (or folder) is an
+        empty vault; a folder or file others could change is refused before it is read."""
         try:
-            raw = self.path.read_bytes()
+            folder = os.stat(self.home)
         except FileNotFoundError:
-            import uuid  # here, not at the top: the window's start-up path reads, never creates
-
-            return VaultDoc(vault_id=uuid.uuid4().hex)
+            return self._empty()
         except OSError as exc:
-            raise VaultFileError(f"cannot read {self.path}: {exc.strerror}") from None
+            raise VaultFileError(f"cannot read {self.home}: {_reason(exc)}") from None
+        _check_private(self.home, folder, is_folder=True)
+        try:
+            with open(self.path, "rb") as handle:
+                _check_private(self.path, os.fstat(handle.fileno()), is_folder=False)
+                raw = handle.read()
+        except FileNotFoundError:
+            return self._empty()
+        except OSError as exc:
+            raise VaultFileError(f"cannot read {self.path}: {_reason(exc)}") from None
         return self._parse(raw)
+
+    @staticmethod
+    def _empty() -> VaultDoc:
+        import uuid  # here, not at the top: the window's start-up path reads, never creates
+
+        return VaultDoc(vault_id=uuid.uuid4().hex)
 
     def _refuse(self, what: str) -> VaultFileError:
         backup = (
@@ -175,43 +197,41 @@ class AccountStore:
         return VaultFileError(f"{self.path}: {what}; the file was left untouched ({backup})")
 
     def _parse(self, raw: bytes) -> VaultDoc:
+        # Here, not at the top: msgspec is not needed before the window's first paint.
+        from vault_app.core import vault_schema
+
         try:
-            data = json.loads(raw)
-        except UnicodeDecodeError:
-            raise self._refuse("not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise self._refuse(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, dict):
-            raise self._refuse("not a Token Vault file (top level is not an object)")
-        schema = data.get("schema")
-        if not isinstance(schema, int):
-            raise self._refuse("not a Token Vault file (no schema version)")
-        if schema > SCHEMA_VERSION:
-            raise self._refuse(
-                f"written by a newer Token Vault (schema {schema}, this one reads {SCHEMA_VERSION})"
-            )
-        vault_id = data.get("vault_id")
-        accounts = data.get("accounts", [])
-        settings = data.get("settings", {})
-        if not isinstance(vault_id, str) or not vault_id:
-            raise self._refuse("no vault id")
-        if not isinstance(accounts, list) or not isinstance(settings, dict):
-            raise self._refuse("accounts or settings have the wrong shape")
-        try:
-            parsed = [Account.from_json(item) for item in accounts]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise self._refuse(f"an account entry is damaged ({type(exc).__name__})") from None
-        return VaultDoc(vault_id=vault_id, accounts=parsed, settings=settings)
+            decoded = vault_schema.decode(raw)
+        except vault_schema.SchemaError as exc:
+            raise self._refuse(exc.problem) from None
+        return VaultDoc(
+            vault_id=decoded.vault_id,
+            accounts=decoded.accounts,
+            settings=decoded.settings,
+            leftovers=decoded.leftovers,
+        )
 
     # -- writing --------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _metadata_lock(self) -> Iterator[None]:
         self._ensure_dirs()
-        from filelock import FileLock  # here, not at the top: reading needs no lock
+        from filelock import FileLock, Timeout  # here, not at the top: reading needs no lock
 
-        with FileLock(self.lock_dir / "accounts.lock", timeout=30):
+        path = self.lock_dir / "accounts.lock"
+        lock = FileLock(path, timeout=LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise UserFacingError(
+                f"another Token Vault process has held {path} for {LOCK_TIMEOUT:g} s; try again"
+            ) from None
+        except OSError as exc:
+            raise VaultFileError(f"cannot lock {path}: {_reason(exc)}") from None
+        try:
             yield
+        finally:
+            lock.release()
 
     def update(self, change: Callable[[VaultDoc], T]) -> T:
         """Re-read the file under the lock, apply `change`, write the result atomically.
@@ -270,18 +290,40 @@ class AccountStore:
             return doc
 
     def _write(self, doc: VaultDoc) -> None:
+        """Write `doc` atomically, or raise VaultFileError with the file as it was: a change
+        that does not fit the schema, or the operating system refusing the write."""
+        from vault_app.core import vault_schema
+
         self._ensure_dirs()
-        # Compact: with `indent` json falls back to its pure-Python encoder, 10x slower.
-        data = json.dumps(doc.to_json(), separators=(",", ":"), sort_keys=True).encode() + b"\n"
-        if self.path.exists():
-            self._keep_backup()
+        now = time.time()
+        for account in doc.accounts:
+            if account.id in doc._shared:
+                continue  # as loaded, and checked then
+            for name in vault_schema.insane_times(account, now):
+                # Defence in depth: callers check times where they enter; none is stored
+                # that the next load would have to ignore.
+                log.warning("account %s: %s out of range; stored as unknown", account.id, name)
+                setattr(account, name, None)
+        try:
+            data = vault_schema.encode(doc.vault_id, doc.accounts, doc.settings, doc.leftovers)
+        except vault_schema.SchemaError as exc:
+            raise VaultFileError(
+                f"{self.path} was not written: the change would leave it {exc.problem}"
+            ) from None
 
         def remember(written: os.stat_result) -> None:
             # What is being written is what the next load() would parse: keep it, from before
             # the rename (which keeps inode, mtime and size), so no reader parses it again.
-            self._cache = (_identity(written), doc)
+            self._cache = (_identity(written, os.stat(self.home)), doc)
 
-        self._atomic_write(self.path, data, remember)
+        try:
+            if self.path.exists():
+                self._keep_backup()
+            self._atomic_write(self.path, data, remember)
+        except OSError as exc:
+            raise VaultFileError(
+                f"cannot write {self.path}: {_reason(exc)}; it was left as it was"
+            ) from None
 
     def _keep_backup(self) -> None:
         """The current file becomes the backup: a second name for the same (already synced)
@@ -318,7 +360,10 @@ class AccountStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(self.home)
+        try:
+            _fsync_dir(self.home)
+        except OSError as exc:  # replaced already: the change is made, if not yet durable
+            log.warning("cannot sync %s: %s", self.home, _reason(exc))
 
     # -- locks ----------------------------------------------------------------------------
 
@@ -340,10 +385,22 @@ class AccountStore:
         return [{"name": a.name, "provider": a.provider, "fields": dict(a.fields)} for a in chosen]
 
 
-def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+Identity = tuple[int, int, int, int, int, int, int]
+
+
+def _identity(file: os.stat_result, folder: os.stat_result) -> Identity:
     """Which version of the file this is: an atomic replace brings a new inode, an edit in
-    place a new mtime or size. (Not ctime: linking the backup changes it.)"""
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    place a new mtime or size (not ctime: linking the backup changes it). With the modes and
+    owners of the file and its folder, so a chmod or chown is checked as soon as it is made."""
+    return (
+        file.st_ino,
+        file.st_mtime_ns,
+        file.st_size,
+        file.st_mode,
+        file.st_uid,
+        folder.st_mode,
+        folder.st_uid,
+    )
 
 
 class _Batch:
@@ -401,9 +458,55 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def check_name(name: str) -> str:
+    """An account name as typed, stripped; UsageError unless it has 1 to NAME_MAX printable
+    characters (no control, format or bidi characters: see text.py), no slash or backslash
+    and no leading dash (it would read as an option)."""
     name = name.strip()
-    if not name or len(name) > 64 or any(c in name for c in "\n\r\t/\\") or name.startswith("-"):
-        raise UsageError(
-            f"invalid account name {name!r}: 1 to 64 characters, no slashes, no leading dash"
+    if not name or len(name) > NAME_MAX:
+        problem = f"1 to {NAME_MAX} characters"
+    elif first_unprintable(name) is not None:
+        problem = f"no control, format or bidi characters (found {first_unprintable(name)})"
+    elif "/" in name or "\\" in name:
+        problem = "no slashes"
+    elif name.startswith("-"):
+        problem = "no leading dash"
+    else:
+        return name
+    raise UsageError(f"invalid account name {name[:80]!r}: {problem}")
+
+
+def _reason(exc: OSError) -> str:
+    """What the operating system said, in words ("No space left on device")."""
+    return exc.strerror or type(exc).__name__
+
+
+def _check_private(path: Path, info: os.stat_result, *, is_folder: bool) -> None:
+    """Refuse a vault folder or file that belongs to another user or that group or others
+    may write: anyone who can change it can point an account at their own server."""
+    if os.name != "posix":
+        return
+    import shlex
+
+    me = os.getuid()
+    if info.st_uid != me:
+        owner, user = _user_name(info.st_uid), _user_name(me)
+        raise VaultFileError(
+            f"{path} belongs to {owner}, not to {user}: refusing to use a vault another user "
+            f"can change; if it is yours, run: sudo chown -R {user}: {shlex.quote(str(path))}"
         )
-    return name
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = stat.S_IMODE(info.st_mode)
+        private = "700" if is_folder else "600"
+        raise VaultFileError(
+            f"{path} can be changed by other users (mode {mode:04o}): refusing to use it; "
+            f"fix it with: chmod {private} {shlex.quote(str(path))}"
+        )
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"

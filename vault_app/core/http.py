@@ -1,6 +1,18 @@
-"""The process's HTTP client: one httpx.AsyncClient, created lazily inside the running loop,
-with fixed timeouts, TLS verification always on, proxies from the environment, and every
-failure mapped to transient / rejected / misconfigured with a one-line message.
+"""The process's HTTP clients (one httpx.AsyncClient per CA bundle and proxy, created lazily
+inside the running loop) and the limits every request runs under (DESIGN.md section 7):
+
+- an overall deadline per request (`Http.deadline`, the vault setting `request_deadline`, 30 s
+  by default) on top of httpx's per-phase timeouts, which a reply dripping one byte at a time
+  never trips;
+- a cap on the decoded reply size (1 MiB), read as the bytes arrive with our own bounded
+  decoder (core/wire.py), so neither a huge body nor a gzip bomb reaches memory;
+- TLS verification always on, against the system's certificate authorities plus certifi's,
+  plus the account's CA bundle when it has one;
+- proxies from the environment as core/proxy_env.py reads them: never for loopback, and a
+  setting that cannot be used is a one-line error naming the variable;
+- redirects never followed (one could carry a POSTed secret elsewhere) and reported;
+- every failure mapped to transient / rejected / misconfigured with a one-line message in which
+  text from the server is cleaned and secrets are masked.
 
 httpx is imported on first use, so commands that never touch the network never load it.
 """
@@ -10,39 +22,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import json
+import functools
+import os
+import re
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from vault_app import __version__
+from vault_app.core import bounds, wire
 from vault_app.core.errors import MisconfiguredError, RejectedError, TransientError
-from vault_app.core.redact import redact
+from vault_app.core.proxy_env import ProxyEnvironment, ProxyProblem
+from vault_app.core.redact import one_line
 
 if TYPE_CHECKING:
     import httpx
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 20.0
+DEFAULT_DEADLINE = 30.0  # seconds for one whole request, reply body included
+MAX_REPLY_BYTES = wire.MAX_REPLY_BYTES
+MAX_RETRY_AFTER = 86400.0  # a Retry-After beyond a day is read as a day
 _MAX_COMPLAINT = 160
-LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class SentButNoAnswerError(TransientError):
-    """The request reached the server but no reply came back (read timeout, dropped
-    connection): the server may have acted on it, e.g. rotated a refresh token."""
+    """The request reached the server but no usable reply came back (read timeout, deadline,
+    dropped connection): the server may have acted on it, e.g. rotated a refresh token."""
+
+
+class UnusableReplyError(TransientError):
+    """The server answered 2xx with a reply the app cannot use (unreadable, oversized, a token
+    of the wrong shape): like a lost reply, the server may have acted on the request."""
 
 
 @dataclass
 class Reply:
+    """One reply: `headers` with lower-case names, `body` with its content codings undone,
+    `url` without its query, `received_at` the local time (UTC seconds) its headers came."""
+
     status: int
     headers: Mapping[str, str]
-    text: str
+    body: bytes
     url: str
-    _json: Any = field(default=None, repr=False)
+    received_at: float = field(default_factory=time.time)
+    _fields: dict[str, Any] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Reply(status={self.status}, url={self.url!r})"
@@ -51,80 +80,161 @@ class Reply:
     def host(self) -> str:
         return urlsplit(self.url).netloc
 
-    def json_object(self, what: str) -> dict[str, Any]:
-        """The body as a JSON object, or a TransientError saying what came instead."""
-        if self._json is None:
-            try:
-                self._json = json.loads(self.text)
-            except ValueError:
-                raise TransientError(
-                    f"{what}: {self.host} sent a reply that is not valid JSON "
-                    f"(HTTP {self.status}, {describe_body(self)})"
-                ) from None
-        if not isinstance(self._json, dict):
-            raise TransientError(
+    @property
+    def text(self) -> str:
+        """The body as text by its BOM or charset (undecodable bytes replaced)."""
+        return wire.decode_text(self.body, self.headers.get("content-type"))
+
+    @property
+    def server_time(self) -> float | None:
+        """The server's clock when it answered (the Date header, RFC 9110 section 6.6.1),
+        or None when absent or not a sane time."""
+        return http_date(self.headers.get("date"), self.received_at)
+
+    def unusable(self, message: str) -> TransientError:
+        """The error for a reply that cannot be read: after a 2xx the server may have acted."""
+        return UnusableReplyError(message) if 200 <= self.status < 300 else TransientError(message)
+
+    def fields(self, what: str) -> dict[str, Any]:
+        """The body as a dict: a JSON object (by media type, or a body that looks like one) or
+        an `application/x-www-form-urlencoded` form; anything else is a TransientError (an
+        UnusableReplyError after a 2xx) saying what came instead."""
+        if self._fields is not None:
+            return self._fields
+        content_type = self.headers.get("content-type")
+        media, _ = wire.media_type(content_type)
+        try:
+            if media == wire.FORM_TYPE:
+                data: Any = wire.parse_form(wire.decode_text(self.body, content_type, strict=True))
+            elif wire.is_json_type(media) or (
+                "html" not in media and self.body.lstrip()[:1] in (b"{", b"[")
+            ):
+                text = wire.decode_text(self.body, content_type, strict=True, json_default=True)
+                data = wire.parse_json(text)
+            elif self.body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+                data = wire.parse_json(wire.decode_text(self.body, content_type, strict=True))
+            else:
+                raise wire.BodyError("")
+        except wire.BodyError as exc:
+            reason = f"; {exc}" if str(exc) else ""
+            kind = "form" if media == wire.FORM_TYPE else "JSON"
+            raise self.unusable(
+                f"{what}: {self.host} sent a reply that is not valid {kind} "
+                f"(HTTP {self.status}, {describe_body(self)}{reason})"
+            ) from None
+        if not isinstance(data, dict):
+            raise self.unusable(
                 f"{what}: {self.host} sent JSON that is not an object (HTTP {self.status})"
             )
-        return self._json
+        self._fields = data
+        return data
+
+    def json_object(self, what: str) -> dict[str, Any]:
+        """Kept for callers of the old name: see fields()."""
+        return self.fields(what)
 
 
 def describe_body(reply: Reply) -> str:
-    kind = reply.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-    if "html" in kind or reply.text.lstrip().lower().startswith(("<!doctype", "<html")):
+    """What kind of body came, in a few words and without quoting it."""
+    media, _ = wire.media_type(reply.headers.get("content-type"))
+    head = reply.body.lstrip()[:16].lower()
+    if "html" in media or head.startswith((b"<!doctype", b"<html")):
         return "an HTML page"
-    if not reply.text.strip():
+    if not reply.body.strip():
         return "an empty body"
-    return kind
+    return one_line(media, 60) or "no content type"
+
+
+def _said(data: dict[str, Any]) -> str:
+    """The error code and description of a JSON error body, in the spellings servers use
+    (RFC 6749 `error`/`error_description`, RFC 9457 `title`/`detail`, `message`, and an
+    `error` object holding them)."""
+    inner = data.get("error")
+    if isinstance(inner, dict):
+        data = {key: value for key, value in {**data, **inner}.items() if key != "error"}
+    parts = []
+    for key in ("error", "code", "title"):
+        if isinstance(data.get(key), (str, int)) and not isinstance(data.get(key), bool):
+            parts.append(str(data[key]))
+            break
+    for key in ("error_description", "message", "detail", "description", "Message"):
+        if isinstance(data.get(key), str):
+            parts.append(data[key])
+            break
+    return ": ".join(parts)
 
 
 def complaint(reply: Reply) -> str:
-    """The server's own words for an error reply, on one line, with secrets masked."""
+    """The server's own words for an error reply, on one line, cleaned, with secrets masked."""
     text = ""
     try:
-        data = json.loads(reply.text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        parts = []
-        for key in ("error", "code", "title"):
-            if isinstance(data.get(key), str):
-                parts.append(data[key])
-                break
-        for key in ("error_description", "message", "detail", "description", "Message"):
-            if isinstance(data.get(key), str):
-                parts.append(data[key])
-                break
-        text = ": ".join(parts)
-    if not text:
+        data = reply.fields("complaint")
+    except TransientError:
+        data = {}
+    text = _said(data)
+    if not text.strip():
         text = describe_body(reply)
-    text = " ".join(redact(text).split())
-    if len(text) > _MAX_COMPLAINT:
-        text = text[: _MAX_COMPLAINT - 1] + "…"
-    return text
+    return one_line(text, _MAX_COMPLAINT)
+
+
+def http_date(value: str | None, now: float | None = None) -> float | None:
+    """An HTTP date (RFC 9110 section 5.6.7, any of its three formats) as a UTC timestamp,
+    or None when it does not parse or is not a sane time (core/bounds.py)."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)  # "-0000" and obsolete zone names
+        stamp = when.timestamp()
+    except Exception:  # TypeError, ValueError, OverflowError, IndexError: all "not a date"
+        return None
+    return bounds.timestamp(stamp, now)
 
 
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    value = headers.get("retry-after")
+    """Seconds to wait from a Retry-After header (RFC 9110 section 10.2.3: delta-seconds or
+    an HTTP date), at most MAX_RETRY_AFTER; None when absent or unreadable."""
+    value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    if _DIGITS.fullmatch(value):
+        return MAX_RETRY_AFTER if len(value) > 9 else min(float(int(value)), MAX_RETRY_AFTER)
+    now = time.time() if now is None else now
+    when = http_date(value, now)
+    if when is None:
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(max(0.0, when - now), MAX_RETRY_AFTER)
+
+
+def _redirect_target(reply: Reply) -> str:
+    location = reply.headers.get("location")
+    if not location:
+        return "without saying where"
+    try:
+        parts = urlsplit(urljoin(reply.url, location.strip()))
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+        target = f"{parts.scheme}://{netloc}{parts.path}"
+    except ValueError:
+        return "to an invalid address"
+    return "to " + one_line(target, 120)
 
 
 def raise_for_status(reply: Reply, what: str) -> None:
-    """Map an error status to the error class the engine reacts to. `what` names the action."""
+    """Map a status that is not 2xx to the error class the engine reacts to. `what` names
+    the action. A redirect is never followed, and never a success even with a token in it."""
     status = reply.status
-    if status < 400:
+    if 200 <= status < 300:
         return
+    if 300 <= status < 400:
+        raise MisconfiguredError(
+            f"{what}: {reply.host} answered HTTP {status}, a redirect "
+            f"{_redirect_target(reply)}; set the account's URL to where it should go"
+        )
     said = complaint(reply)
-    if status == 429 or status >= 500:
+    if status in (408, 429) or status >= 500:
         raise TransientError(
             f"{what}: {reply.host} answered HTTP {status} ({said})",
             retry_after=retry_after(reply.headers),
@@ -136,52 +246,100 @@ def raise_for_status(reply: Reply, what: str) -> None:
     )
 
 
+def trust_store(ca_bundle: str | None) -> ssl.SSLContext:
+    """The certificate authorities a request trusts: the system's (OpenSSL's default paths,
+    which SSL_CERT_FILE and SSL_CERT_DIR change), certifi's Mozilla roots (for systems whose
+    Python has no store of its own), and the account's CA bundle added to both. Loading
+    them takes 0.1 s, so a context is shared while none of its sources changed."""
+    stamp = None
+    if ca_bundle:
+        with contextlib.suppress(OSError):
+            stat = os.stat(ca_bundle)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+    sources = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    return _trust_store(ca_bundle, stamp, sources)
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_store(
+    ca_bundle: str | None, stamp: object, sources: tuple[str | None, str | None]
+) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    with contextlib.suppress(ImportError, OSError, ssl.SSLError):
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    if ca_bundle:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or one_line(str(exc), 80) or "unreadable"
+            raise MisconfiguredError(f"cannot use CA bundle {ca_bundle}: {reason}") from None
+    return context
+
+
+_ClientKey = tuple[str | None, str | None]  # (CA bundle, proxy URL)
+
+
 class Http:
-    """Lazily created shared client; one per process, plus one per custom CA bundle."""
+    """Lazily created shared clients: one per CA bundle and proxy in use."""
 
-    def __init__(self) -> None:
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
-        self._making: dict[str | None, asyncio.Future[httpx.AsyncClient]] = {}
+    def __init__(self, deadline: float = DEFAULT_DEADLINE) -> None:
+        self.deadline = deadline  # seconds; the vault sets it from `request_deadline`
+        self._clients: dict[_ClientKey, httpx.AsyncClient] = {}
+        self._making: dict[_ClientKey, asyncio.Future[httpx.AsyncClient]] = {}
+        self._proxies: ProxyEnvironment | None = None
 
-    async def _client(self, ca_bundle: str | None) -> httpx.AsyncClient:
-        """The client for this CA bundle. The first one is made on a worker thread: importing
-        httpx and loading the system's CA certificates into an SSL context takes 0.1-0.2 s,
-        which on the event loop would freeze the window for as long."""
-        client = self._clients.get(ca_bundle)
+    def proxies(self) -> ProxyEnvironment:
+        """The environment's proxy settings, read on first use."""
+        if self._proxies is None:
+            self._proxies = ProxyEnvironment.from_environ()
+        return self._proxies
+
+    async def _client(self, ca_bundle: str | None, proxy: str | None) -> httpx.AsyncClient:
+        """The client for this CA bundle and proxy. It is made on a worker thread: importing
+        httpx and loading certificate stores into an SSL context takes 0.1-0.2 s, which on
+        the event loop would freeze the window for as long."""
+        key = (ca_bundle, proxy)
+        client = self._clients.get(key)
         if client is not None:
             return client
-        making = self._making.get(ca_bundle)
+        making = self._making.get(key)
         if making is None:
-            making = self._making[ca_bundle] = asyncio.ensure_future(
-                asyncio.to_thread(self._make_client, ca_bundle)
+            making = self._making[key] = asyncio.ensure_future(
+                asyncio.to_thread(self._make_client, ca_bundle, proxy)
             )
         try:
             client = await asyncio.shield(making)
         finally:
             if making.done():
-                self._making.pop(ca_bundle, None)
-        self._clients.setdefault(ca_bundle, client)
-        return self._clients[ca_bundle]
+                self._making.pop(key, None)
+        self._clients.setdefault(key, client)
+        return self._clients[key]
 
-    def _make_client(self, ca_bundle: str | None) -> httpx.AsyncClient:
+    def _make_client(self, ca_bundle: str | None, proxy: str | None) -> httpx.AsyncClient:
         import httpx
 
-        verify: ssl.SSLContext | bool = True
-        if ca_bundle:
-            try:
-                verify = ssl.create_default_context(cafile=ca_bundle)
-            except (OSError, ssl.SSLError) as exc:
-                raise MisconfiguredError(f"cannot use CA bundle {ca_bundle}: {exc}") from None
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            verify=verify,
-            follow_redirects=False,  # a redirect could carry a POSTed secret elsewhere
-            headers={"User-Agent": f"token-vault/{__version__}"},
-            trust_env=True,
-            # Proxies from the environment never apply to this machine's own servers
-            # (a demo server, a local gateway), even without NO_PROXY.
-            mounts={pattern: None for pattern in LOOPBACK_PATTERNS},
-        )
+        try:
+            return httpx.AsyncClient(
+                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                verify=trust_store(ca_bundle),
+                follow_redirects=False,  # a redirect could carry a POSTed secret elsewhere
+                headers={
+                    "User-Agent": f"token-vault/{__version__}",
+                    "Accept": "application/json",
+                    "Accept-Encoding": wire.ACCEPT_ENCODING,
+                },
+                # Proxies come from proxy_env (per request); nothing else from the
+                # environment (netrc, SSL_CERT_FILE) is taken behind our back.
+                trust_env=False,
+                proxy=proxy,
+            )
+        except ImportError:
+            raise MisconfiguredError(
+                "a SOCKS proxy is set but the socksio package is missing "
+                "(install token-vault with httpx[socks])"
+            ) from None
 
     async def request(
         self,
@@ -193,39 +351,101 @@ class Http:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         ca_bundle: str | None = None,
+        limit: int = MAX_REPLY_BYTES,
     ) -> Reply:
-        """Send one request; connection trouble becomes a TransientError (never a crash)."""
+        """Send one request and read its reply within `deadline` seconds and `limit` decoded
+        bytes. Errors: TransientError (connection trouble, an oversized or unreadable reply),
+        SentButNoAnswerError (no reply after the request went out), MisconfiguredError (a
+        proxy setting, TLS, the URL). Status codes are the caller's (raise_for_status)."""
+        host = urlsplit(url).netloc or url
+        try:
+            proxy = self.proxies().proxy_for(url)
+        except ProxyProblem as exc:
+            raise MisconfiguredError(f"{what}: {exc}") from None
+        client = await self._client(ca_bundle, proxy)
+        deadline = self.deadline
+        exchange = self._exchange(
+            client, method, url, host, what, json_body, form, headers, limit, proxy
+        )
+        try:
+            return await asyncio.wait_for(exchange, timeout=deadline)
+        except asyncio.TimeoutError:
+            raise SentButNoAnswerError(
+                f"{what}: {host} did not answer in time (no complete reply within "
+                f"{deadline:g} s, the request_deadline setting)"
+            ) from None
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        host: str,
+        what: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        limit: int,
+        proxy: str | None,
+    ) -> Reply:
         import httpx
 
-        host = urlsplit(url).netloc or url
-        client = await self._client(ca_bundle)
+        via = " through the proxy" if proxy else ""
         try:
-            response = await client.request(method, url, json=json_body, data=form, headers=headers)
+            async with client.stream(
+                method, url, json=json_body, data=form, headers=headers
+            ) as response:
+                received = time.time()
+                status = response.status_code
+                reply_headers = {k.lower(): v for k, v in response.headers.items()}
+                try:
+                    body = await _read_body(response, limit)
+                except wire.TooLarge:
+                    kind = UnusableReplyError if 200 <= status < 300 else TransientError
+                    raise kind(
+                        f"{what}: {host} sent a reply larger than {_size(limit)} "
+                        f"(HTTP {status}); refused"
+                    ) from None
+                except wire.BodyError as exc:
+                    kind = UnusableReplyError if 200 <= status < 300 else TransientError
+                    raise kind(f"{what}: {host} sent a reply that cannot be read ({exc})") from None
         except httpx.ConnectTimeout:
-            raise TransientError(f"{what}: timed out connecting to {host}") from None
+            raise TransientError(f"{what}: timed out connecting to {host}{via}") from None
         except (httpx.ReadTimeout, httpx.WriteTimeout):
             raise SentButNoAnswerError(f"{what}: {host} did not answer in time") from None
         except httpx.PoolTimeout:
             raise TransientError(f"{what}: too many requests waiting for {host}") from None
+        except httpx.ProxyError as exc:
+            raise TransientError(
+                f"{what}: the proxy for {host} failed ({_root(exc)}); check the proxy settings"
+            ) from None
         except httpx.ConnectError as exc:
             if _is_tls_failure(exc):
                 raise MisconfiguredError(
                     f"{what}: TLS verification failed for {host} ({_root(exc)})"
                 ) from None
-            raise TransientError(f"{what}: cannot connect to {host} ({_root(exc)})") from None
-        except httpx.RemoteProtocolError:
+            raise TransientError(f"{what}: cannot connect to {host}{via} ({_root(exc)})") from None
+        except httpx.RemoteProtocolError as exc:
             raise SentButNoAnswerError(
-                f"{what}: {host} closed the connection without a reply"
+                f"{what}: {host} closed the connection without a complete reply ({_root(exc)})"
+            ) from None
+        except httpx.LocalProtocolError:
+            raise MisconfiguredError(
+                f"{what}: the request to {host} holds a value HTTP cannot carry "
+                "(a line break or control character)"
             ) from None
         except httpx.UnsupportedProtocol:
             raise MisconfiguredError(f"{what}: unsupported URL scheme for {host}") from None
+        except httpx.InvalidURL:
+            raise MisconfiguredError(f"{what}: not a valid URL for {host}") from None
         except httpx.HTTPError as exc:
             raise TransientError(f"{what}: {type(exc).__name__} talking to {host}") from None
         return Reply(
-            status=response.status_code,
-            headers={k.lower(): v for k, v in response.headers.items()},
-            text=response.text,
-            url=str(response.url.copy_with(query=None)),
+            status=status,
+            headers=reply_headers,
+            body=body,
+            url=str(response.url.copy_with(query=None, fragment=None)),
+            received_at=received,
         )
 
     async def aclose(self) -> None:
@@ -240,11 +460,30 @@ class Http:
             await client.aclose()
 
 
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body as it arrives, never more than `limit` bytes raw or decoded."""
+    declared = response.headers.get("content-length", "").strip()
+    codings = response.headers.get_list("content-encoding")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise wire.TooLarge("declared too large")
+    decoder = wire.BoundedDecoder(codings, limit)
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if raw > limit:
+            raise wire.TooLarge("raw body too large")
+        decoder.feed(chunk)
+    return decoder.finish()
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
+
+
 def _root(exc: BaseException) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    text = str(exc) or type(exc).__name__
-    return " ".join(redact(text).split())[:_MAX_COMPLAINT]
+    return one_line(str(exc) or type(exc).__name__, _MAX_COMPLAINT)
 
 
 def _is_tls_failure(exc: BaseException) -> bool:

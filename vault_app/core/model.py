@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vault_app.core import bounds
+
 # Refresh tokens that lapse within this many days get a warning (DESIGN.md section 5).
 REFRESH_WARNING_DAYS = 14
 
@@ -24,8 +26,10 @@ class Status(str, enum.Enum):
 
 @dataclass
 class Account:
-    """An account's metadata: everything about it except its secrets and tokens.
-    (Adding a field: add it to to_json too; a test compares it with the dataclass fields.)"""
+    """An account's metadata: everything about it except its secrets and tokens. Stored in the
+    metadata file through core/vault_schema.py, whose AccountRecord lists the same fields with
+    their types and limits (a test compares the two). Times are UTC POSIX seconds, None when
+    unknown."""
 
     id: str
     name: str
@@ -39,34 +43,7 @@ class Account:
     last_error: str | None = None
     generation: int = 0  # which keyring item holds the current secrets; 0 = none yet
     secret_fields: list[str] = field(default_factory=list)  # names only, never values
-    created_at: float = field(default_factory=time.time)
-
-    # By hand rather than dataclasses.asdict: a refresh storm writes 1,000 of these many
-    # times a second, and asdict's recursive deep copy was most of that.
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "provider": self.provider,
-            "fields": dict(self.fields),
-            "status": self.status.value,
-            "access_expires_at": self.access_expires_at,
-            "refresh_expires_at": self.refresh_expires_at,
-            "refresh_obtained_at": self.refresh_obtained_at,
-            "last_refresh_at": self.last_refresh_at,
-            "last_error": self.last_error,
-            "generation": self.generation,
-            "secret_fields": list(self.secret_fields),
-            "created_at": self.created_at,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Account:
-        known = {k: data[k] for k in _ACCOUNT_KEYS if k in data}
-        known["status"] = Status(known.get("status", Status.SIGNED_OUT.value))
-        known["fields"] = {str(k): str(v) for k, v in dict(known.get("fields") or {}).items()}
-        known["secret_fields"] = [str(n) for n in known.get("secret_fields") or []]
-        return cls(**known)
+    created_at: float | None = field(default_factory=time.time)
 
     def copy(self) -> Account:
         """A copy that shares nothing mutable with this one."""
@@ -78,19 +55,19 @@ class Account:
     def display_status(self, now: float | None = None) -> str:
         """The status a user sees: a stored OK turns into "expired" once the token lapses."""
         now = time.time() if now is None else now
-        if (
-            self.status is Status.OK
-            and self.access_expires_at is not None
-            and self.access_expires_at <= now
-        ):
+        expires = bounds.number(self.access_expires_at)
+        if self.status is Status.OK and expires is not None and expires <= now:
             return "expired"
         return self.status.value
 
     def refresh_warning(self, now: float | None = None) -> str | None:
-        """A warning when the refresh token lapses soon, or has lapsed."""
-        if self.refresh_expires_at is None:
+        """A warning when the refresh token lapses soon, or has lapsed (None when its expiry
+        is unknown or not a finite number)."""
+        now = time.time() if now is None else now
+        expires = bounds.number(self.refresh_expires_at)
+        if expires is None or not math.isfinite(now):
             return None
-        left = self.refresh_expires_at - (time.time() if now is None else now)
+        left = expires - now
         if left <= 0:
             return "the refresh token has expired: a new one is needed"
         if left <= REFRESH_WARNING_DAYS * 86400:
@@ -99,12 +76,25 @@ class Account:
         return None
 
 
-_ACCOUNT_KEYS = tuple(Account.__dataclass_fields__)
+@dataclass
+class Leftover:
+    """Keyring items of a removed account that could not be deleted yet: generations `first`
+    to `last` of account `id`. Kept in the metadata file until a retry of `remove NAME`
+    deletes them (DESIGN.md section 4: nothing is left behind)."""
+
+    id: str
+    name: str
+    first: int
+    last: int
 
 
 @dataclass
 class TokenSet:
-    """Tokens as a provider returns them. Secret: lives only in the keyring."""
+    """Tokens as a provider returns them. Secret: lives only in the keyring.
+
+    Times are local UTC seconds, already corrected for the server's clock (DESIGN.md section
+    5); `lifetime` is the access token's life in seconds as the server granted it (expires_in,
+    or the JWT's exp - iat), kept so that a later reply without one can be given the same."""
 
     access_token: str
     token_type: str = "Bearer"
@@ -114,6 +104,7 @@ class TokenSet:
     scope: str | None = None
     obtained_at: float = field(default_factory=time.time)
     id_token: str | None = None  # OpenID Connect: kept when the scope asked for `openid`
+    lifetime: float | None = None
 
     def __repr__(self) -> str:
         # Never let a token reach a log or traceback through repr().
@@ -133,8 +124,27 @@ class TokenSet:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenSet:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """From the keyring's JSON, which a person or an older version may have written: a
+        field of the wrong type, or a time no display can show (core/bounds.py), is dropped."""
+        access = data.get("access_token")
+        if not isinstance(access, str):
+            raise ValueError("a stored token set has no access token")
+        refresh = data.get("refresh_token")
+        kind = data.get("token_type")
+        scope = data.get("scope")
+        id_token = data.get("id_token")
+        obtained = bounds.number(data.get("obtained_at"))
+        return cls(
+            access_token=access,
+            token_type=kind if isinstance(kind, str) else "Bearer",
+            expires_at=bounds.representable(data.get("expires_at")),
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            refresh_expires_at=bounds.representable(data.get("refresh_expires_at")),
+            scope=scope if isinstance(scope, str) else None,
+            obtained_at=obtained if obtained is not None else time.time(),
+            lifetime=bounds.duration(data.get("lifetime")),
+            id_token=id_token if isinstance(id_token, str) and id_token else None,
+        )
 
 
 @dataclass

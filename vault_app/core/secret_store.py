@@ -22,11 +22,11 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from vault_app.core import redact
+from vault_app.core import bounds, redact
 from vault_app.core.errors import KeyringUnavailableError, VaultFileError
 from vault_app.core.model import SecretBundle
 
@@ -40,6 +40,9 @@ DIRECT_HINT = "keyring-backend"  # beside accounts.json: see fast_read.py
 DEFAULT_CHUNK_LIMIT = 1200 if sys.platform == "win32" else 100_000
 _CHUNK_PREFIX = "token-vault-chunks:v1:"
 RETRY_PAUSE = 0.5  # seconds before the one retry of a failed keyring call
+# Generations written without the metadata catching up (a full disk under a refreshing app)
+# that read_current looks through; far more than a disk stays full for.
+MAX_UNRECORDED = 1000
 # The head item "<prefix><count>:<sha256 hex>" must itself fit under the limit.
 MIN_CHUNK_LIMIT = 128
 
@@ -52,6 +55,15 @@ class Backend(Protocol):
     def get_password(self, service: str, username: str) -> str | None: ...
     def set_password(self, service: str, username: str, password: str) -> None: ...
     def delete_password(self, service: str, username: str) -> None: ...
+
+
+@runtime_checkable
+class Listing(Protocol):
+    """A backend that can name the items it holds under a service (for leftovers: items of
+    this vault that no account owns). The Secret Service and MemoryBackend can; keyring's
+    own API cannot, so other backends report that they cannot."""
+
+    def usernames(self, service: str) -> list[str]: ...
 
 
 class MemoryBackend:
@@ -75,6 +87,10 @@ class MemoryBackend:
         with self._lock:
             if self.items.pop((service, username), None) is None:
                 raise KeyError(username)
+
+    def usernames(self, service: str) -> list[str]:
+        with self._lock:
+            return [user for (where, user) in self.items if where == service]
 
 
 class _KeyringBackend:
@@ -118,6 +134,30 @@ class _KeyringBackend:
     def delete_password(self, service: str, username: str) -> None:
         self._keyring.delete_password(service, username)
 
+    def usernames(self, service: str) -> list[str]:
+        """Every item of `service`, found by the attributes keyring's SecretService backend
+        gives its items (its scheme's `service` and `username`), in the collection it uses."""
+        backend = self._secret_service()
+        if backend is None:
+            raise KeyringUnavailableError(f"{self.name} cannot list the items it holds")
+        from contextlib import closing
+
+        scheme = backend.schemes[backend.scheme]
+        collection = backend.get_preferred_collection()
+        with closing(collection.connection):
+            items = collection.search_items({scheme["service"]: service})
+            return [str(item.get_attributes().get(scheme["username"], "")) for item in items]
+
+    def _secret_service(self) -> Any:
+        from keyring.backends import SecretService, chainer
+
+        chosen = self._keyring
+        backends = chosen.backends if isinstance(chosen, chainer.ChainerBackend) else [chosen]
+        for backend in backends:
+            if isinstance(backend, SecretService.Keyring):
+                return backend
+        return None
+
 
 def _priority(backend: Any) -> float:
     try:
@@ -132,12 +172,13 @@ def _backend_name(backend: Any) -> str:
 
 
 def configured_timeout() -> float:
-    """$TOKEN_VAULT_KEYRING_TIMEOUT seconds when set to a positive number, else the default."""
+    """$TOKEN_VAULT_KEYRING_TIMEOUT seconds when set to a sane lifetime (finite, positive, at
+    most a day), else the default."""
     try:
-        value = float(os.environ.get("TOKEN_VAULT_KEYRING_TIMEOUT", "") or 0)
+        value = bounds.duration(float(os.environ.get("TOKEN_VAULT_KEYRING_TIMEOUT", "") or 0))
     except ValueError:
-        value = 0
-    return value if value > 0 else DEFAULT_TIMEOUT
+        value = None
+    return value if value is not None and value <= 86400 else DEFAULT_TIMEOUT
 
 
 class _DaemonExecutor:
@@ -306,9 +347,11 @@ class SecretStore:
         digest = hashlib.sha256(value.encode()).hexdigest()
         backend.set_password(self.service, head_key, f"{_CHUNK_PREFIX}{len(parts)}:{digest}")
 
-    def delete_raw(self, account_id: str, generation: int) -> None:
+    def delete_raw(self, account_id: str, generation: int, *, strict: bool = False) -> None:
         """Remove a generation: its chunks first (all of them, even under a damaged head),
-        then the head, so a half-done delete never leaves a head without its chunks."""
+        then the head, so a half-done delete never leaves a head without its chunks.
+        `strict`: an item that stays after its delete raises (KeyringUnavailableError through
+        `call`); otherwise deleting is best effort (a stale generation nobody reads)."""
         backend = self.backend()
         head_key = self._key(account_id, generation)
         head = backend.get_password(self.service, head_key)
@@ -320,9 +363,31 @@ class SecretStore:
                 key = self._key(account_id, generation, index)
                 if backend.get_password(self.service, key) is None:
                     break
-                _delete_quietly(backend, self.service, key)
+                _delete(backend, self.service, key, strict)
                 index += 1
-        _delete_quietly(backend, self.service, head_key)
+        _delete(backend, self.service, head_key, strict)
+
+    def has(self, account_id: str, generation: int) -> bool:
+        """Whether the head item of that generation exists (its value is not checked)."""
+        key = self._key(account_id, generation)
+        return self.backend().get_password(self.service, key) is not None
+
+    def delete_item(self, username: str) -> None:
+        """Remove one item by its keyring username (a leftover found by `usernames`);
+        raises when it stays."""
+        backend = self.backend()
+        if backend.get_password(self.service, username) is not None:
+            _delete(backend, self.service, username, True)
+
+    def usernames(self) -> list[str]:
+        """The keyring usernames of every item stored under this vault's service
+        (`ACCOUNT:GENERATION` heads and `ACCOUNT:GENERATION:CHUNK` chunks); raises
+        KeyringUnavailableError when the backend cannot list its items."""
+        backend = self.backend()
+        if not isinstance(backend, Listing):
+            name = getattr(backend, "name", type(backend).__name__)
+            raise KeyringUnavailableError(f"{name} cannot list the items it holds")
+        return backend.usernames(self.service)
 
     def read_bundle(self, account_id: str, generation: int) -> SecretBundle | None:
         raw = self.read_raw(account_id, generation)
@@ -349,14 +414,42 @@ class SecretStore:
             )
 
     def read_current(self, account_id: str, generation: int) -> tuple[int, SecretBundle] | None:
-        """The newest bundle for metadata generation N: N+1 if a crash left one, else N."""
-        leftover = self.read_bundle(account_id, generation + 1)
-        if leftover is not None:
-            return generation + 1, leftover
+        """The newest bundle for metadata generation N: the last of N+1, N+2, ... when a
+        crash or a failed metadata write left them (each was written after the one before and
+        holds newer tokens), else N. Usually one read finds no N+1."""
+        newest: tuple[int, SecretBundle] | None = None
+        for ahead in range(generation + 1, generation + 1 + MAX_UNRECORDED):
+            leftover = self.read_bundle(account_id, ahead)
+            if leftover is None:
+                break
+            newest = (ahead, leftover)
+        if newest is not None:
+            return newest
         if generation == 0:
             return None
         current = self.read_bundle(account_id, generation)
         return None if current is None else (generation, current)
+
+
+def owned_by(usernames: Iterable[str], account_id: str) -> list[str]:
+    """The usernames that belong to `account_id`, chunks before heads (the order to delete
+    them in: a head never stays without its chunks)."""
+    mine = [u for u in usernames if u.partition(":")[0] == account_id]
+    return sorted(mine, key=lambda u: (-u.count(":"), u))
+
+
+def unowned(usernames: Iterable[str], generations: Mapping[str, int]) -> list[str]:
+    """The usernames no account owns, given each account's metadata generation N: those of
+    unknown accounts, generations before N, and anything not of our `ID:GEN[:CHUNK]` shape.
+    N and above are owned: the current item and newer ones the next load adopts."""
+    out = []
+    for username in usernames:
+        account_id, _, rest = username.partition(":")
+        number = rest.partition(":")[0]
+        current = generations.get(account_id)
+        if current is None or not (number.isascii() and number.isdigit()) or int(number) < current:
+            out.append(username)
+    return sorted(out)
 
 
 def read_hint(hint: Path) -> str | None:
@@ -382,11 +475,16 @@ def _note_direct_read(hint: Path, possible: bool) -> None:
         log.debug("cannot update %s: %s", hint, exc.strerror)
 
 
-def _delete_quietly(backend: Backend, service: str, key: str) -> None:
+def _delete(backend: Backend, service: str, key: str, strict: bool) -> None:
     try:
         backend.delete_password(service, key)
-    except Exception:  # already gone: deleting is best effort, the item holds nothing current
-        return
+    except Exception:
+        # Gone already (keyring says so with an error) is what was wanted. Otherwise a best
+        # effort delete of an item that holds nothing current lets it be; --self-check
+        # reports what is left behind.
+        if strict and backend.get_password(service, key) is not None:
+            raise
+        log.debug("keyring delete of %s failed; left for --self-check", key)
 
 
 def _map_keyring_error(exc: Exception) -> KeyringUnavailableError:

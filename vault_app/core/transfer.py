@@ -5,23 +5,30 @@ The export is a JSON object `{"format": "token-vault-accounts", "version": 1, "a
 [{"name", "provider", "fields"}]}`. An import is all or nothing: every entry is checked (name,
 provider kind, field names and values) before any is added, and all are added in one metadata
 write; entries whose name exists already are skipped and reported.
+
+An export file is outside data: at most MAX_IMPORT_BYTES and MAX_IMPORT_ACCOUNTS, strict JSON
+(no NaN or Infinity, no key given twice: which one would count?), names as `add` takes them,
+field values printable text with dates and lifetimes within core/bounds.py's horizon.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
-from vault_app.core.errors import UsageError
+from vault_app.core.errors import UsageError, UserFacingError
 from vault_app.core.model import Account
+from vault_app.core.text import check_printable, printable
 
 EXPORT_FORMAT = "token-vault-accounts"
 EXPORT_VERSION = 1
 # An export of thousands of accounts is a few MiB at most; anything far larger is not one.
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
+MAX_IMPORT_ACCOUNTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,33 @@ def export_document(store: AccountStore, names: list[str] | None = None) -> dict
     }
 
 
+def write_export(path: Path, data: dict[str, Any]) -> None:
+    """Write an export atomically (a temporary file beside it, then a rename), readable by
+    its owner only: definitions name servers and users. UserFacingError naming the file and
+    the reason when the system refuses; a file there before is then left as it was."""
+    import os
+    import tempfile
+
+    text = json.dumps(data, indent=2).encode() + b"\n"
+    folder = path.parent
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise UserFacingError(
+            f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+        ) from None
+
+
 def read_export(path: Path) -> list[Definition]:
     """The checked definitions of an export file; UsageError naming the file and the first
     thing wrong (nothing is imported then)."""
@@ -59,17 +93,45 @@ def read_export(path: Path) -> list[Definition]:
     if len(raw) > MAX_IMPORT_BYTES:
         raise UsageError(f"{path} is larger than {MAX_IMPORT_BYTES // 2**20} MiB: not an export")
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        raise UsageError(f"{path} is not JSON") from None
+        data = strict_json(raw)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc.message}; nothing was imported") from None
     try:
         return parse_export(data)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc.message}; nothing was imported") from None
 
 
+def strict_json(raw: bytes) -> Any:
+    """UTF-8 JSON (a byte-order mark allowed) without NaN, Infinity or a key given twice in
+    one object; UsageError saying what is wrong."""
+
+    def no_constant(word: str) -> Any:
+        raise UsageError(f"not JSON ({word} is not a JSON number)")
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise UsageError(f"the key {key!r} appears twice in one object")
+            out[key] = value
+        return out
+
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError("not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=no_constant, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting too deep
+        raise UsageError(f"not JSON ({type(exc).__name__})") from None
+
+
 def parse_export(data: Any) -> list[Definition]:
     """Definitions from a parsed export; UsageError for the first entry that is not valid."""
+    from vault_app.core.field_values import check_field_values
     from vault_app.core.providers.base import get_provider, normalize_fields
 
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
@@ -80,6 +142,8 @@ def parse_export(data: Any) -> list[Definition]:
     entries = data.get("accounts")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise UsageError("'accounts' must be a list of objects")
+    if len(entries) > MAX_IMPORT_ACCOUNTS:
+        raise UsageError(f"more than {MAX_IMPORT_ACCOUNTS} accounts: not an export")
     out: list[Definition] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, 1):
@@ -97,7 +161,11 @@ def parse_export(data: Any) -> list[Definition]:
         try:
             name = check_name(name)
             provider = get_provider(kind)
+            for field_name, value in fields.items():
+                check_printable(f"field '{printable(field_name)}'", field_name)
+                check_printable(field_name, value)
             clean = normalize_fields(provider, fields, complete=True)
+            check_field_values(provider, clean)
         except UsageError as exc:
             raise UsageError(f"{where}: {exc.message}") from None
         if name in seen:

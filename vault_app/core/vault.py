@@ -6,24 +6,37 @@ in-process and cross-process account locks, re-read the stored generation (anoth
 have refreshed already), act, write generation N+1 and verify it, switch the metadata to N+1,
 then delete what it replaces. A crash at any point leaves a generation that holds the newest
 tokens the server handed out.
+
+When the metadata cannot be written after new tokens reached the keyring (a full disk, a
+read-only vault folder), the refresh still counts: the next load adopts the newer generation
+(SecretStore.read_current), and `warnings` says that the metadata is behind. A change of the
+user's own secrets (`edit`) is taken back instead, and `add` removes the secret it wrote:
+nothing changes. `remove` records what it could not delete, so running it again finishes the
+job (see `remove`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
+import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from vault_app.core import bounds
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import (
+    KeyringUnavailableError,
     MisconfiguredError,
     NoSuchAccountError,
     RejectedError,
@@ -32,8 +45,9 @@ from vault_app.core.errors import (
     UserFacingError,
     VaultFileError,
 )
-from vault_app.core.http import Http, SentButNoAnswerError
-from vault_app.core.model import Account, SecretBundle, Status, TokenSet
+from vault_app.core.field_values import check_field_values
+from vault_app.core.http import DEFAULT_DEADLINE, Http, SentButNoAnswerError, UnusableReplyError
+from vault_app.core.model import Account, Leftover, SecretBundle, Status, TokenSet
 from vault_app.core.providers.base import (
     AccountConfig,
     Provider,
@@ -43,12 +57,16 @@ from vault_app.core.providers.base import (
     get_provider,
     normalize_fields,
 )
+from vault_app.core.providers.replies import ExpiredOnArrivalError
 from vault_app.core.secret_store import (
     DEFAULT_CHUNK_LIMIT,
     DIRECT_HINT,
+    MIN_CHUNK_LIMIT,
     Backend,
     SecretStore,
     configured_timeout,
+    owned_by,
+    unowned,
 )
 from vault_app.core.vault_slots import request_done
 
@@ -59,6 +77,8 @@ log = logging.getLogger(__name__)
 
 # How long `token` and `refresh` wait for another process holding the account's lock.
 LOCK_TIMEOUT = 90.0
+# The account ids the vault makes and its schema accepts (vault_schema.Id).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -86,7 +106,15 @@ class Vault:
         self._keyring_timeout = keyring_timeout or configured_timeout()
         self._secrets: SecretStore | None = None
         self._locks: dict[str, asyncio.Lock] = {}
+        # Account id -> digest of a refresh token whose refresh went unanswered: the server
+        # may have used it up, so it is not sent again (sign in instead) until a renewal
+        # succeeds. In memory: what is stored never changes on a failure.
+        self._spent: dict[str, str] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
+        # One line each: what went wrong without failing the operation (a refresh whose
+        # metadata could not be written). Front ends show and clear them; the newest 100 are
+        # kept, so a window that never looks does not grow them without end.
+        self.warnings: collections.deque[str] = collections.deque(maxlen=100)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -95,6 +123,10 @@ class Vault:
         doc = doc or self.store.load()
         if self._secrets is None:
             limit = int(self._chunk_limit or doc.setting("keyring_chunk_limit") or 0)
+            if limit and limit < MIN_CHUNK_LIMIT:
+                raise UsageError(
+                    f"TOKEN_VAULT_CHUNK_LIMIT must be at least {MIN_CHUNK_LIMIT} characters"
+                )
             self._secrets = SecretStore(
                 doc.vault_id,
                 self._backend,
@@ -130,17 +162,12 @@ class Vault:
     async def _locked(self, account_id: str) -> AsyncIterator[Loaded]:
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
-            file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
-            try:
-                await file_lock.acquire()
-            except TimeoutError:
-                raise UserFacingError(
-                    "another Token Vault process has held this account for "
-                    f"{LOCK_TIMEOUT:g} s; try again"
-                ) from None
+            file_lock = await self._acquire_account_lock(account_id)
             acquired = time.monotonic()
             try:
-                account = self.store.load().by_id(account_id)
+                doc = self.store.load()
+                account = doc.by_id(account_id)
+                self.http.deadline = request_deadline(doc.setting("request_deadline"))
                 store = self.secrets()
                 found = await store.acall(
                     lambda: store.read_current(account_id, account.generation)
@@ -157,38 +184,98 @@ class Vault:
                 self.longest_lock_hold = max(self.longest_lock_hold, held)
                 log.debug("account %s: lock held for %.0f ms", account_id, held * 1000)
 
+    async def _acquire_account_lock(self, account_id: str) -> Any:
+        """The account's cross-process lock, acquired (the caller releases it)."""
+        file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
+        try:
+            await file_lock.acquire()
+        except TimeoutError:  # filelock's Timeout; before OSError, whose subclass it is
+            raise UserFacingError(
+                f"another Token Vault process has held this account for {LOCK_TIMEOUT:g} s; "
+                "try again"
+            ) from None
+        except OSError as exc:
+            raise VaultFileError(
+                f"cannot lock {file_lock.lock_file}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        return file_lock
+
     async def _commit(
-        self, loaded: Loaded, bundle: SecretBundle, change: Callable[[Account], None]
+        self,
+        loaded: Loaded,
+        bundle: SecretBundle,
+        change: Callable[[Account], None],
+        *,
+        keep_unrecorded: bool = True,
     ) -> Account:
-        """Store `bundle` as a new generation and apply `change` to the metadata with it."""
+        """Store `bundle` as a new generation and apply `change` to the metadata with it.
+
+        When the metadata write fails (VaultFileError: full disk, read-only folder; or its
+        lock times out), `keep_unrecorded` decides: True (tokens from a server, which may have
+        rotated the refresh token) keeps the new generation, which the next load adopts, and
+        returns the changed account with a line in `warnings`; False takes the generation
+        back out of the keyring and raises (nothing changed)."""
         store = self.secrets()
         old = loaded.account.generation
         new = max(old, loaded.generation) + 1
         await store.acall(lambda: store.write_bundle(loaded.account.id, new, bundle))
 
-        def switch(doc: VaultDoc) -> Account:
-            account = doc.by_id(loaded.account.id)
+        def apply(account: Account) -> Account:
             account.generation = new
             account.secret_fields = sorted(bundle.secrets)
             change(account)
             return account
 
         try:
-            account = await self.store.aupdate(switch)
+            account = await self.store.aupdate(lambda doc: apply(doc.by_id(loaded.account.id)))
         except NoSuchAccountError:
             await store.acall(lambda: store.delete_raw(loaded.account.id, new))
             raise
+        except UserFacingError as exc:
+            if not keep_unrecorded:
+                await self._take_back(loaded.account.id, new)
+                raise
+            log.info("account %s: metadata not written: %s", loaded.account.id, exc.message)
+            self.warnings.append(
+                f"{loaded.account.name}: the change reached the keyring but could not be "
+                f"recorded ({exc.message}); it is read from the keyring until the metadata "
+                "can be written"
+            )
+            return apply(loaded.account.copy())
         for stale in range(max(old, 1), new):
             await store.acall(partial(store.delete_raw, loaded.account.id, stale))
         return account
 
-    async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account:
+    async def _take_back(self, account_id: str, generation: int) -> None:
+        """Delete a generation just written whose metadata was not; a failure leaves it to
+        `remove --leftovers` (it is logged, the caller reports its own error)."""
+        store = self.secrets()
+        try:
+            await store.acall(partial(store.delete_raw, account_id, generation, strict=True))
+        except UserFacingError as exc:
+            log.info("account %s: generation %d kept: %s", account_id, generation, exc.message)
+            self.warnings.append(
+                f"a secret could not be taken back out of the keyring ({exc.message}); "
+                "'token-vault remove --leftovers' deletes it"
+            )
+
+    async def _set_meta(self, account_id: str, change: Callable[[Account], None]) -> Account | None:
+        """Apply `change` to the stored account; None (and a warning) when the metadata
+        cannot be written: recording a failure must never hide the failure itself."""
+
         def apply(doc: VaultDoc) -> Account:
             account = doc.by_id(account_id)
             change(account)
             return account
 
-        return await self.store.aupdate(apply)
+        try:
+            return await self.store.aupdate(apply)
+        except NoSuchAccountError:
+            raise
+        except UserFacingError as exc:
+            log.info("account %s: metadata not written: %s", account_id, exc.message)
+            self.warnings.append(f"could not record the outcome: {exc.message}")
+            return None
 
     # -- operations -----------------------------------------------------------------------
 
@@ -207,6 +294,7 @@ class Vault:
         name = check_name(name)
         provider = get_provider(kind)
         clean = normalize_fields(provider, fields, complete=True)
+        check_field_values(provider, clean)
         check_secrets(provider, secrets)
         if require_secrets:
             clean = await provider.discover(self.http, AccountConfig(clean, secrets))
@@ -227,20 +315,32 @@ class Vault:
         account.refresh_expires_at = _field_expiry(account)
         account.secret_fields = sorted(bundle.secrets)
         store = self.secrets(doc)
-        if generation:
-            await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
 
         def insert(doc: VaultDoc) -> None:
             if any(a.name == name for a in doc.accounts):
                 raise UsageError(f"an account named {name!r} exists already")
             doc.accounts.append(account)
 
+        # Held from the secret's write to the metadata's: `remove --leftovers` never takes the
+        # secret of an account being added for one that no account owns.
+        file_lock = await self._acquire_account_lock(account.id)
+        added = False
         try:
-            self.store.update(insert)
-        except UserFacingError:
             if generation:
-                await store.acall(lambda: store.delete_raw(account.id, 1))
-            raise
+                await store.acall(lambda: store.write_bundle(account.id, 1, bundle))
+            try:
+                self.store.update(insert)
+                added = True
+            except BaseException:
+                # Disk full, read-only folder, a name taken meanwhile: no secret stays behind.
+                if generation:
+                    await self._take_back(account.id, 1)
+                raise
+        finally:
+            await file_lock.release()
+            if not added:
+                with contextlib.suppress(OSError):
+                    (self.store.lock_dir / f"{account.id}.lock").unlink()
         if not sign_in or not bundle.secrets or provider.interactive(AccountConfig(clean, {})):
             return account, None  # an interactive grant signs in through login()
         try:
@@ -257,6 +357,7 @@ class Vault:
         account = self.store.load().find(name)
         provider = get_provider(account.provider)
         clean = normalize_fields(provider, fields, complete=False)
+        check_field_values(provider, clean)
         check_secrets(provider, secrets)
         if not clean and not secrets:
             raise UsageError("nothing to change: give --set, --secret or --secret-file")
@@ -280,7 +381,9 @@ class Vault:
                 acc.fields = merged_fields
                 acc.refresh_expires_at = _field_expiry(acc)
 
-            edited = await self._commit(loaded, bundle, change)
+            # New secrets the metadata does not know of would be adopted by the next load
+            # without the fields that go with them: all or nothing.
+            edited = await self._commit(loaded, bundle, change, keep_unrecorded=False)
         if provider.interactive(AccountConfig(merged_fields, {})):
             return edited, None  # the caller runs login(): only the person can sign in
         try:
@@ -293,7 +396,9 @@ class Vault:
         self, name: str, *, min_valid: float = 0, force: bool = False
     ) -> tuple[Account, TokenSet]:
         """A token valid for at least `min_valid` seconds (unknown expiry counts as valid),
-        refreshed first when needed."""
+        refreshed first when needed; never one that has expired (a negative or NaN
+        `min_valid` counts as 0)."""
+        min_valid = min_valid if min_valid > 0 else 0.0
         account = self.store.load().find(name)
         if not force:
             store = self.secrets()
@@ -327,6 +432,9 @@ class Vault:
         min_valid: float = 0,
         fresh_sign_in: bool = False,
     ) -> tuple[Account, TokenSet]:
+        """Refresh (or sign in) under the account's locks and store the result. Never returns
+        a token that is already expired: one expired on arrival is an ExpiredOnArrivalError
+        (a clock is wrong), kept from being served and from being asked for again at once."""
         async with self._locked(account_id) as loaded:
             current = loaded.bundle.tokens
             if not force and current is not None and _fresh(current, min_valid):
@@ -338,32 +446,38 @@ class Vault:
             try:
                 try:
                     try:
-                        tokens = await self._obtain(provider, config, current, fresh_sign_in)
+                        tokens, signed_in = await self._obtain(
+                            account_id, provider, config, current, fresh_sign_in
+                        )
                     except (MisconfiguredError, TransientError) as exc:
                         config = await self._rediscovered(provider, loaded, config, exc)
-                        tokens = await self._obtain(provider, config, current, fresh_sign_in)
+                        tokens, signed_in = await self._obtain(
+                            account_id, provider, config, current, fresh_sign_in
+                        )
                 finally:
                     request_done()
+            except ExpiredOnArrivalError as exc:
+                await self._keep_after_failure(loaded, provider, exc, started, exc.tokens)
+                raise
             except RejectedError as exc:
                 await self._set_meta(account_id, _failed(Status.SIGN_IN_NEEDED, exc))
                 raise
             except UserFacingError as exc:
                 await self._set_meta(account_id, _failed(Status.ERROR, exc))
                 raise
-            if tokens.refresh_token is None and current is not None and not fresh_sign_in:
+            self._spent.pop(account_id, None)
+            if tokens.refresh_token is None and current is not None and not signed_in:
                 # A refresh reply without a new refresh token leaves the old one in force.
                 tokens.refresh_token = current.refresh_token
                 tokens.refresh_expires_at = current.refresh_expires_at
-            if tokens.id_token is None and current is not None and not fresh_sign_in:
+            if tokens.id_token is None and current is not None and not signed_in:
                 tokens.id_token = current.id_token  # OIDC refresh replies may leave it out
-            secrets = dict(loaded.bundle.secrets)
-            spec = provider.field("refresh_token")
-            if spec is not None and spec.secret and tokens.refresh_token:
-                # The user's refresh token was rotated: keep only the newest, so no later
-                # sign-in can ever send a superseded one (reuse would revoke the family).
-                secrets["refresh_token"] = tokens.refresh_token
-            bundle = SecretBundle(secrets=secrets, tokens=tokens)
-
+            if tokens.expires_at is None and current is not None and current.lifetime:
+                # No usable lifetime this time (none sent, or an insane one): the server's
+                # last word for this account stands, so an opaque token is still refreshed.
+                tokens.expires_at = tokens.obtained_at + current.lifetime
+                tokens.lifetime = current.lifetime
+            bundle = self._bundle_with(provider, loaded, tokens)
             new_refresh_token = tokens.refresh_token != (current and current.refresh_token)
             change = _signed_in(tokens, started, new_refresh_token)
             account = await self._commit(loaded, bundle, change)
@@ -417,31 +531,93 @@ class Vault:
         async with self._locked(account.id) as loaded:
             bundle = SecretBundle(secrets=dict(loaded.bundle.secrets), tokens=tokens)
             stored = await self._commit(loaded, bundle, _signed_in(tokens, started, True))
+        self._spent.pop(account.id, None)
         return stored, tokens
+
+    def _bundle_with(self, provider: Provider, loaded: Loaded, tokens: TokenSet) -> SecretBundle:
+        """The account's secrets with these tokens; a rotated refresh token that the user
+        gave as a secret replaces it there too."""
+        secrets = dict(loaded.bundle.secrets)
+        spec = provider.field("refresh_token")
+        if spec is not None and spec.secret and tokens.refresh_token:
+            # The user's refresh token was rotated: keep only the newest, so no later
+            # sign-in can ever send a superseded one (reuse would revoke the family).
+            secrets["refresh_token"] = tokens.refresh_token
+        return SecretBundle(secrets=secrets, tokens=tokens)
+
+    async def _keep_after_failure(
+        self,
+        loaded: Loaded,
+        provider: Provider,
+        error: UserFacingError,
+        started: float,
+        arrived: TokenSet,
+    ) -> None:
+        """Record a renewal whose access token was expired on arrival. Nothing stored changes,
+        except that a refresh token that came with it (rotated: the one we sent is used up)
+        is kept beside the current access token, or stored with the expired one when there
+        is none, so the next try sends the server's newest refresh token."""
+        current = loaded.bundle.tokens
+        if not arrived.refresh_token or arrived.refresh_token == (
+            current and current.refresh_token
+        ):
+            await self._set_meta(loaded.account.id, _failed(Status.ERROR, error))
+            return
+        kept = dataclasses.replace(current) if current is not None else arrived
+        kept.refresh_token = arrived.refresh_token
+        kept.refresh_expires_at = arrived.refresh_expires_at
+
+        def change(acc: Account) -> None:
+            _failed(Status.ERROR, error)(acc)
+            acc.access_expires_at = kept.expires_at
+            acc.refresh_expires_at = kept.refresh_expires_at or _field_expiry(acc)
+            acc.refresh_obtained_at = started
+
+        await self._commit(loaded, self._bundle_with(provider, loaded, kept), change)
+        self._spent.pop(loaded.account.id, None)
 
     async def _obtain(
         self,
+        account_id: str,
         provider: Provider,
         config: AccountConfig,
         current: TokenSet | None,
         fresh_sign_in: bool,
-    ) -> TokenSet:
+    ) -> tuple[TokenSet, bool]:
+        """New tokens, and whether they come from a sign-in (not from the refresh token)."""
         if current is None or fresh_sign_in:
-            return await provider.sign_in(self.http, config)
+            return await provider.sign_in(self.http, config), True
+        can_sign_in = provider.can_sign_in_again(config)
+        spent = _digest(current.refresh_token)
+        if spent is not None and can_sign_in and self._spent.get(account_id) == spent:
+            # An earlier refresh with this token went unanswered: it may be used up.
+            return await provider.sign_in(self.http, config), True
         try:
+            return await provider.refresh(self.http, config, current), False
+        except (SentButNoAnswerError, UnusableReplyError) as lost:
+            # The server may have acted on the refresh (rotated the refresh token) before its
+            # reply was lost or garbled. Resending that token could trip reuse detection and
+            # revoke the whole family: sign in afresh when the account can, now and (should
+            # that fail too) on every later try, until a renewal succeeds.
+            if spent is not None and can_sign_in:
+                self._spent[account_id] = spent
+                log.info("refresh reply lost or unusable; signing in again instead")
+                return await provider.sign_in(self.http, config), True
+            if not isinstance(lost, SentButNoAnswerError):
+                raise
+            # Nothing else to send: retry once with the same token. A server that rotated
+            # answers with a rejection, handled below; silence again stays transient.
+            log.info("refresh sent but unanswered; retrying once with the same token")
             try:
-                return await provider.refresh(self.http, config, current)
-            except SentButNoAnswerError:
-                # The server may have acted on it (rotated the refresh token) before the reply
-                # was lost. Retry once with the same token: a server that rotated answers that
-                # retry with a rejection, handled below; silence again stays transient.
-                log.info("refresh sent but unanswered; retrying once with the same token")
-                return await provider.refresh(self.http, config, current)
+                return await provider.refresh(self.http, config, current), False
+            except RejectedError:
+                if not can_sign_in:
+                    raise
         except RejectedError:
             # A rejected refresh with a stored primary credential: sign in again, once.
-            if not provider.can_sign_in_again(config):
+            if not can_sign_in:
                 raise
-            return await provider.sign_in(self.http, config)
+        return await provider.sign_in(self.http, config), True
 
     async def revoke(self, name: str) -> RevokeOutcome:
         """End the account's tokens (at the server where the provider can) and forget them."""
@@ -480,20 +656,145 @@ class Vault:
         return outcome
 
     async def remove(self, name: str) -> None:
-        """Delete the account and every keyring item it owns."""
-        account = self.store.load().find(name)
-        async with self._locked(account.id) as loaded:
+        """Delete the account and every keyring item it owns.
 
-            def drop(doc: VaultDoc) -> None:
-                doc.accounts = [a for a in doc.accounts if a.id != account.id]
+        The account leaves the metadata first, together with a record of its keyring items
+        (VaultDoc.leftovers), under its lock; the record goes once every item is deleted.
+        When the keyring refuses a delete, KeyringUnavailableError says so and the record
+        stays: `remove NAME` again (it finds the record by name) or `remove --leftovers`
+        finishes the job. Nothing is ever orphaned for good."""
+        doc = self.store.load()
+        pending = [item for item in doc.leftovers if item.name == name]
+        account = next((a for a in doc.accounts if a.name == name), None)
+        if account is None and not pending:
+            doc.find(name)  # NoSuchAccountError, with its usual message
+        if account is not None:
+            pending.append(await self._forget(account.id))
+        failures: list[str] = []
+        for item in pending:
+            try:
+                await self._delete_leftover(item)
+            except UserFacingError as exc:
+                failures.append(exc.message)
+        await self._drop_leftover_records()
+        if failures:
+            raise KeyringUnavailableError(
+                f"{name} is removed from the vault, but not all of its keyring items could be "
+                f"deleted ({failures[0]}); run 'token-vault remove {name}' again to delete them"
+            )
 
-            self.store.update(drop)
-            store = self.secrets()
-            last = max(loaded.generation, loaded.account.generation) + 1
-            for generation in range(max(1, loaded.account.generation - 1), last + 1):
-                await store.acall(partial(store.delete_raw, account.id, generation))
+    async def _forget(self, account_id: str) -> Leftover:
+        """Take the account out of the metadata, recording its keyring items as leftovers."""
+        file_lock = await self._acquire_account_lock(account_id)
+        try:
+
+            def drop(doc: VaultDoc) -> Leftover:
+                account = doc.by_id(account_id)
+                doc.accounts = [a for a in doc.accounts if a.id != account_id]
+                # From the one before (its delete may have failed) to the next (a crash
+                # leftover); _delete_leftover also follows newer ones and lists the rest.
+                item = Leftover(
+                    account.id,
+                    account.name,
+                    max(1, account.generation - 1),
+                    account.generation + 1,
+                )
+                doc.leftovers.append(item)
+                return item
+
+            return self.store.update(drop)
+        finally:
+            await file_lock.release()
+
+    async def _delete_leftover(self, item: Leftover) -> None:
+        """Delete every keyring item of a removed account, under its lock; raises
+        (KeyringUnavailableError) while any stays."""
+        store = self.secrets()
+        file_lock = await self._acquire_account_lock(item.id)
+        try:
+
+            def delete_all() -> None:
+                generation = item.first
+                while generation <= item.last or store.has(item.id, generation):
+                    store.delete_raw(item.id, generation, strict=True)
+                    generation += 1
+                try:
+                    names = store.usernames()
+                except KeyringUnavailableError:
+                    return  # this keyring cannot list: the range above is what there is
+                for username in owned_by(names, item.id):
+                    store.delete_item(username)
+
+            await store.acall(delete_all)
+        finally:
+            await file_lock.release()
         with contextlib.suppress(OSError):
-            (self.store.lock_dir / f"{account.id}.lock").unlink()
+            (self.store.lock_dir / f"{item.id}.lock").unlink()
+
+    async def _drop_leftover_records(self) -> None:
+        """Forget the leftover records whose items are all gone (best effort: a record that
+        stays only makes the next `remove` look once more)."""
+        doc = self.store.load()
+        if not doc.leftovers:
+            return
+        store = self.secrets()
+        try:
+            names = await store.acall(store.usernames)
+            gone = {item.id for item in doc.leftovers if not owned_by(names, item.id)}
+        except KeyringUnavailableError:
+            gone = {item.id for item in doc.leftovers}
+            for item in doc.leftovers:
+                if await store.acall(partial(store.has, item.id, item.last)):
+                    gone.discard(item.id)
+        if not gone:
+            return
+
+        def drop(doc: VaultDoc) -> None:
+            doc.leftovers = [item for item in doc.leftovers if item.id not in gone]
+
+        try:
+            await self.store.aupdate(drop)
+        except UserFacingError as exc:
+            log.info("leftover records kept: %s", exc.message)
+
+    def leftovers(self) -> list[str]:
+        """Keyring items of this vault that no account owns (their keyring usernames): blocking,
+        for --self-check. KeyringUnavailableError when the keyring cannot list its items."""
+        store = self.secrets()
+        names = store.call(store.usernames)
+        return unowned(names, {a.id: a.generation for a in self.store.load().accounts})
+
+    async def remove_leftovers(self) -> list[str]:
+        """Delete every keyring item of this vault that no account owns: items of removed
+        accounts, stale generations, secrets of an add that failed. Each account's items are
+        re-checked under its lock, so an operation under way never loses its newest item.
+        Returns the usernames deleted; KeyringUnavailableError when one stays."""
+        store = self.secrets()
+        names = await store.acall(store.usernames)
+        suspects = unowned(names, {a.id: a.generation for a in self.store.load().accounts})
+        deleted: list[str] = []
+        for account_id in sorted({username.partition(":")[0] for username in suspects}):
+            if not _ACCOUNT_ID.fullmatch(account_id):
+                # Not an id we ever make (so no account and no lock of ours): an id from the
+                # keyring never becomes a path.
+                for username in [u for u in suspects if u.partition(":")[0] == account_id]:
+                    await store.acall(partial(store.delete_item, username))
+                    deleted.append(username)
+                continue
+            file_lock = await self._acquire_account_lock(account_id)
+            try:
+                current = {a.id: a.generation for a in self.store.load().accounts}
+                mine = [u for u in suspects if u.partition(":")[0] == account_id]
+                for username in unowned(mine, current):
+                    await store.acall(partial(store.delete_item, username))
+                    deleted.append(username)
+            finally:
+                await file_lock.release()
+            if account_id not in current:
+                with contextlib.suppress(OSError):
+                    (self.store.lock_dir / f"{account_id}.lock").unlink()
+        await self._drop_leftover_records()
+        return deleted
 
 
 def _has_default(provider: Provider, name: str) -> bool:
@@ -501,6 +802,18 @@ def _has_default(provider: Provider, name: str) -> bool:
     (an empty `scheme` is a bare API key, not "use Bearer")."""
     spec = provider.field(name)
     return spec is not None and spec.default is not None
+
+
+def request_deadline(value: object) -> float:
+    """The `request_deadline` setting in seconds: 1 to 600, else the default (30 s)."""
+    seconds = bounds.duration(value)
+    if seconds is None:
+        return DEFAULT_DEADLINE
+    return min(max(seconds, 1.0), 600.0)
+
+
+def _digest(token: str | None) -> str | None:
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:
@@ -536,11 +849,18 @@ def _field_expiry(account: Account) -> float | None:
     from vault_app.core.providers.base import parse_date
 
     text = account.fields.get("refresh_token_expires")
-    return parse_date("refresh_token_expires", text) if text else None
+    if not text:
+        return None
+    try:
+        return parse_date("refresh_token_expires", text)
+    except UsageError:  # edited by hand into something else: unknown, not a failed refresh
+        return None
 
 
 def _env_number(name: str) -> float:
+    """A positive, finite number from the environment variable `name`, else 0 (unset)."""
     try:
-        return float(os.environ.get(name, "") or 0)
+        value = bounds.number(float(os.environ.get(name, "") or 0))
     except ValueError:
         return 0.0
+    return value if value is not None and 0 < value <= 2**31 else 0.0

@@ -21,16 +21,23 @@ def start_demo() -> tuple[Vault, DemoServer, str]:
     import asyncio
     import atexit
 
-    from vault_app.demo.seed import demo_accounts, demo_vault, remove_demo_home, seed_demo
+    from vault_app.demo.seed import (
+        demo_accounts,
+        demo_count,
+        demo_vault,
+        remove_demo_home,
+        seed_demo,
+    )
     from vault_app.demo.server import DemoServer
 
     server = DemoServer()
     server.start()
     vault, home = demo_vault()
+    count = demo_count(len(demo_accounts(server.url)))
 
     async def seed() -> None:
         try:
-            await seed_demo(vault, server.url)
+            await seed_demo(vault, server.url, count)
         finally:
             # The HTTP client belongs to this short-lived loop; the app's loop makes its own.
             await vault.http.aclose()
@@ -43,7 +50,6 @@ def start_demo() -> tuple[Vault, DemoServer, str]:
         remove_demo_home(home)
         raise
     atexit.register(remove_demo_home, home)
-    count = len(demo_accounts(server.url))
     note = (
         f"Demo: {count} accounts against a built-in server on {server.url.split('//')[1]}, "
         "secrets in memory, nothing saved. Within a minute: refreshes, a failing gateway "

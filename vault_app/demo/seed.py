@@ -20,6 +20,10 @@ from vault_app.core.vault import Vault
 from vault_app.demo import server as demo
 
 HOME_PREFIX = "token-vault-demo-"
+# $TOKEN_VAULT_DEMO_ACCOUNTS=N: N accounts in all (for pictures and trials of a full window);
+# the extra ones are ALOR, client-credentials and static accounts, which any number can share.
+COUNT_ENV = "TOKEN_VAULT_DEMO_ACCOUNTS"
+MAX_ACCOUNTS = 2000
 STATIC_LIFETIME = 600.0  # the static key's JWT: long enough to watch, short enough to lapse
 
 
@@ -125,6 +129,59 @@ def demo_accounts(server_url: str) -> list[DemoAccount]:
     ]
 
 
+def demo_count(default: int) -> int:
+    """How many demo accounts $TOKEN_VAULT_DEMO_ACCOUNTS asks for (at least `default`, the
+    standard set; at most MAX_ACCOUNTS); `default` when unset or not a number."""
+    raw = os.environ.get(COUNT_ENV, "").strip()
+    if not raw.isdigit():
+        return default
+    return min(max(int(raw), default), MAX_ACCOUNTS)
+
+
+def extra_accounts(server_url: str, count: int) -> list[DemoAccount]:
+    """`count` more accounts, numbered, for a demo with many rows."""
+    base = server_url.rstrip("/")
+    out = []
+    for number in range(1, count + 1):
+        kind = number % 3
+        if kind == 0:
+            out.append(
+                DemoAccount(
+                    f"alor-portfolio-{number:03d}",
+                    "alor",
+                    {"oauth_url": f"{base}/alor"},
+                    {"refresh_token": demo.ALOR_REFRESH_TOKEN},
+                    "one more ALOR account",
+                )
+            )
+        elif kind == 1:
+            out.append(
+                DemoAccount(
+                    f"reports-client-{number:03d}",
+                    "oauth2",
+                    {
+                        "token_url": f"{base}/oauth/token",
+                        "grant": "client_credentials",
+                        "client_id": demo.REPORTS_CLIENT_ID,
+                        "client_auth": "basic",
+                    },
+                    {"client_secret": demo.REPORTS_CLIENT_SECRET},
+                    "one more client_credentials account",
+                )
+            )
+        else:
+            out.append(
+                DemoAccount(
+                    f"api-key-{number:03d}",
+                    "static",
+                    {"header_name": "X-Api-Key", "scheme": ""},
+                    {"token": _static_jwt(base)},
+                    "one more fixed key",
+                )
+            )
+    return out
+
+
 def _static_jwt(issuer: str) -> str:
     """A JWT-shaped API key whose `exp` gives the static account a visible countdown."""
     import jwt
@@ -142,9 +199,13 @@ def _static_jwt(issuer: str) -> str:
     return jwt.encode(claims, secrets.token_bytes(32), algorithm="HS256")
 
 
-async def seed_demo(vault: Vault, server_url: str) -> None:
-    """Add and sign in every demo account; a sign-in that fails is a demo bug, so it raises."""
-    for account in demo_accounts(server_url):
+async def seed_demo(vault: Vault, server_url: str, count: int | None = None) -> None:
+    """Add and sign in every demo account (`count` in all, with numbered extras; None: the
+    standard set); a sign-in that fails is a demo bug, so it raises."""
+    accounts = demo_accounts(server_url)
+    if count is not None and count > len(accounts):
+        accounts += extra_accounts(server_url, count - len(accounts))
+    for account in accounts:
         _, failure = await vault.add(
             account.name, account.provider, account.fields, account.secrets
         )

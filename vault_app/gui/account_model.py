@@ -1,5 +1,10 @@
-"""The account table's model: metadata only, never a secret. A 1 Hz tick repaints only the
-time columns; statuses and icons change through the adapter's signals."""
+"""The account table's model: metadata only, never a secret. A 1 Hz tick repaints only the cells
+whose text changes with time alone (status, countdown, last refresh); the rest changes through
+the adapter's signals.
+
+Every value comes from a file a person may have edited: times are checked (core/bounds.py) as
+accounts arrive, text is made safe to show (plain_text.py), and no exception leaves `data`,
+`headerData`, `lessThan` or `filterAcceptsRow` (guard.py): a cell that cannot be shown says "—"."""
 
 from __future__ import annotations
 
@@ -17,19 +22,55 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon
 
+from vault_app.core import bounds
 from vault_app.core.model import Account, Status
 from vault_app.core.schedule import EngineSettings, refresh_at
-from vault_app.core.timefmt import ago, relative, span
+from vault_app.core.timefmt import span
+from vault_app.gui import theme
+from vault_app.gui.guard import guarded, report
+from vault_app.gui.plain_text import shown, tooltip
 from vault_app.resource_files import resource_path
 
-COLUMNS = ("Name", "Provider", "Status", "Access token", "Refresh token", "Last refresh", "")
+COLUMNS = ("Name", "Provider", "Status", "Access token", "Refresh token", "Last refresh", "Actions")
 NAME, PROVIDER, STATUS, ACCESS, REFRESH, LAST, ACTIONS = range(len(COLUMNS))
-TICKING = (ACCESS, LAST)  # the columns whose text changes with time alone
+TICKING = (STATUS, ACCESS, LAST)  # the columns whose text changes with time alone
+COUNTDOWNS = (ACCESS, LAST)  # drawn by the countdown delegate
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TICK_ROLE = Qt.ItemDataRole.UserRole + 2  # (text, colour or None) in one call, for painting
-AMBER = QColor("#b7791f")
-RED = QColor("#c2372f")
+UNSHOWN = "—"  # what a cell says when its value is unknown, or cannot be shown
+
+# Status keys, worst first: sorting by Status puts what needs the user on top.
+SEVERITY = (
+    "sign_in_needed",
+    "expired",
+    "error",
+    "retrying",
+    "refreshing",
+    "signed_out",
+    "ok",
+)
+STATUS_WORDS = {
+    "sign_in_needed": "Sign-in needed",
+    "expired": "Expired",
+    "error": "Refresh failed",
+    "retrying": "Retrying in {}",
+    "refreshing": "Refreshing…",
+    "signed_out": "Signed out",
+    "ok": "Valid",
+}
+STATUS_HELP = {
+    "sign_in_needed": "The server no longer accepts what Token Vault holds for this account. "
+    "Choose Account ▸ Sign in… to enter new credentials.",
+    "expired": "The access token has expired.",
+    "error": "The last refresh failed. The token stays usable until it expires.",
+    "retrying": "The last refresh failed; Token Vault tries again in {}. The token stays "
+    "usable until it expires.",
+    "refreshing": "Getting a new access token.",
+    "signed_out": "No token is held: the account is new, was imported or was revoked. "
+    "Choose Account ▸ Sign in… to get one.",
+    "ok": "The access token is valid and kept fresh.",
+}
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROLES = frozenset(
@@ -38,6 +79,7 @@ _ROLES = frozenset(
         Qt.ItemDataRole.DecorationRole,
         Qt.ItemDataRole.ForegroundRole,
         Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
         SORT_ROLE,
         ID_ROLE,
         TICK_ROLE,
@@ -45,19 +87,51 @@ _ROLES = frozenset(
 )
 
 
+def checked(account: Account, now: float | None = None) -> Account:
+    """A copy of `account` whose times are sane (out-of-range ones become unknown) and whose
+    text fields are strings: what the model keeps and shows."""
+    now = time.time() if now is None else now
+    try:
+        clean = account.copy()
+    except Exception as exc:  # fields of the wrong type: keep what identifies the row
+        report("checked", exc)
+        clean = Account(id=str(account.id), name=str(account.name), provider="?")
+    for name in ("access_expires_at", "refresh_expires_at", "last_refresh_at"):
+        setattr(clean, name, bounds.timestamp(getattr(account, name), now))
+    for name in ("id", "name", "provider"):
+        value = getattr(account, name)
+        setattr(clean, name, value if isinstance(value, str) else str(value))
+    last_error: object = account.last_error
+    if last_error is not None and not isinstance(last_error, str):
+        clean.last_error = str(last_error)
+    status: object = account.status
+    if not isinstance(status, Status):
+        clean.status = Status.ERROR
+    return clean
+
+
 class AccountModel(QAbstractTableModel):
     def __init__(
         self, accounts: list[Account] | None = None, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self._accounts: list[Account] = list(accounts or [])
+        self._accounts: list[Account] = [checked(a) for a in accounts or []]
         self._rows: dict[str, int] = {}
         self._busy: set[str] = set()
         self._retry_at: dict[str, float] = {}
+        self.pinned: set[str] = set()
         self.settings = EngineSettings()
         self._icons: dict[str, QIcon] = {}
         self._shown: dict[tuple[str, int], tuple[str | None, int | None]] = {}  # tick's memory
+        self._last_tick: float | None = None
         self._reindex()
+        theme.theme().changed.connect(self._theme_changed)
+
+    def _theme_changed(self) -> None:
+        self._icons.pop("action-pin", None)
+        self._shown.clear()
+        if self._accounts:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._accounts) - 1, ACTIONS))
 
     # -- contents ---------------------------------------------------------------------------
 
@@ -67,7 +141,7 @@ class AccountModel(QAbstractTableModel):
     def set_accounts(self, accounts: list[Account]) -> None:
         self._shown.clear()
         self.beginResetModel()
-        self._accounts = list(accounts)
+        self._accounts = [checked(a) for a in accounts]
         self._reindex()
         self.endResetModel()
 
@@ -78,7 +152,15 @@ class AccountModel(QAbstractTableModel):
         row = self._rows.get(account_id)
         return None if row is None else self._accounts[row]
 
+    def row_of(self, account_id: str) -> int | None:
+        return self._rows.get(account_id)
+
+    def retrying(self) -> set[str]:
+        """Ids of the accounts with a retry scheduled."""
+        return set(self._retry_at)
+
     def upsert(self, account: Account) -> None:
+        account = checked(account)
         row = self._rows.get(account.id)
         if row is None:
             row = len(self._accounts)
@@ -88,6 +170,8 @@ class AccountModel(QAbstractTableModel):
             self.endInsertRows()
             return
         self._accounts[row] = account
+        if account.status is not Status.ERROR:
+            self._retry_at.pop(account.id, None)
         self._row_changed(row)
 
     def remove(self, account_id: str) -> None:
@@ -103,16 +187,25 @@ class AccountModel(QAbstractTableModel):
         (self._busy.add if busy else self._busy.discard)(account_id)
         if busy:
             self._retry_at.pop(account_id, None)
-        self._status_changed(account_id)
+        self._cell_changed(account_id, STATUS)
 
     def set_retry(self, account_id: str, retry_at: float) -> None:
-        self._retry_at[account_id] = retry_at
-        self._status_changed(account_id)
+        if retry_at > 0:
+            self._retry_at[account_id] = retry_at
+        else:
+            self._retry_at.pop(account_id, None)
+        self._cell_changed(account_id, STATUS)
 
-    def _status_changed(self, account_id: str) -> None:
+    def set_pinned(self, pinned: Iterable[str]) -> None:
+        changed = self.pinned.symmetric_difference(pinned)
+        self.pinned = set(pinned)
+        for account_id in changed:
+            self._cell_changed(account_id, NAME)
+
+    def _cell_changed(self, account_id: str, column: int) -> None:
         row = self._rows.get(account_id)
         if row is not None:
-            index = self.index(row, STATUS)
+            index = self.index(row, column)
             self.dataChanged.emit(index, index)
 
     def _row_changed(self, row: int) -> None:
@@ -123,8 +216,8 @@ class AccountModel(QAbstractTableModel):
             self.dataChanged.emit(cell, cell)
 
     def tick(self, rows: Iterable[int] | None = None) -> None:
-        """Time passed: the countdown cells of `rows` (the window passes the rows on screen)
-        whose text or colour changed since the last tick get a signal each, so a view
+        """Time passed: the time-driven cells of `rows` (the window passes the rows on
+        screen) whose text or colour changed since the last tick get a signal each, so a view
         repaints those cells and nothing else (a range of cells makes it repaint
         everything). None: every row, one signal per column."""
         roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole]
@@ -135,17 +228,167 @@ class AccountModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(0, column), self.index(last, column), roles)
             return
         now = time.time()
-        shown = self._shown
+        rows = list(rows)
+        self._expired_since_last_tick(now, set(rows))
+        shown_before = self._shown
         for row in rows:
+            if not 0 <= row < len(self._accounts):
+                continue
             account = self._accounts[row]
             for column in TICKING:
-                text, color = self._looks(account, column, now)
-                looks = (text, None if color is None else color.rgb())
+                try:
+                    text, colour = self._looks(account, column, now)
+                except Exception as exc:
+                    report("AccountModel.tick", exc)
+                    text, colour = UNSHOWN, None
+                looks = (text, None if colour is None else colour.rgb())
                 key = (account.id, column)
-                if shown.get(key) != looks:
-                    shown[key] = looks
+                if shown_before.get(key) != looks:
+                    shown_before[key] = looks
                     cell = self.index(row, column)
-                    self.dataChanged.emit(cell, cell, roles)
+                    if column == STATUS:
+                        self.dataChanged.emit(cell, cell)  # its icon may change as well
+                    else:
+                        self.dataChanged.emit(cell, cell, roles)
+
+    def _expired_since_last_tick(self, now: float, on_screen: set[int]) -> None:
+        """Rows off screen whose token lapsed since the last tick: their status changes, so
+        a table sorted or filtered by status moves them now, not when they scroll into view."""
+        last, self._last_tick = self._last_tick, now
+        if last is None:
+            return
+        for row, account in enumerate(self._accounts):
+            expires = account.access_expires_at
+            if expires is not None and last < expires <= now and row not in on_screen:
+                self._shown.pop((account.id, STATUS), None)
+                cell = self.index(row, STATUS)
+                self.dataChanged.emit(cell, cell)
+
+    # -- what a cell says -------------------------------------------------------------------
+
+    def status_key(self, account: Account, now: float) -> str:
+        """One of SEVERITY: what the status column shows for `account` at `now`."""
+        if account.id in self._busy:
+            return "refreshing"
+        if account.status is Status.SIGN_IN_NEEDED:
+            return "sign_in_needed"
+        if account.status is Status.SIGNED_OUT:
+            return "signed_out"
+        expires = account.access_expires_at
+        if expires is not None and expires <= now:
+            return "expired"
+        if account.status is Status.ERROR:
+            return "retrying" if account.id in self._retry_at else "error"
+        return "ok"
+
+    def status_text(self, account: Account, now: float) -> str:
+        key = self.status_key(account, now)
+        words = STATUS_WORDS[key]
+        if key == "retrying":
+            left = self._retry_at[account.id] - now
+            return words.format(span(left)) if left >= 1 else "Retrying…"
+        return words
+
+    def status_help(self, account: Account, now: float) -> str:
+        """The status in a sentence or two, and the last error when there is one."""
+        key = self.status_key(account, now)
+        words = STATUS_HELP[key]
+        if key == "retrying":
+            words = words.format(span(max(self._retry_at[account.id] - now, 0)))
+        if key == "expired" and account.provider == "static":
+            words += " A fixed key cannot be refreshed: choose Account ▸ Edit… to paste a new one."
+        elif key == "expired" and account.status is Status.ERROR:
+            words += " Its last refresh failed; Token Vault keeps trying."
+        if account.last_error and key in ("sign_in_needed", "expired", "error", "retrying"):
+            words += f"\n\nWhat happened: {account.last_error}"
+        return words
+
+    def _text(self, account: Account, column: int, now: float) -> str:
+        if column == NAME:
+            return shown(account.name)
+        if column == PROVIDER:
+            return shown(account.provider)
+        if column == STATUS:
+            return self.status_text(account, now)
+        if column == ACCESS:
+            if account.status is Status.SIGNED_OUT:
+                return UNSHOWN
+            if account.access_expires_at is None:
+                return "expiry unknown"
+            left = account.access_expires_at - now
+            return f"expired {span(left)} ago" if left <= 0 else span(left)
+        if column == REFRESH:
+            return self._refresh_text(account, now)
+        if column == LAST:
+            # A fixed key is stored, never refreshed: "just now" would claim a refresh.
+            return UNSHOWN if account.provider == "static" else _ago(account.last_refresh_at, now)
+        return ""
+
+    def _refresh_text(self, account: Account, now: float) -> str:
+        if account.status is Status.SIGN_IN_NEEDED and account.refresh_expires_at is not None:
+            # The server refused it: its nominal lifetime means nothing any more.
+            return "not accepted"
+        expires = account.refresh_expires_at
+        if expires is None:
+            return UNSHOWN
+        left = expires - now
+        if left <= 0:
+            return "expired"
+        if left <= 14 * 86400:
+            days = max(1, round(left / 86400))
+            return f"expires in {days} day{'s' if days != 1 else ''}"
+        return f"in {span(left)}"
+
+    def _refresh_help(self, account: Account, now: float) -> str | None:
+        if account.status is Status.SIGN_IN_NEEDED and account.refresh_expires_at is not None:
+            return (
+                "The server refused this refresh token; its expiry no longer applies. "
+                "Choose Account ▸ Sign in… to get a new one."
+            )
+        return account.refresh_warning(now)
+
+    def _looks(self, account: Account, column: int, now: float) -> tuple[str, QColor | None]:
+        """What a time-driven cell shows: its text and, when not the default, its colour."""
+        if column == STATUS:
+            return self.status_text(account, now), None
+        brush = self._countdown_brush(account, now) if column == ACCESS else None
+        return self._text(account, column, now), None if brush is None else brush.color()
+
+    def _sort_key(self, account: Account, column: int, now: float) -> Any:
+        name = account.name.casefold()
+        if column == STATUS:
+            return f"{SEVERITY.index(self.status_key(account, now))}:{name}"
+        if column == PROVIDER:
+            return f"{account.provider.casefold()}:{name}"
+        if column == ACCESS:
+            if account.status is Status.SIGNED_OUT or account.access_expires_at is None:
+                return float("inf")
+            return account.access_expires_at
+        if column == REFRESH:
+            if account.status is Status.SIGN_IN_NEEDED and account.refresh_expires_at:
+                return float("-inf")  # refused: the first to see
+            return account.refresh_expires_at or float("inf")
+        if column == LAST:
+            return account.last_refresh_at or 0.0
+        return name
+
+    def _countdown_brush(self, account: Account, now: float) -> QBrush | None:
+        expires = account.access_expires_at
+        if expires is None or account.status is Status.SIGNED_OUT:
+            return None
+        colours = theme.current()
+        if expires <= now:
+            return QBrush(colours.bad)
+        due = refresh_at(account, self.settings, 0.0)
+        if due is not None and now >= due:
+            return QBrush(colours.due)
+        return None
+
+    def _icon(self, key: str) -> QIcon:
+        icon = self._icons.get(key)
+        if icon is None:
+            icon = self._icons[key] = QIcon(str(resource_path(f"icons/status-{key}.svg")))
+        return icon
 
     # -- Qt model API -----------------------------------------------------------------------
 
@@ -155,128 +398,118 @@ class AccountModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(COLUMNS)
 
+    @guarded()
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole and section == STATUS:
+                return "Sorted by severity: what needs you comes first"
         return None
-
-    def status_key(self, account: Account, now: float) -> str:
-        if account.id in self._busy:
-            return "refreshing"
-        if account.id in self._retry_at and account.status is Status.ERROR:
-            return "retrying"
-        shown = account.display_status(now)
-        return "error" if shown == "expired" else shown
-
-    def status_text(self, account: Account, now: float) -> str:
-        key = self.status_key(account, now)
-        if key == "retrying":
-            return f"Retrying in {span(max(self._retry_at[account.id] - now, 0))}"
-        return {
-            "ok": "OK",
-            "refreshing": "Refreshing…",
-            "sign_in_needed": "Sign-in needed",
-            "signed_out": "Signed out",
-            "error": "Error",
-        }.get(key, key)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Painting asks every cell for ten roles; most are answered "none" right here.
         if role not in _ROLES or not index.isValid() or not 0 <= index.row() < len(self._accounts):
             return None
-        account = self._accounts[index.row()]
-        column = index.column()
+        try:
+            return self._data(self._accounts[index.row()], index.column(), role)
+        except Exception as exc:
+            report("AccountModel.data", exc)
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+                return UNSHOWN
+            if role == TICK_ROLE:
+                return (UNSHOWN, None)
+            return None
+
+    def _data(self, account: Account, column: int, role: int) -> Any:
         now = time.time()
         if role == ID_ROLE:
             return account.id
         if role == TICK_ROLE:
             return self._looks(account, column, now)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(account, column, now)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(account, column, now) if column != ACTIONS else None
         if role == SORT_ROLE:
-            return self._sort_key(account, column)
-        if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
-            return self._icon(self.status_key(account, now))
+            return self._sort_key(account, column, now)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == STATUS:
+                return self._icon(self.status_key(account, now))
+            if column == NAME and account.id in self.pinned:
+                pin = self._icons.get("action-pin")
+                if pin is None:
+                    pin = self._icons["action-pin"] = theme.icon("pin")
+                return pin
+            return None
         if role == Qt.ItemDataRole.ForegroundRole and column == ACCESS:
             return self._countdown_brush(account, now)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == STATUS and account.last_error:
-                return account.last_error
-            if column == REFRESH:
-                return account.refresh_warning(now)
+            return self._tooltip(account, column, now)
         return None
 
-    def _text(self, account: Account, column: int, now: float) -> str | None:
+    def _tooltip(self, account: Account, column: int, now: float) -> str | None:
         if column == NAME:
-            return account.name
-        if column == PROVIDER:
-            return account.provider
+            pinned = "\nPinned to the tray menu" if account.id in self.pinned else ""
+            return tooltip(f"{account.name} ({account.provider}){pinned}")
         if column == STATUS:
-            return self.status_text(account, now)
-        if column == ACCESS:
-            if account.status in (Status.SIGNED_OUT,):
-                return "—"
-            if account.access_expires_at is None:
-                return "expiry unknown"
-            left = account.access_expires_at - now
-            return f"expired {span(left)} ago" if left <= 0 else span(left)
+            return tooltip(self.status_help(account, now))
         if column == REFRESH:
-            warning = account.refresh_warning(now)
-            return (
-                warning.replace("the refresh token ", "")
-                if warning
-                else relative(account.refresh_expires_at, now, unknown="—")
-            )
-        if column == LAST:
-            return ago(account.last_refresh_at, now, unknown="never")
+            words = self._refresh_help(account, now)
+            return tooltip(words) if words else None
+        if column == LAST and account.provider == "static":
+            return tooltip("A fixed key is never refreshed: edit the account to replace it.")
+        if column == ACCESS and account.access_expires_at is not None:
+            from datetime import datetime
+
+            when = datetime.fromtimestamp(account.access_expires_at).strftime("%H:%M:%S")
+            return tooltip(f"Expires at {when} (local time)")
         return None
 
-    def _looks(self, account: Account, column: int, now: float) -> tuple[str | None, QColor | None]:
-        """What a countdown cell shows: its text and, when not the default, its colour."""
-        brush = self._countdown_brush(account, now) if column == ACCESS else None
-        return self._text(account, column, now), None if brush is None else brush.color()
 
-    def _sort_key(self, account: Account, column: int) -> Any:
-        if column == ACCESS:
-            return account.access_expires_at or float("inf")
-        if column == REFRESH:
-            return account.refresh_expires_at or float("inf")
-        if column == LAST:
-            return account.last_refresh_at or 0.0
-        return (self._text(account, column, time.time()) or "").lower()
-
-    def _countdown_brush(self, account: Account, now: float) -> QBrush | None:
-        expires = account.access_expires_at
-        if expires is None or account.status is Status.SIGNED_OUT:
-            return None
-        if expires <= now:
-            return QBrush(RED)
-        due = refresh_at(account, self.settings, 0.0)
-        if due is not None and now >= due:
-            return QBrush(AMBER)
-        return None
-
-    def _icon(self, key: str) -> QIcon:
-        icon = self._icons.get(key)
-        if icon is None:
-            icon = self._icons[key] = QIcon(str(resource_path(f"icons/status-{key}.svg")))
-        return icon
+def _ago(timestamp: float | None, now: float) -> str:
+    """How long ago, to the minute ("just now", "5m ago", "2h 05m ago"): a time that changes
+    once a minute, not every second."""
+    if timestamp is None:
+        return "never"
+    seconds = max(now - timestamp, 0)
+    if seconds < 60:
+        return "just now"
+    return f"{span(seconds - seconds % 60).removesuffix(' 00s')} ago"
 
 
 class AccountFilter(QSortFilterProxyModel):
-    """The filter box: matches name, provider or status, case-insensitively."""
+    """Sorting (by each column's SORT_ROLE) and the filter box, which matches a name,
+    provider or status word, case-insensitively (never the countdowns' text)."""
 
     def __init__(self, source: AccountModel) -> None:
         super().__init__()
         self.setSourceModel(source)
+        self.accounts = source
         self.setSortRole(SORT_ROLE)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
-        # Time columns change every second; re-sorting on each tick would jump rows about.
-        self.setDynamicSortFilter(False)
+        self.needle = ""
+        # Rows move when what they are sorted by changes (a refresh, an expiry): never stale.
+        # The tick signals only cells that look different, so this costs little.
+        self.setDynamicSortFilter(True)
+
+    def set_needle(self, text: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10
+            self.beginFilterChange()
+            self.needle = text.strip().casefold()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.needle = text.strip().casefold()
+            self.invalidateRowsFilter()
+
+    @guarded(fallback=True)
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        if not self.needle:
+            return True
+        model = self.accounts
+        index = model.index(source_row, NAME, source_parent)
+        account = model.account(str(model.data(index, ID_ROLE)))
+        if account is None:
+            return True
+        now = time.time()
+        haystack = (account.name, account.provider, model.status_text(account, now))
+        return any(self.needle in text.casefold() for text in haystack)

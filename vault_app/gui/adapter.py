@@ -7,20 +7,27 @@ is logged with secrets stripped and reported once as an unexpected error."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from vault_app.core.account_store import VaultDoc
 from vault_app.core.engine import Event, EventKind, Refresher
-from vault_app.core.errors import UserFacingError
-from vault_app.core.model import Account, TokenSet
+from vault_app.core.errors import RejectedError, UserFacingError
+from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_provider
 from vault_app.core.redact import redact
 from vault_app.core.sign_in import SignInView
 from vault_app.core.vault import Vault
 from vault_app.system.autostart import Autostart
+
+if TYPE_CHECKING:
+    from vault_app.core.transfer import ImportResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,6 +53,7 @@ class VaultAdapter(QObject):
         self.engine = engine
         self.autostart = autostart  # None: not offered (the demo touches nothing)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._settings_lock: asyncio.Lock | None = None
         engine.subscribe(self._on_event)
 
     # -- core events -> signals -------------------------------------------------------------
@@ -81,8 +89,16 @@ class VaultAdapter(QObject):
 
     # -- running work -----------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[T], on_done: Callable[[T], None] | None = None) -> None:
-        """Run `work` on the loop; report its failure instead of raising into Qt."""
+    def spawn(
+        self,
+        work: Awaitable[T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[UserFacingError], None] | None = None,
+    ) -> None:
+        """Run `work` on the loop; report its failure instead of raising into Qt: to
+        `on_error` when given (the caller knows which account and action it was, and a bug
+        reaches it as a UserFacingError saying so, so nothing waits for ever), else through
+        the `error` and `unexpected` signals. A callback's own bug is logged and reported."""
 
         async def guarded() -> None:
             try:
@@ -90,21 +106,37 @@ class VaultAdapter(QObject):
             except asyncio.CancelledError:
                 raise
             except UserFacingError as exc:
-                self.error.emit(redact(exc.message))
+                if on_error is None:
+                    self.error.emit(redact(exc.message))
+                else:
+                    self._call(on_error, _redacted(exc))
                 return
             except Exception as exc:
-                log.exception("unexpected error")  # the log handler masks secrets
-                self.unexpected.emit(
+                log.error("unexpected error", exc_info=exc)  # the log handler masks secrets
+                message = (
                     f"Unexpected error: {type(exc).__name__}. Details are in "
                     "the log (run with TOKEN_VAULT_LOG=debug for more)."
                 )
+                if on_error is None:
+                    self.unexpected.emit(message)
+                else:
+                    self._call(on_error, UserFacingError(message))
                 return
             if on_done is not None:
-                on_done(result)
+                self._call(on_done, result)
 
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _call(self, callback: Callable[[Any], None], value: Any) -> None:
+        """A widget's callback: its own failure is a bug, logged and reported, never raised
+        into the event loop."""
+        try:
+            callback(value)
+        except Exception as exc:
+            log.exception("a window callback failed")
+            self.unexpected.emit(f"Unexpected error: {type(exc).__name__}. Details are in the log.")
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
@@ -146,13 +178,43 @@ class VaultAdapter(QObject):
         self.account_changed.emit(account)
         return tokens
 
-    def refresh(self, account_ids: list[str]) -> None:
-        doc = self.vault.load()
-        chosen = [a for a in doc.accounts if a.id in set(account_ids)]
-        self.spawn(self.engine.refresh_now(chosen))
+    async def refresh_now(self, account_ids: list[str]) -> dict[str, Event]:
+        """Refresh these accounts now; each one's final event (succeeded, failed, sign-in
+        needed) by account id, for the window to say what happened."""
+        wanted = set(account_ids)
+        chosen = [a for a in self.vault.load().accounts if a.id in wanted]
+        return await self.engine.refresh_now(chosen)
 
-    def refresh_all(self) -> None:
-        self.spawn(self.engine.refresh_now(self.vault.load().accounts))
+    async def export_accounts(self, path: Path) -> int:
+        """Write the account definitions (no secrets) to `path`, off the GUI thread; returns
+        how many. UserFacingError when the file cannot be written."""
+        from vault_app.core.transfer import export_document
+
+        def write() -> int:
+            document = export_document(self.vault.store)
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            try:
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserFacingError(
+                    f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+                ) from None
+            return len(document["accounts"])
+
+        return await asyncio.to_thread(write)
+
+    async def import_accounts(self, path: Path) -> ImportResult:
+        """Read an export file and add its accounts (all or nothing), off the GUI thread;
+        the table is reloaded after."""
+        from vault_app.core.transfer import import_definitions, read_export
+
+        def run() -> tuple[ImportResult, list[Account]]:
+            result = import_definitions(self.vault.store, read_export(path))
+            return result, self.vault.load().accounts
+
+        result, accounts = await asyncio.to_thread(run)
+        self.accounts_loaded.emit(accounts)
+        return result
 
     def revoke_description(self, account: Account) -> str:
         provider = get_provider(account.provider)
@@ -166,12 +228,51 @@ class VaultAdapter(QObject):
         return outcome
 
     async def add(
-        self, name: str, kind: str, fields: dict[str, str], secrets: dict[str, str]
-    ) -> tuple[Account, UserFacingError | None]:
-        result = await self.vault.add(name, kind, fields, secrets)
-        self.account_changed.emit(result[0])
+        self,
+        name: str,
+        kind: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        *,
+        keep_on_failure: bool = True,
+    ) -> tuple[Account | None, UserFacingError | None]:
+        """Add an account and sign in. When that first sign-in fails and `keep_on_failure`
+        is False (the Add dialog), the account is removed again and (None, why) returned:
+        nothing the user did not ask to keep stays behind. Invalid input raises."""
+        account, failure = await self.vault.add(name, kind, fields, secrets)
+        if failure is not None and not keep_on_failure:
+            try:
+                await self.vault.remove(account.name)
+            except UserFacingError:
+                log.warning("could not remove %s after its failed first sign-in", account.id)
+            else:
+                return None, failure
+        self.account_changed.emit(account)
         self.engine.poke()
-        return result
+        return account, failure
+
+    async def add_signed_out(
+        self,
+        name: str,
+        kind: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        failure: UserFacingError,
+    ) -> Account:
+        """Keep an account whose first sign-in failed ("Save anyway"), without trying again:
+        it is stored with the status and reason that sign-in gave."""
+        account, _ = await self.vault.add(name, kind, fields, secrets, sign_in=False)
+        status = Status.SIGN_IN_NEEDED if isinstance(failure, RejectedError) else Status.ERROR
+
+        def mark(doc: VaultDoc) -> Account:
+            stored = doc.by_id(account.id)
+            stored.status = status
+            stored.last_error = failure.message
+            return stored
+
+        account = await self.vault.store.aupdate(mark)
+        self.account_changed.emit(account)
+        return account
 
     async def edit(
         self, account_id: str, fields: dict[str, str], secrets: dict[str, str]
@@ -189,6 +290,14 @@ class VaultAdapter(QObject):
         self.account_changed.emit(stored)
         self.engine.poke()
         return stored
+
+    async def stored_tokens(self, account_id: str) -> tuple[Account, TokenSet | None]:
+        """The account and the tokens stored for it now, without refreshing (what Show
+        displays after the engine refreshed): a keyring read off the GUI thread."""
+        account = self.vault.load().by_id(account_id)
+        store = self.vault.secrets()
+        found = await store.acall(lambda: store.read_current(account.id, account.generation))
+        return account, (found[1].tokens if found else None)
 
     def autostart_enabled(self) -> bool | None:
         """Whether the system will start us at login (the entry, not the stored setting: the
@@ -218,7 +327,11 @@ class VaultAdapter(QObject):
             saved, engine_settings = self.vault.store.update(apply)
             return saved, engine_settings, problem
 
-        saved, self.engine.settings, problem = await asyncio.to_thread(save)
+        # One save at a time, in the order asked: the user's last choice is the one kept.
+        if self._settings_lock is None:
+            self._settings_lock = asyncio.Lock()
+        async with self._settings_lock:
+            saved, self.engine.settings, problem = await asyncio.to_thread(save)
         self.engine.poke()
         if problem:
             raise UserFacingError(problem)
@@ -245,3 +358,14 @@ class VaultAdapter(QObject):
         account = self.vault.load().by_id(account_id)
         await self.vault.remove(account.name)
         self.account_removed.emit(account_id)
+
+
+def _redacted(exc: UserFacingError) -> UserFacingError:
+    """The error with its message redacted, keeping its class (dialogs advise by class)."""
+    clean = redact(exc.message)
+    if clean == exc.message:
+        return exc
+    twin = copy.copy(exc)
+    twin.message = clean
+    twin.args = (clean,)
+    return twin

@@ -1,13 +1,15 @@
 """Start-up and shut-down of the window on qasync: one event loop, one HTTP client made inside
-it, the window shown before any keyring read or network call, and a quit that stops the
-engine, cancels tasks, closes the client and never waits on a stuck keyring call."""
+it, the window shown before any keyring read or network call, and a quit (menu, tray, SIGTERM,
+logout) that saves the window's state, stops the engine, cancels tasks, closes the client and
+ends the process within 5 s whatever a worker thread is blocked on (see quitting.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +19,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 from vault_app.core.engine import EngineSettings, EventKind, Refresher
 from vault_app.core.errors import UserFacingError
 from vault_app.core.vault import Vault
+from vault_app.gui import quitting
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
-from vault_app.gui.interactive_sign_in import is_interactive
 from vault_app.gui.main_window import MainWindow
+from vault_app.gui.plain_text import shown
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
 from vault_app.system import autostart
@@ -28,6 +31,7 @@ from vault_app.system.autostart import Autostart
 
 log = logging.getLogger(__name__)
 TRAY_UPDATE_MS = 250
+SAVE_ON_QUIT_SECONDS = 1.0  # the window's state is saved on quit if the disk answers by then
 
 
 class App:
@@ -50,20 +54,20 @@ class App:
         self.engine = Refresher(vault)
         self.adapter = VaultAdapter(vault, self.engine, autostart)
         if window is None:
-            window = MainWindow(None, SecretClipboard())
+            window = MainWindow(None, SecretClipboard(), demo=demo_note is not None)
         self.window = window
         self.clipboard = window.clipboard
         window.attach(self.adapter)
         if demo_note:
             self.window.setWindowTitle("Token Vault — demo")
-            self.window.statusBar().showMessage(demo_note, 20000)
+            self.window.status.show_message(demo_note, 30)
         self.tray: Tray | None = None
-        self._sign_in_offer: str | None = None  # the account the last notification offers
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray()
             self.window.hide_to_tray = True
             self._wire_tray(self.tray)
         self.window.quit_requested.connect(self.request_quit)
+        self.window.state_changed.connect(self._save_settings)
         self.adapter.keyring_unusable.connect(self._no_keyring)
         self.engine.subscribe(self._notify)
         self._engine_task: asyncio.Task[None] | None = None
@@ -82,7 +86,6 @@ class App:
             doc = self.vault.load()
         except UserFacingError as exc:
             self.window.show_error(exc.message)
-            QMessageBox.critical(self.window, "Token Vault", exc.message)
             return
         self.window.apply_settings(doc.settings)
         self.engine.settings = EngineSettings.from_doc(doc)
@@ -93,6 +96,14 @@ class App:
     def _start_engine(self, _backend: str) -> None:
         if self._engine_task is None:
             self._engine_task = asyncio.ensure_future(self.engine.run())
+
+    def _save_settings(self, values: dict[str, Any]) -> None:
+        """The window's remembered state and lists, saved off the GUI thread; a failure is
+        logged (the window works on, it just forgets)."""
+        self.adapter.spawn(
+            self.adapter.save_settings(dict(values)),
+            on_error=lambda exc: log.warning("could not save the window's settings: %s", exc),
+        )
 
     def _no_keyring(self, why: str) -> None:
         box = QMessageBox(
@@ -107,9 +118,7 @@ class App:
 
         def done(_result: int) -> None:
             if box.clickedButton() is demo:
-                from PySide6.QtCore import QProcess
-
-                QProcess.startDetached(sys.executable, ["-m", "vault_app", "--demo"])
+                self.window.start_demo()
                 self.request_quit()
 
         box.finished.connect(done)
@@ -117,15 +126,19 @@ class App:
 
     def _wire_tray(self, tray: Tray) -> None:
         adapter, window = self.adapter, self.window
-        tray.icon.messageClicked.connect(self.offer_clicked)
 
-        # Coalesced: the menu lists every account, and a refresh storm changes hundreds of
-        # them a second; one rebuild per quarter second at most.
+        # Coalesced: a refresh storm changes hundreds of accounts a second; one menu
+        # rebuild per quarter second at most.
         pending = QTimer(tray)
         pending.setSingleShot(True)
         pending.setInterval(TRAY_UPDATE_MS)
         pending.timeout.connect(
-            lambda: tray.update(window.model.accounts(), set(window.model._retry_at))
+            lambda: tray.update(
+                window.model.accounts(),
+                window.model.retrying(),
+                window._ids("pinned_accounts"),
+                window._ids("recent_accounts"),
+            )
         )
 
         def refresh_tray(*_args: object) -> None:
@@ -137,20 +150,38 @@ class App:
             adapter.account_changed,
             adapter.account_removed,
             adapter.refresh_failed,
+            window.tray_menu_changed,
         ):
             signal_.connect(refresh_tray)
         tray.copy_requested.connect(lambda account_id: window.act("copy", account_id))
-        tray.refresh_all_requested.connect(adapter.refresh_all)
+        tray.more_requested.connect(self._more)
+        tray.refresh_all_requested.connect(window.refresh_all)
         tray.pause_toggled.connect(self._pause)
         tray.toggle_window.connect(self._toggle_window)
         tray.quit_requested.connect(self.request_quit)
+        tray.message_clicked.connect(window.show_account)
         window.hidden_to_tray.connect(self._told_once)
+        window.notify = self._notify_user
+
+    def _notify_user(self, title: str, text: str, account_id: str | None, problem: bool) -> bool:
+        if self.tray is None:
+            return False
+        return self.tray.notify(
+            title, text, critical=problem, account_id=account_id, information=not problem
+        )
+
+    def _more(self) -> None:
+        """The tray's "More…": the window, with its filter ready for a name."""
+        self.raise_window()
+        self.window.focus_filter()
 
     def _told_once(self) -> None:
         if self.tray is not None and not self.window.told_about_tray:
             self.window.told_about_tray = True
             self.tray.notify(
-                "Token Vault is still running", "Tokens keep refreshing. Quit from the tray menu."
+                "Token Vault is still running",
+                "Tokens keep refreshing in the background. Quit from the tray menu.",
+                information=True,
             )
 
     def _pause(self, paused: bool) -> None:
@@ -169,44 +200,78 @@ class App:
         self.window.raise_()
         self.window.activateWindow()
 
-    def offer_clicked(self) -> None:
-        """The person clicked a "sign-in needed" notification: open that account's sign-in."""
-        account_id, self._sign_in_offer = self._sign_in_offer, None
-        if account_id is not None:
-            self.raise_window()
-            self.window.open_sign_in(account_id)
-
     def _notify(self, event: Any) -> None:
-        """Notifications for what needs the user: sign-in needed, repeated failures, refresh
-        tokens running out (when the user wants them and there is a tray to show them)."""
+        """Notifications for what needs the user, in plain words (the details are in the
+        window): sign-in needed, repeated failures, refresh tokens running out. Clicking one
+        shows the account."""
         if self.tray is None or not self.window.settings.get("notifications", True):
             return
+        name = shown(event.name, 60)
         if event.kind is EventKind.SIGN_IN_NEEDED:
-            message = event.message or ""
-            account = self.window.model.account(event.account_id)
-            if account is not None and is_interactive(account):
-                # Clicking the notification opens the sign-in dialog, whose button opens the
-                # browser: never a browser without the person, however many accounts ask.
-                self._sign_in_offer = event.account_id
-                message += " Click here to sign in."
-            self.tray.notify(f"{event.name}: sign-in needed", message, critical=True)
+            self.tray.notify(
+                f"{name} needs a new sign-in",
+                "The server no longer accepts its tokens. Click to open it, then choose Sign in….",
+                critical=True,
+                account_id=event.account_id,
+            )
         elif event.kind is EventKind.REFRESH_FAILED:
             if self.tray.failure(event.account_id) == REPEATED_FAILURES:
-                self.tray.notify(f"{event.name}: refresh keeps failing", event.message or "")
+                self.tray.notify(
+                    f"{name}: refreshing keeps failing",
+                    "Token Vault keeps trying; its token stays usable until it expires. "
+                    "Click to see what happened.",
+                    account_id=event.account_id,
+                )
         elif event.kind is EventKind.REFRESH_SUCCEEDED:
             self.tray.success(event.account_id)
         elif event.kind is EventKind.REFRESH_TOKEN_EXPIRING:
-            self.tray.notify("Refresh token expiring", event.message or "")
+            account = self.window.model.account(event.account_id)
+            warning = account.refresh_warning() if account is not None else None
+            self.tray.notify(
+                f"{name}: refresh token {_after(warning)}",
+                "Sign in again before then to keep the account working. Click to open it.",
+                account_id=event.account_id,
+                information=True,
+            )
 
     async def shutdown(self) -> None:
+        """Wipe the clipboard, save the window's state, stop everything: each step waited
+        for only so long, so a stuck disk, keyring or network never holds up the quit."""
         self.clipboard.wipe()
+        if self.tray is not None:
+            self.tray.hide()
+        await _within(
+            self.adapter.save_settings(self.window.state_values()),
+            SAVE_ON_QUIT_SECONDS,
+            "saving the window's state",
+        )
+        await _within(self._stop(), quitting.SHUTDOWN_BUDGET, "stopping the engine")
+
+    async def _stop(self) -> None:
         await self.engine.stop()
         if self._engine_task is not None:
             self._engine_task.cancel()
         await self.adapter.cancel_all()
         await self.vault.aclose()
-        if self.tray is not None:
-            self.tray.hide()
+
+
+def _after(warning: str | None) -> str:
+    """ "expires in 9 days" from the model's warning ("the refresh token expires in 9 days")."""
+    if not warning:
+        return "expires soon"
+    return warning.replace("the refresh token ", "").split(":")[0]
+
+
+async def _within(work: Any, seconds: float, what: str) -> None:
+    """Await `work` for at most `seconds`; past that it is cancelled and left behind."""
+    task = asyncio.ensure_future(work)
+    done, _pending = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("quit: %s failed: %s", what, task.exception())
+        return
+    task.cancel()
+    log.warning("quit: gave up %s after %.1f s", what, seconds)
 
 
 def serve(
@@ -238,23 +303,39 @@ def serve(
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # asyncio.to_thread and DNS lookups run here: daemon threads nobody waits for at exit.
+    loop.set_default_executor(quitting.DaemonExecutor())
     closing = asyncio.Event()
+    deadline = quitting.ExitDeadline()
+
+    def request_quit() -> None:
+        deadline.arm()
+        closing.set()
+
     running = App(
         vault,
         minimized=minimized,
         demo_note=note,
         autostart=None if demo else autostart.for_this_system(),
         window=window,
-        request_quit=closing.set,
+        request_quit=request_quit,
     )
     if instance is not None:
         instance.show_requested.connect(running.raise_window)
-    app.aboutToQuit.connect(closing.set)  # the session ends: clean up as far as time allows
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, closing.set)
-        except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(closing.set))
+    # Logout: the session asks us to save (the state is saved as it changes; the window's
+    # size and place now), then asks Qt to quit. That request (QEvent.Quit) starts our quit
+    # instead of ending Qt's loop under the running tasks; aboutToQuit covers any other end.
+    app.commitDataRequest.connect(lambda _manager: window.state_changed.emit(window.state_values()))
+    interceptor = quitting.QuitInterceptor(request_quit)
+    app.installEventFilter(interceptor)
+    app.aboutToQuit.connect(request_quit)
+
+    def on_signal(_number: int) -> None:  # on the watcher thread
+        deadline.arm()
+        loop.call_soon_threadsafe(closing.set)
+
+    wakeup = quitting.SignalWakeup(on_signal)
+    wakeup.install()
 
     async def main() -> None:
         running.show()
@@ -263,10 +344,43 @@ def serve(
 
     try:
         with loop:
-            loop.run_until_complete(main())
+            task = loop.create_task(main())
+            while not task.done():
+                try:
+                    loop.run_until_complete(task)
+                except RuntimeError:
+                    if task.done():
+                        raise
+                    # Qt's loop ended first (the session is ending): finish the quit.
+                    request_quit()
     finally:
+        app.removeEventFilter(interceptor)
+        wakeup.uninstall()
         if instance is not None:
             instance.close()
         if server is not None:
             server.stop()
+    _exit_if_stuck(deadline)
     return 0
+
+
+def _exit_if_stuck(deadline: quitting.ExitDeadline) -> None:
+    """A thread that is not a daemon and still runs would hold the interpreter's exit
+    (threading joins them): end the process now instead, after the exit handlers ran."""
+    stuck = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if not stuck:
+        return
+    log.warning("exiting with threads still busy: %s", ", ".join(t.name for t in stuck))
+    deadline.arm()  # in case an exit handler hangs as well
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)

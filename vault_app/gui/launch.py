@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from vault_app.core.account_store import FILE_NAME, default_home
-from vault_app.gui import first_paint
+from vault_app.gui import first_paint, theme
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import SingleInstance
@@ -39,11 +40,15 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
         instance = SingleInstance(default_home())
         if instance.notify_running():
             return 0
-    # Starting in the tray needs a tray; only then is the setting worth reading now.
+    # Settings the window needs before it opens: its colours, size and place, and whether
+    # it starts in the tray (that needs a tray).
+    early = _early_settings(instance.home) if instance is not None else {}
     tray = QSystemTrayIcon.isSystemTrayAvailable()
-    if tray and not minimized and instance is not None:
-        minimized = _start_minimized_setting(instance.home)
-    window = MainWindow(None, SecretClipboard())
+    if tray and not minimized:
+        minimized = early.get("start_minimized") is True
+    theme.theme().apply(app, str(early.get("colour_scheme") or "system"))
+    window = MainWindow(None, SecretClipboard(), demo=demo)
+    window.restore_state(early)
     if not (minimized and tray):
         _show_and_wait_for_paint(window)
 
@@ -52,14 +57,15 @@ def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
     return serve(app, window, instance, minimized=minimized, demo=demo)
 
 
-def _start_minimized_setting(home: Path) -> bool:
-    """The one setting needed before the window opens, read without building the accounts
-    (a damaged file is reported once the window is up)."""
+def _early_settings(home: Path) -> dict[str, Any]:
+    """The settings, read without building the accounts (a damaged file is reported once
+    the window is up; each value is checked where it is used)."""
     try:
         raw = json.loads((home / FILE_NAME).read_bytes())
-        return bool(raw.get("settings", {}).get("start_minimized", False))
+        settings = raw.get("settings", {})
     except (OSError, ValueError, AttributeError):
-        return False
+        return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def _show_and_wait_for_paint(window: MainWindow) -> None:

@@ -1,6 +1,7 @@
-"""The tray icon (when the desktop has a tray): coloured by the worst status, a tooltip with
-the next expiry, a menu to copy any account's token, refresh all, pause, show/hide and quit,
-and notifications for what needs the user."""
+"""The tray icon (when the desktop has a tray): coloured by the worst status, a tooltip with the
+next expiry, a short Copy menu (pinned and recently copied accounts, "More…" for the rest),
+refresh all, pause, show/hide and quit; and notifications that say, in plain words, what needs
+the user, and bring up the account when clicked."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from vault_app.core.model import Account, Status
 from vault_app.core.timefmt import span
+from vault_app.gui.plain_text import shown
+from vault_app.gui.theme import TRAY_DOTS
 from vault_app.resource_files import resource_path
 
-COLOURS = {"ok": "#2e9d57", "warning": "#d08a18", "error": "#c2372f", "idle": "#8a8f98"}
 REPEATED_FAILURES = 3
+COPY_MENU_CAP = 8  # accounts in the Copy menu; the rest are a "More…" away
+NOTIFY_MS = 10000
 
 
 def worst(accounts: list[Account], retrying: set[str], now: float) -> str:
@@ -27,6 +31,32 @@ def worst(accounts: list[Account], retrying: set[str], now: float) -> str:
     if any(a.display_status(now) == "expired" for a in accounts):
         return "error"
     return "ok" if any(a.status is Status.OK for a in accounts) else "idle"
+
+
+def copy_menu_accounts(
+    accounts: list[Account], pinned: list[str], recent: list[str], cap: int = COPY_MENU_CAP
+) -> tuple[list[Account], bool]:
+    """The accounts the tray's Copy menu lists: pinned ones first (in the order pinned), then
+    the most recently copied, at most `cap`; all of them, by name, when they fit. The flag
+    says whether some were left out (the menu then ends with "More…")."""
+    if len(accounts) <= cap:
+        by_id = {a.id: a for a in accounts}
+        first = [by_id[i] for i in pinned if i in by_id]
+        rest = sorted((a for a in accounts if a.id not in set(pinned)), key=_name_key)
+        return first + rest, False
+    by_id = {a.id: a for a in accounts}
+    chosen: list[Account] = []
+    for account_id in [*pinned, *recent]:
+        account = by_id.get(account_id)
+        if account is not None and account not in chosen:
+            chosen.append(account)
+        if len(chosen) == cap:
+            break
+    return chosen, True
+
+
+def _name_key(account: Account) -> str:
+    return account.name.casefold()
 
 
 def tinted_icon(colour: str) -> QIcon:
@@ -42,12 +72,20 @@ def tinted_icon(colour: str) -> QIcon:
     return QIcon(pixmap)
 
 
+def notice_text(text: str) -> str:
+    """Text for a desktop notification: some notification servers read markup in it, so
+    nothing from outside may look like a tag or an entity."""
+    return shown(text, 400).replace("<", "\u2039").replace(">", "\u203a").replace("&", "+")
+
+
 class Tray(QObject):
     copy_requested = Signal(str)  # account id
+    more_requested = Signal()  # the window's filter, for accounts not in the Copy menu
     refresh_all_requested = Signal()
     pause_toggled = Signal(bool)
     toggle_window = Signal()
     quit_requested = Signal()
+    message_clicked = Signal(object)  # the account id the last notification was about, or None
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,7 +94,7 @@ class Tray(QObject):
         self.copy_menu = self.menu.addMenu("Copy token")
         self.refresh_action = QAction("Refresh all", self.menu)
         self.refresh_action.triggered.connect(self.refresh_all_requested)
-        self.pause_action = QAction("Pause refresh", self.menu)
+        self.pause_action = QAction("Pause refreshing", self.menu)
         self.pause_action.setCheckable(True)
         self.pause_action.toggled.connect(self.pause_toggled)
         self.window_action = QAction("Show/Hide window", self.menu)
@@ -76,8 +114,10 @@ class Tray(QObject):
                 self.menu.addAction(action)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(lambda: self.message_clicked.emit(self._about))
         self.failures: dict[str, int] = {}
         self.key = ""
+        self._about: str | None = None
         self.update([], set())
 
     def show(self) -> None:
@@ -90,35 +130,78 @@ class Tray(QObject):
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.toggle_window.emit()
 
-    def update(self, accounts: list[Account], retrying: set[str]) -> None:
+    def update(
+        self,
+        accounts: list[Account],
+        retrying: set[str],
+        pinned: list[str] | None = None,
+        recent: list[str] | None = None,
+    ) -> None:
         now = time.time()
         key = worst(accounts, retrying, now)
         if key != self.key:
             self.key = key
-            self.icon.setIcon(tinted_icon(COLOURS[key]))
+            self.icon.setIcon(tinted_icon(TRAY_DOTS[key]))
         upcoming = [a for a in accounts if a.access_expires_at and a.access_expires_at > now]
         tip = "Token Vault"
         if upcoming:
             first = min(upcoming, key=lambda a: a.access_expires_at or 0)
-            tip += f"\nNext expiry: {first.name} in {span((first.access_expires_at or now) - now)}"
+            left = span((first.access_expires_at or now) - now)
+            tip += f"\nNext expiry: {shown(first.name, 40)} in {left}"
         problems = sum(a.status in (Status.SIGN_IN_NEEDED, Status.ERROR) for a in accounts)
         if problems:
             tip += f"\n{problems} account{'s' if problems != 1 else ''} need attention"
         self.icon.setToolTip(tip)
+        self._fill_copy_menu(accounts, pinned or [], recent or [], now)
+
+    def _fill_copy_menu(
+        self, accounts: list[Account], pinned: list[str], recent: list[str], now: float
+    ) -> None:
         self.copy_menu.clear()
-        for account in sorted(accounts, key=lambda a: a.name.lower()):
-            action = self.copy_menu.addAction(account.name)
+        listed, more = copy_menu_accounts(accounts, pinned, recent)
+        for account in listed:
+            label = shown(account.name, 40).replace("&", "&&")
+            if account.status is Status.SIGNED_OUT:
+                label += " (signed out)"
+            elif account.status is Status.SIGN_IN_NEEDED:
+                label += " (sign-in needed)"
+            elif account.display_status(now) == "expired":
+                label += " (expired)"
+            action = self.copy_menu.addAction(label)
             action.setEnabled(account.status is not Status.SIGNED_OUT)
             action.triggered.connect(lambda _=False, i=account.id: self.copy_requested.emit(i))
+        if more:
+            if listed:
+                self.copy_menu.addSeparator()
+            else:
+                note = self.copy_menu.addAction("Pin accounts to list them here")
+                note.setEnabled(False)
+            others = len(accounts) - len(listed)
+            more_action = self.copy_menu.addAction(f"More… ({others} others)")
+            more_action.triggered.connect(self.more_requested)
         self.copy_menu.setEnabled(bool(accounts))
 
-    def notify(self, title: str, message: str, critical: bool = False) -> None:
-        icon = (
-            QSystemTrayIcon.MessageIcon.Critical
-            if critical
-            else QSystemTrayIcon.MessageIcon.Warning
-        )
-        self.icon.showMessage(title, message, icon, 10000)
+    def notify(
+        self,
+        title: str,
+        message: str,
+        critical: bool = False,
+        account_id: str | None = None,
+        information: bool = False,
+    ) -> bool:
+        """A desktop notification; clicking it emits `message_clicked` with `account_id`.
+        False when it cannot be shown (no tray, or no message support)."""
+        if not self.icon.isVisible() or not QSystemTrayIcon.supportsMessages():
+            return False
+        if critical:
+            icon = QSystemTrayIcon.MessageIcon.Critical
+        elif information:
+            icon = QSystemTrayIcon.MessageIcon.Information
+        else:
+            icon = QSystemTrayIcon.MessageIcon.Warning
+        self._about = account_id
+        self.icon.showMessage(notice_text(title), notice_text(message), icon, NOTIFY_MS)
+        return True
 
     def failure(self, account_id: str) -> int:
         self.failures[account_id] = self.failures.get(account_id, 0) + 1

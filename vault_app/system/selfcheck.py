@@ -1,7 +1,9 @@
 """`token-vault --self-check`: what this installation can and cannot do here, one line each,
 and a non-zero exit when something required is missing (a usable, answering keyring; a
 readable vault home; a Qt platform the window can open on). The tray is optional: without one,
-closing the window quits."""
+closing the window quits. Keyring items of this vault that no account owns (left by a failed
+delete or a crash) are reported with the command that deletes them; they do not fail the
+check."""
 
 from __future__ import annotations
 
@@ -12,11 +14,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from vault_app import __version__
 from vault_app.core.errors import UserFacingError
+from vault_app.core.text import printable
 from vault_app.system.launcher import is_bundle, launch_command
+
+if TYPE_CHECKING:
+    from vault_app.core.account_store import VaultDoc
+    from vault_app.core.secret_store import SecretStore
 
 QT_PROBE_TIMEOUT = 30.0
 
@@ -38,30 +45,32 @@ def _install() -> Check:
     return Check("version", f"{__version__} ({how}: {' '.join(launch_command())})")
 
 
-def _vault_home() -> tuple[Check, str | None]:
+def _vault_home() -> tuple[Check, VaultDoc | None]:
+    """The vault home's check, and the vault when its file exists and reads."""
     from vault_app.core.account_store import AccountStore
 
     store = AccountStore()
     try:
         doc = store.load()
     except UserFacingError as exc:
-        return Check("vault home", f"{store.home}: {exc.message}", ok=False), None
+        return Check("vault home", f"{store.home}: {printable(exc.message)}", ok=False), None
     if store.path.exists():
-        return Check("vault home", f"{store.home} ({len(doc.accounts)} accounts)"), doc.vault_id
+        return Check("vault home", f"{store.home} ({len(doc.accounts)} accounts)"), doc
     folder = store.home
     while not folder.exists():
         folder = folder.parent
     if not os.access(folder, os.W_OK):
         return Check("vault home", f"{store.home}: {folder} is not writable", ok=False), None
-    return Check("vault home", f"{store.home} (not created yet)"), doc.vault_id
+    return Check("vault home", f"{store.home} (not created yet)"), None
 
 
-def _keyring(vault_id: str | None) -> list[Check]:
+def _keyring(doc: VaultDoc | None) -> list[Check]:
     """The backend keyring chose, then one read through it (an item that does not exist):
-    a locked keyring or one stuck on a prompt shows up here, within the usual timeout."""
+    a locked keyring or one stuck on a prompt shows up here, within the usual timeout. Then,
+    for an existing vault, its items that no account owns."""
     from vault_app.core.secret_store import SecretStore, configured_timeout
 
-    store = SecretStore(vault_id or "self-check", timeout=configured_timeout())
+    store = SecretStore(doc.vault_id if doc else "self-check", timeout=configured_timeout())
     try:
         backend = store.call(store.backend)
     except UserFacingError as exc:
@@ -74,9 +83,34 @@ def _keyring(vault_id: str | None) -> list[Check]:
         checks.append(Check("keyring read", exc.message, ok=False))
     else:
         checks.append(Check("keyring read", "answered"))
+        if doc is not None:
+            checks.append(_leftovers(store, doc))
     finally:
         store.close()
     return checks
+
+
+def _leftovers(store: SecretStore, doc: VaultDoc) -> Check:
+    """Items under this vault's keyring service that no account owns (secret_store.unowned),
+    found by the attributes keyring gives its items."""
+    from vault_app.core.secret_store import unowned
+
+    try:
+        names = store.call(store.usernames)
+    except UserFacingError as exc:
+        return Check("keyring items", f"not checked: {exc.message}", required=False, ok=False)
+    orphans = unowned(names, {a.id: a.generation for a in doc.accounts})
+    if not orphans:
+        return Check("keyring items", f"{len(names)}, each owned by an account")
+    shown = ", ".join(printable(name) for name in orphans[:3])
+    more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
+    return Check(
+        "keyring items",
+        f"{len(orphans)} of {len(names)} belong to no account ({shown}{more}): delete them "
+        "with 'token-vault remove --leftovers'",
+        required=False,
+        ok=False,
+    )
 
 
 def _qt() -> list[Check]:
@@ -139,10 +173,10 @@ def _autostart() -> Check:
 
 
 def run(out: IO[str]) -> int:
-    home, vault_id = _vault_home()
+    home, doc = _vault_home()
     steps: list[Callable[[], list[Check]]] = [
         lambda: [_install(), home],
-        lambda: _keyring(vault_id),
+        lambda: _keyring(doc),
         _qt,
         lambda: [_autostart()],
     ]

@@ -19,6 +19,7 @@ from vault_app.core.providers.base import (
     FieldKind,
     Provider,
     RevokeOutcome,
+    join_url,
 )
 
 if TYPE_CHECKING:
@@ -103,13 +104,15 @@ class AlorProvider(Provider):
             http,
             config,
             "POST",
-            f"{self.base_url(config)}/refresh",
+            join_url(self.base_url(config), "/refresh"),
             what=what,
             json_body=body,
         )
         data = replies.json_reply(reply, what)
-        access = replies.token_field(data, what, reply.host, "AccessToken")
-        return replies.token_set(access)
+        access = replies.token_field(data, what, reply, "AccessToken")
+        # No lifetime field: the JWT's exp, on the server's clock (its Date header or the
+        # token's own iat), decides (replies.expiry).
+        return replies.token_set(reply, what, access)
 
     async def refresh(self, http: Http, config: AccountConfig, tokens: TokenSet) -> TokenSet:
         return await self.sign_in(http, config)

@@ -16,6 +16,7 @@ from vault_app.core.providers.base import (
     FieldKind,
     Provider,
     RevokeOutcome,
+    join_url,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class ApironeProvider(Provider):
     )
 
     def _url(self, config: AccountConfig, path: str) -> str:
-        return f"{config.fields.get('base_url') or 'https://apirone.com/api/v2'}{path}"
+        return join_url(config.fields.get("base_url") or "https://apirone.com/api/v2", path)
 
     def revoke_description(self, config: AccountConfig) -> str:
         return (
@@ -66,27 +67,29 @@ class ApironeProvider(Provider):
         if not tokens.refresh_token:
             return await self.sign_in(http, config)
         what = "apirone: refresh"
+        refresh = tokens.refresh_token
         reply = await self.request(
             http,
             config,
             "POST",
             self._url(config, "/auth/refresh-token"),
             what=what,
-            headers={"Authorization": f"Bearer {tokens.refresh_token}"},
+            headers={"Authorization": f"Bearer {self.stored_token(refresh, 'refresh token')}"},
         )
         return _pair(reply, what)
 
     async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
         what = "apirone: logout"
-        reply = await self.request(
-            http,
-            config,
-            "POST",
-            self._url(config, "/auth/logout"),
-            what=what,
-            headers={"Authorization": f"Bearer {tokens.access_token}"},
-        )
         try:
+            access = self.stored_token(tokens.access_token, "access token")
+            reply = await self.request(
+                http,
+                config,
+                "POST",
+                self._url(config, "/auth/logout"),
+                what=what,
+                headers={"Authorization": f"Bearer {access}"},
+            )
             replies.json_reply(reply, what)
         except RejectedError:
             # The access token is dead already: an earlier logout whose reply was lost, or a
@@ -101,6 +104,8 @@ class ApironeProvider(Provider):
 def _pair(reply: Reply, what: str) -> TokenSet:
     data = replies.json_reply(reply, what)
     return replies.token_set(
-        replies.token_field(data, what, reply.host, "access-token"),
-        refresh_token=replies.token_field(data, what, reply.host, "refresh-token"),
+        reply,
+        what,
+        replies.token_field(data, what, reply, "access-token"),
+        refresh_token=replies.token_field(data, what, reply, "refresh-token"),
     )

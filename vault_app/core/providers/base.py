@@ -8,7 +8,6 @@ from __future__ import annotations
 import abc
 import enum
 import importlib
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-from vault_app.core.errors import SignInNeededError, UsageError
+from vault_app.core.errors import RejectedError, SignInNeededError, UsageError
 from vault_app.core.model import TokenSet
+from vault_app.core.proxy_env import is_loopback_host
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http, Reply
@@ -131,6 +131,19 @@ class Provider(abc.ABC):
             ca_bundle=config.fields.get("ca_bundle"),
         )
 
+    def stored_token(self, value: str, name: str) -> str:
+        """A stored token about to go into a header, or a RejectedError when it could not
+        be sent (stored by an older version that took anything): signing in again is the
+        cure, and the vault does that when it can."""
+        from vault_app.core.providers.replies import token_problem
+
+        problem = token_problem(value)
+        if problem is not None:
+            raise RejectedError(
+                f"{self.kind}: the stored {name} {problem}; a new sign-in is needed"
+            )
+        return value
+
     def login_and_secret(self, config: AccountConfig, secret_label: str) -> tuple[str, str]:
         """The `login` field and `password` secret, or SignInNeededError naming what is missing."""
         login, secret = config.fields.get("login"), config.secrets.get("password")
@@ -163,6 +176,12 @@ class Provider(abc.ABC):
         (endpoint discovery). Runs when the account is added or edited, and when a request to
         a discovered endpoint failed. Default: the fields unchanged."""
         return dict(config.fields)
+
+    def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """Names of the fields (secret or not) a complete account needs, given these
+        non-secret values (the OAuth2 grant changes them), in declaration order: forms mark
+        them and ask for them before signing in. Default: the fields declared `required`."""
+        return tuple(spec.name for spec in self.fields if spec.required)
 
     @abc.abstractmethod
     def revoke_description(self, config: AccountConfig) -> str:
@@ -211,17 +230,11 @@ def get_provider(kind: str) -> Provider:
 _classes: dict[str, type[Provider]] = {}
 
 
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(label: str, value: str) -> str:
-    """The URL, or a UsageError: https only, except plain http to a loopback address."""
+    """The URL exactly as given (a trailing slash is part of it: django-oauth-toolkit's
+    `/o/token/` without it answers a redirect), or a UsageError: https only, except plain
+    http to a loopback address; no credentials, query, fragment, spaces or control
+    characters."""
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
@@ -230,12 +243,24 @@ def check_url(label: str, value: str) -> str:
         raise UsageError(f"{label}: not a valid URL: {value!r}") from None
     if parts.scheme not in ("https", "http") or not host:
         raise UsageError(f"{label}: not a valid http(s) URL: {value!r}")
-    if parts.username or parts.password or parts.query:
+    if any(ch <= " " or ch == "\x7f" for ch in value) or not value.isascii():
+        raise UsageError(
+            f"{label}: a URL must not contain spaces, control or non-ASCII characters "
+            "(write an international domain name in its xn-- form)"
+        )
+    if parts.username or parts.password or parts.query or "?" in value:
         # Credentials or query strings in a URL end up in logs and proxies (RFC 9700 4.3.2).
         raise UsageError(f"{label}: a URL must not carry credentials or a query string")
+    if parts.fragment or "#" in value:
+        raise UsageError(f"{label}: a URL must not carry a fragment (#...)")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise UsageError(f"{label}: plain http is only allowed to loopback; use https://{host}")
-    return value.rstrip("/")
+    return value
+
+
+def join_url(base: str, path: str) -> str:
+    """A base URL (as the user gave it, with or without a trailing slash) and a path."""
+    return base.rstrip("/") + path
 
 
 def check_file(label: str, value: str) -> str:
@@ -250,19 +275,22 @@ CA_BUNDLE = Field(
     "ca_bundle",
     "CA bundle",
     kind=FieldKind.PATH,
-    help="Optional PEM file of extra certificate authorities to trust for this account.",
+    help="Optional PEM file of certificate authorities to trust for this account, in "
+    "addition to the system's (and certifi's) authorities.",
 )
 
 
 def parse_date(label: str, value: str) -> float:
-    """An ISO date or date-time as a UTC timestamp; a naive value is read as UTC."""
+    """An ISO date or date-time as a UTC timestamp; a naive value is read as UTC. (A person
+    typed it: a far-off date such as 2099 is what they mean by "never", not a misread unit.)"""
     try:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        stamp = when.timestamp()
+    except (ValueError, OverflowError, OSError):
         raise UsageError(f"{label}: not an ISO date or date-time: {value!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
+    return stamp
 
 
 def normalize_fields(
@@ -281,6 +309,9 @@ def normalize_fields(
         if value == "":
             out[name] = ""
             continue
+        if spec.kind is not FieldKind.PEM and not value.isprintable():
+            # A line break or escape in a field would reach a header, a terminal or a file.
+            raise UsageError(f"{name}: line breaks and control characters are not allowed")
         if spec.kind is FieldKind.URL:
             value = check_url(name, value)
         elif spec.kind is FieldKind.CHOICE and value not in spec.choices:

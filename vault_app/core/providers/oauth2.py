@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from vault_app.core import redact
 from vault_app.core.errors import (
     MisconfiguredError,
     RejectedError,
@@ -55,16 +56,8 @@ PASSWORD_ONLY = (
     ("password",),
 )  # RFC 7523 servers commonly refuse assertions living longer
 
-# RFC 6749 section 5.2 error codes, said plainly.
-EXPLAINED = {
-    "invalid_grant": "the credentials or refresh token are invalid, expired or revoked",
-    "invalid_client": "client authentication failed (check client_id, client_secret, client_auth)",
-    "unauthorized_client": "this client may not use this grant",
-    "unsupported_grant_type": "the server does not support this grant",
-    "invalid_scope": "the requested scope was refused",
-    "invalid_request": "the server found the request malformed",
-    "access_denied": "access was denied",
-}
+# RFC 6749 section 5.2 error codes, said plainly (shared with the other providers).
+EXPLAINED = replies.EXPLAINED
 
 
 class OAuth2Provider(Provider):
@@ -245,20 +238,33 @@ class OAuth2Provider(Provider):
     def resolved(self, config: AccountConfig) -> AccountConfig:
         """The config with each endpoint field set from discovery unless set by hand; the
         token URL must be known one way or the other."""
-        fields = dict(config.fields)
-        for name in oauth_discovery.ENDPOINTS:
-            url = oauth_discovery.endpoint(fields, name)
-            if url:
-                fields[name] = url
+        fields = self._endpoints(config.fields)
         if not fields.get("token_url"):
             raise UsageError("oauth2: no token endpoint: set token_url, or an issuer that has one")
         return AccountConfig(fields, config.secrets)
 
+    @staticmethod
+    def _endpoints(given: Mapping[str, str]) -> dict[str, str]:
+        fields = dict(given)
+        for name in oauth_discovery.ENDPOINTS:
+            url = oauth_discovery.endpoint(fields, name)
+            if url:
+                fields[name] = url
+        return fields
+
     def validate(self, config: AccountConfig) -> None:
+        """UsageError unless the account can sign in as configured. Before discovery (an
+        `issuer` whose document was not fetched yet: the Add form checks as you type) the
+        endpoints count as coming from it; after, they must be there."""
         grant = self.grant(config)
-        fields, secrets = self.resolved(config).fields, config.secrets
+        fields, secrets = self._endpoints(config.fields), config.secrets
+        pending = oauth_discovery.pending(config.fields)
+        if not fields.get("token_url") and not pending:
+            raise UsageError(
+                "oauth2: no token endpoint: set token_url, or an issuer that publishes one"
+            )
         if grant in INTERACTIVE:
-            self._validate_interactive(grant, fields)
+            self._validate_interactive(grant, config, fields, pending)
         if self.client_auth(config) != "none" and not fields.get("client_id"):
             raise UsageError(f"oauth2: client_auth {self.client_auth(config)} needs a client_id")
         if (
@@ -274,16 +280,30 @@ class OAuth2Provider(Provider):
         if grant == "jwt_bearer":
             build_assertion(self.resolved(config))  # checks the key, certificate and claims
 
-    def _validate_interactive(self, grant: str, fields: Mapping[str, str]) -> None:
+    def _validate_interactive(
+        self, grant: str, config: AccountConfig, fields: Mapping[str, str], pending: bool
+    ) -> None:
         if not fields.get("client_id"):
             raise UsageError(f"oauth2: the {grant} grant needs a client_id")
+        chosen = config.fields.get("client_auth") or "auto"
+        if chosen in ("basic", "post") and not config.secrets.get("client_secret"):
+            raise UsageError(
+                f"oauth2: client_auth {chosen} needs a client_secret (a public client "
+                "has none: choose client_auth none or auto)"
+            )
         if grant == "authorization_code":
-            if not fields.get("authorization_url"):
-                raise UsageError("oauth2: authorization_code needs authorization_url or an issuer")
+            if not fields.get("authorization_url") and not pending:
+                raise UsageError(
+                    "oauth2: authorization_code needs authorization_url, or an issuer that "
+                    "publishes one"
+                )
             oauth_interactive.redirect_target(fields.get("redirect_uri"))
             oauth_interactive.extra_parameters(fields.get("authorization_params"))
-        elif not fields.get("device_authorization_url"):
-            raise UsageError("oauth2: device_code needs device_authorization_url or an issuer")
+        elif not fields.get("device_authorization_url") and not pending:
+            raise UsageError(
+                "oauth2: device_code needs device_authorization_url, or an issuer that "
+                "publishes one"
+            )
 
     async def discover(self, http: Http, config: AccountConfig) -> dict[str, str]:
         return await oauth_discovery.discover(self, http, config)
@@ -297,6 +317,45 @@ class OAuth2Provider(Provider):
                 self, http, config, view, limit=limit
             )
         return await oauth_interactive.sign_in_with_device(self, http, config, view, limit=limit)
+
+    def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """What `validate` and `sign_in` will ask for with this grant and client_auth. The
+        endpoints: the issuer when one is given; else the token URL and, for the browser and
+        device grants, their own endpoint when either was typed by hand, or else the issuer
+        (the usual way in for those grants)."""
+        config = AccountConfig(fields, {})
+        endpoints = {"issuer"} if fields.get("issuer") else {"token_url"}
+        try:
+            grant, auth = self.grant(config), self.client_auth(config)
+        except UsageError:
+            return self._ordered(endpoints)
+        needed = set(endpoints)
+        if grant in INTERACTIVE:
+            own = (
+                "authorization_url" if grant == "authorization_code" else "device_authorization_url"
+            )
+            if not fields.get("issuer"):
+                by_hand = any(fields.get(name) for name in ("token_url", own))
+                needed = {"token_url", own} if by_hand else {"issuer"}
+            needed.add("client_id")
+            if auth != "none":  # basic or post chosen: a confidential client
+                needed.add("client_secret")
+            return self._ordered(needed)
+        if auth != "none" or grant == "jwt_bearer":  # the assertion's iss is the client_id
+            needed.add("client_id")
+        if grant == "client_credentials" and auth != "none":
+            needed.add("client_secret")
+        needed.update(
+            {
+                "password": ("username", "password"),
+                "refresh_token": ("refresh_token",),
+                "jwt_bearer": ("assertion_sub", "private_key", "certificate"),
+            }.get(grant, ())
+        )
+        return self._ordered(needed)
+
+    def _ordered(self, names: set[str]) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields if spec.name in names)
 
     def revoke_description(self, config: AccountConfig) -> str:
         if oauth_discovery.endpoint(config.fields, "revocation_url"):
@@ -321,6 +380,8 @@ class OAuth2Provider(Provider):
                 raise UsageError("oauth2: client_auth basic needs a client_id")
             # RFC 6749 2.3.1: form-urlencode both parts before base64.
             pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+            # An error reply that echoes the request must not show it (DESIGN.md section 7).
+            redact.register_basic(client_id, secret)
             return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
         if client_id:
             form["client_id"] = client_id
@@ -341,18 +402,8 @@ class OAuth2Provider(Provider):
             form=form,
             headers=headers,
         )
-        data = _token_reply(reply, what)
-        access = replies.token_field(data, what, reply.host, "access_token")
-        return replies.token_set(
-            access,
-            token_type=data.get("token_type"),
-            lifetime=data.get("expires_in"),
-            refresh_token=data.get("refresh_token")
-            if isinstance(data.get("refresh_token"), str)
-            else None,
-            refresh_lifetime=data.get("refresh_token_expires_in"),
-            scope=data.get("scope"),
-        )
+        tokens, _data = token_reply_tokens(reply, what)
+        return tokens
 
     def _scoped(self, config: AccountConfig, form: dict[str, str]) -> dict[str, str]:
         for name in ("scope", "audience"):
@@ -401,6 +452,8 @@ class OAuth2Provider(Provider):
             return RevokeOutcome(server_side=False, message=self.revoke_description(config))
         # Refresh token first: RFC 7009 2.1 lets that end its access tokens too.
         targets = [(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")]
+        revoked: list[str] = []
+        kept: list[str] = []  # types the server does not revoke (RFC 7009 2.2.1)
         for token, hint in targets:
             if not token:
                 continue
@@ -416,50 +469,94 @@ class OAuth2Provider(Provider):
                 form=form,
                 headers=headers,
             )
-            _check_revocation(reply, what)
+            ended_with_refresh = hint == "access_token" and "refresh_token" in revoked
+            if _check_revocation(reply, what, ended_with_refresh):
+                revoked.append(hint)
+            else:
+                kept.append(hint)
+        return _revoke_outcome(revoked, kept)
+
+
+def _revoke_outcome(revoked: list[str], kept: list[str]) -> RevokeOutcome:
+    """What the server did, in one or two sentences (RFC 7009 2.2.1 for what it did not)."""
+    if not kept:
         return RevokeOutcome(server_side=True, message="The server revoked the tokens (RFC 7009).")
+    if not revoked:
+        return RevokeOutcome(
+            server_side=False,
+            message="The server does not revoke these tokens (unsupported_token_type): they "
+            "are forgotten here and stay valid at the server until they expire.",
+        )
+    if kept == ["access_token"]:
+        return RevokeOutcome(
+            server_side=True,
+            message="The server revoked the refresh token; it does not revoke access tokens "
+            "(unsupported_token_type, RFC 7009 2.2.1), so the access token will simply expire.",
+        )
+    return RevokeOutcome(
+        server_side=True,
+        message="The server revoked the access token but does not revoke refresh tokens "
+        "(unsupported_token_type): the refresh token is forgotten here and stays valid at "
+        "the server until it expires.",
+    )
 
 
 def _error_message(data: dict[str, Any], what: str, reply: Reply) -> str:
-    code = data.get("error") if isinstance(data.get("error"), str) else None
-    description = data.get("error_description")
-    parts = [f"{what}: rejected by {reply.host}"]
-    if code:
-        parts.append(f" ({code}: {EXPLAINED.get(code, 'error')}")
-        if isinstance(description, str) and description.strip():
-            parts.append(f"; server says: {' '.join(description.split())[:120]}")
-        parts.append(")")
-    else:
-        parts.append(f" (HTTP {reply.status})")
-    return "".join(parts)
+    return replies.error_message(data, what, reply)
+
+
+def token_reply_tokens(reply: Reply, what: str) -> tuple[TokenSet, dict[str, Any]]:
+    """The tokens of a token endpoint's reply (RFC 6749 section 5.1), and all its fields (an
+    OpenID Connect reply adds `id_token`). Raises as `_token_reply` and replies.token_set."""
+    data = _token_reply(reply, what)
+    tokens = replies.token_set(
+        reply,
+        what,
+        replies.token_field(data, what, reply, "access_token"),
+        token_type=data.get("token_type"),
+        lifetime=data.get("expires_in"),
+        refresh_token=replies.optional_token(data, what, reply, "refresh_token"),
+        refresh_lifetime=data.get("refresh_token_expires_in"),
+        scope=data.get("scope"),
+    )
+    return tokens, data
 
 
 def _token_reply(reply: Reply, what: str) -> dict[str, Any]:
-    """RFC 6749 5.2: a 400/401 with an `error` code is the server's verdict on our request."""
+    """The token reply's fields. RFC 6749 5.2: a 400/401 with an `error` code is the
+    server's verdict on our request, and so is a 2xx carrying one (replies.json_reply)."""
     if reply.status in (400, 401):
         try:
-            data = reply.json_object(what)
+            data = reply.fields(what)
         except TransientError:
             data = {}
-        code = data.get("error")
-        message = _error_message(data, what, reply)
-        if code in ("invalid_request", "unsupported_grant_type", "invalid_scope"):
-            raise MisconfiguredError(message)
-        raise RejectedError(message)
+        code = replies.error_code(data)
+        if code is None:
+            raise RejectedError(_error_message(data, what, reply))
+        raise replies.error_for(code, data, reply, what, rejected=True)
     return replies.json_reply(reply, what)
 
 
-def _check_revocation(reply: Reply, what: str) -> None:
-    """RFC 7009 2.2: 200 means revoked (or already invalid); 503 means try again later."""
-    if reply.status == 200:
-        return
+def _check_revocation(reply: Reply, what: str, ended_with_refresh: bool = False) -> bool:
+    """RFC 7009 2.2: 2xx means revoked (or already invalid); 503 means try again later;
+    400 unsupported_token_type (2.2.1) means the server does not revoke that kind of token:
+    False, not an error. An access token the server reports invalid right after its refresh
+    token was revoked ended with it. Anything else is an error."""
+    if 200 <= reply.status < 300:
+        return True
     if reply.status == 400:
         try:
-            data = reply.json_object(what)
+            data = reply.fields(what)
         except TransientError:
             data = {}
+        code = replies.error_code(data)
+        if code == "unsupported_token_type":
+            return False
+        if ended_with_refresh and code in ("invalid_token", "invalid_grant"):
+            return True
         raise MisconfiguredError(_error_message(data, what, reply))
     replies.json_reply(reply, what)
+    raise MisconfiguredError(f"{what}: {reply.host} answered HTTP {reply.status}")
 
 
 # -- the JWT-bearer assertion ---------------------------------------------------------------

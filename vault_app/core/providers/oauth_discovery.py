@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.providers import replies
 from vault_app.core.providers.base import AccountConfig, check_url
+from vault_app.core.redact import one_line
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http
@@ -117,15 +118,14 @@ def parse_metadata(data: Any, issuer: str, host: str) -> Metadata:
 
 
 def same_issuer(found: str, asked: str) -> bool:
-    """Identical, except for one trailing "/" that the stored field lost: URL fields are kept
-    without it, and some issuers (Auth0's) end in one. Anything else is another issuer."""
-    return found == asked or (found.endswith("/") and found[:-1] == asked.rstrip("/"))
+    """Identical, character for character (RFC 8414 section 3.3, OIDC Discovery section 4.3):
+    URL fields are kept exactly as typed, a trailing "/" included, so nothing is forgiven."""
+    return found == asked
 
 
 def replies_text(value: str, limit: int = 80) -> str:
-    """A value from outside, quoted for a one-line message: printable ASCII only, shortened."""
-    clean = "".join(c if " " <= c <= "~" else "?" for c in value[:limit])
-    return repr(clean + ("…" if len(value) > limit else ""))
+    """A value from outside, quoted for a one-line message (redact.one_line, then repr)."""
+    return repr(one_line(value, limit))
 
 
 def _endpoint(value: Any, key: str, where: str, *, query_allowed: bool) -> str:
@@ -186,6 +186,12 @@ async def discover(provider: Provider, http: Http, config: AccountConfig) -> dic
 def endpoint(fields: Mapping[str, str], name: str) -> str | None:
     """The URL for an endpoint field: the one set by hand, else the discovered one."""
     return fields.get(name) or fields.get(PREFIX + name) or None
+
+
+def pending(fields: Mapping[str, str]) -> bool:
+    """Whether the account names an issuer whose document was not fetched yet (a form being
+    filled in): its endpoints will come from discovery."""
+    return bool(fields.get("issuer")) and not fields.get(ISSUER)
 
 
 def issuer_of(fields: Mapping[str, str]) -> str | None:

@@ -45,6 +45,8 @@ from vault_app.core.errors import (
 from vault_app.core.http import SentButNoAnswerError
 from vault_app.core.model import TokenSet
 from vault_app.core.providers import oauth_discovery, replies
+from vault_app.core.proxy_env import is_loopback_host
+from vault_app.core.redact import one_line
 from vault_app.core.sign_in import SIGN_IN_LIMIT, BrowserStep, DeviceStep, SignInView
 
 if TYPE_CHECKING:
@@ -86,13 +88,6 @@ SERVER_TROUBLE = frozenset({"server_error", "temporarily_unavailable"})
 
 
 # -- small checks ---------------------------------------------------------------------------
-
-
-def one_line(value: str, limit: int = 120) -> str:
-    """Text from outside for a one-line message: printable ASCII, whitespace collapsed."""
-    clean = "".join(c if " " <= c <= "~" else " " for c in value[: limit * 2])
-    clean = " ".join(clean.split())
-    return clean[:limit] + ("…" if len(clean) > limit else "")
 
 
 def _vschar(value: str, limit: int) -> bool:
@@ -548,8 +543,6 @@ class DeviceAuthorization:
 def _link(value: Any, name: str, where: str) -> str:
     """A link shown to the person and opened in a browser: https (http only on loopback),
     printable ASCII without spaces, no credentials, at most 2,048 characters."""
-    from vault_app.core.providers.base import is_loopback_host
-
     if not isinstance(value, str) or not 0 < len(value) <= oauth_discovery.MAX_URL:
         raise MisconfiguredError(f"{where}: {name} is missing or not a URL")
     if not all("!" <= c <= "~" for c in value):
@@ -724,19 +717,10 @@ async def exchange(
 
 
 def tokens_from(reply: Reply, config: AccountConfig, what: str, *, nonce: str | None) -> TokenSet:
-    from vault_app.core.providers.oauth2 import _token_reply
+    """The tokens of a token reply, with its id_token checked (see `check_id_token`)."""
+    from vault_app.core.providers.oauth2 import token_reply_tokens
 
-    data = _token_reply(reply, what)
-    access = replies.token_field(data, what, reply.host, "access_token")
-    refresh = data.get("refresh_token")
-    tokens = replies.token_set(
-        access,
-        token_type=data.get("token_type"),
-        lifetime=data.get("expires_in"),
-        refresh_token=refresh if isinstance(refresh, str) and refresh.strip() else None,
-        refresh_lifetime=data.get("refresh_token_expires_in"),
-        scope=data.get("scope"),
-    )
+    tokens, data = token_reply_tokens(reply, what)
     id_token = data.get("id_token")
     if id_token is not None:
         tokens.id_token = check_id_token(id_token, config.fields, nonce, reply.host)

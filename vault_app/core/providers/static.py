@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from vault_app.core import jwtinfo
-from vault_app.core.errors import SignInNeededError
+from vault_app.core.errors import SignInNeededError, UsageError
 from vault_app.core.model import TokenSet
 from vault_app.core.providers.base import (
     AccountConfig,
@@ -20,6 +21,8 @@ from vault_app.core.providers.base import (
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")  # RFC 9110 field-name (a token)
 
 
 class StaticProvider(Provider):
@@ -55,6 +58,16 @@ class StaticProvider(Provider):
         ),
     )
 
+    def validate(self, config: AccountConfig) -> None:
+        """The header name and scheme go into `--format header` output and real headers:
+        each must be an HTTP token (the scheme may be empty, for a bare key)."""
+        name = config.fields.get("header_name", "Authorization")
+        if name and not _HEADER_NAME.fullmatch(name):
+            raise UsageError("header_name: not an HTTP header name (letters, digits, - and _)")
+        scheme = config.fields.get("scheme", "Bearer")
+        if scheme and not _HEADER_NAME.fullmatch(scheme):
+            raise UsageError("scheme: not an HTTP authentication scheme (one word)")
+
     def revoke_description(self, config: AccountConfig) -> str:
         return (
             "A static token cannot be revoked from here: Revoke forgets it locally. "
@@ -64,16 +77,22 @@ class StaticProvider(Provider):
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
         token = config.secrets.get("token", "")
         if not token:
-            raise SignInNeededError("static: no token stored; set one with edit --secret token")
+            raise SignInNeededError("static: no token is stored: a new token is needed")
+        if not token.isprintable() or len(token) > 65536:
+            # A line break or control character would split or forge the header it goes in.
+            raise SignInNeededError(
+                "static: the stored token contains line breaks or control characters: a new "
+                "token is needed"
+            )
         expires_text = config.fields.get("expires_at")
         expires_at = (
             parse_date("expires_at", expires_text) if expires_text else jwtinfo.expiry_of(token)
         )
         if expires_at is not None and expires_at <= time.time():
             when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            # Said without a CLI command: the window shows this too (the CLI's edit help says how).
             raise SignInNeededError(
-                f"static: the stored token expired at {when}; store a new one with "
-                "edit NAME --secret token"
+                f"static: the stored token expired at {when}: a new one is needed"
             )
         scheme = config.fields.get("scheme", "Bearer")
         return TokenSet(access_token=token, token_type=scheme, expires_at=expires_at)

@@ -19,6 +19,7 @@ from vault_app.core.providers.base import (
     FieldKind,
     Provider,
     RevokeOutcome,
+    join_url,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class TraderEvolutionProvider(Provider):
             http,
             config,
             "POST",
-            f"{config.fields['base_url']}/auth/token",
+            join_url(config.fields["base_url"], "/auth/token"),
             what=what,
             json_body={"login": login, "password": password},
         )
@@ -87,9 +88,9 @@ class TraderEvolutionProvider(Provider):
             http,
             config,
             "GET",
-            f"{config.fields['base_url']}/auth/token/refresh",
+            join_url(config.fields["base_url"], "/auth/token/refresh"),
             what=what,
-            headers={"token": tokens.refresh_token},
+            headers={"token": self.stored_token(tokens.refresh_token, "refresh token")},
         )
         return _pair(reply, what)
 
@@ -102,9 +103,11 @@ def _pair(reply: Reply, what: str) -> TokenSet:
     # Some deployments wrap the pair in a "data" object.
     if isinstance(data.get("data"), dict) and replies.pick(data, *ACCESS) is None:
         data = data["data"]
-    access = replies.token_field(data, what, reply.host, *ACCESS)
-    refresh = replies.token_field(data, what, reply.host, *REFRESH)
+    access = replies.token_field(data, what, reply, *ACCESS)
+    refresh = replies.token_field(data, what, reply, *REFRESH)
     return replies.token_set(
+        reply,
+        what,
         access,
         token_type=replies.pick(data, "token_type", "tokenType"),
         lifetime=replies.pick(data, *ACCESS_LIFETIME),

@@ -1,0 +1,127 @@
+"""Failure texts in the dialogs: the core's messages without internal prefixes, field names
+or command-line advice; the field to replace after a rejection; advice by kind of failure."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vault_app.core.errors import (
+    KeyringUnavailableError,
+    MisconfiguredError,
+    RejectedError,
+    TransientError,
+    UsageError,
+    UserFacingError,
+)
+from vault_app.core.model import Status
+from vault_app.core.providers.base import get_provider, kinds
+from vault_app.gui.plain_words import (
+    failure_text,
+    field_to_replace,
+    in_user_words,
+    what_to_do,
+)
+
+OAUTH2 = get_provider("oauth2")
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "said"),
+    [
+        (
+            "oauth2: client_auth basic needs a client_id",
+            "oauth2",
+            "Client authentication basic needs a Client ID.",
+        ),
+        (
+            "oauth2: no refresh token stored; set one with --secret",
+            "oauth2",
+            "No refresh token stored.",
+        ),
+        (
+            "static: the stored token expired at 2024-01-01 10:00 UTC; store a new one with "
+            "edit NAME --secret token",
+            "static",
+            "The stored token expired at 2024-01-01 10:00 UTC.",
+        ),
+        (
+            "alor: refresh: rejected by oauth.alor.ru (HTTP 401)",
+            "alor",
+            "Refresh: rejected by oauth.alor.ru (HTTP 401).",
+        ),
+        ("  spread\nover\tlines  ", None, "Spread over lines."),
+        (
+            "oauth2: client_credentials grant: rejected by a.example.com (HTTP 401)",
+            "oauth2",
+            "client_credentials grant: rejected by a.example.com (HTTP 401).",
+        ),
+        ("https://x.example.com is down", None, "https://x.example.com is down."),
+        ("done!", None, "Done!"),
+        ("", None, ""),
+    ],
+)
+def test_in_user_words(message: str, kind: str | None, said: str) -> None:
+    provider = get_provider(kind) if kind else None
+    assert in_user_words(message, provider) == said
+
+
+@given(st.text(max_size=200), st.sampled_from([None, *kinds()]))
+def test_in_user_words_is_one_clean_line(message: str, kind: str | None) -> None:
+    provider = get_provider(kind) if kind else None
+    said = in_user_words(message, provider)
+    assert all(ch.isprintable() for ch in said)
+    assert "  " not in said and said == said.strip()
+    if said:
+        assert said.endswith((".", "!", "?"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message", "field"),
+    [
+        ("alor", {}, None, "refresh_token"),
+        ("static", {}, None, "token"),
+        ("traderevolution", {}, None, "password"),
+        ("apirone", {}, None, "password"),
+        ("oauth2", {"grant": "client_credentials"}, None, "client_secret"),
+        ("oauth2", {"grant": "password"}, "invalid_grant", "password"),
+        ("oauth2", {"grant": "password"}, "(invalid_client: …)", "client_secret"),
+        ("oauth2", {"grant": "refresh_token"}, None, "refresh_token"),
+        ("oauth2", {"grant": "jwt_bearer"}, None, "private_key"),
+    ],
+)
+def test_the_field_to_replace(
+    kind: str, fields: dict[str, str], message: str | None, field: str
+) -> None:
+    assert field_to_replace(get_provider(kind), fields, message) == field
+
+
+def test_advice_by_kind_of_failure() -> None:
+    fields = {"grant": "client_credentials"}
+    rejected = what_to_do(RejectedError("x"), OAUTH2, fields)
+    assert rejected.startswith("Use Sign in…, then enter a new Client secret")
+    in_form = what_to_do(RejectedError("x"), OAUTH2, fields, in_form=True)
+    assert in_form.startswith("Enter a new Client secret") and in_form.endswith("Sign in.")
+    assert "may pass" in what_to_do(TransientError("x"), OAUTH2, fields)
+    assert "URLs" in what_to_do(MisconfiguredError("x"), OAUTH2, fields)
+    assert "keyring" in what_to_do(KeyringUnavailableError("x"), OAUTH2, fields)
+    assert "Correct the form" in what_to_do(UsageError("x"), OAUTH2, fields)
+    assert "log" in what_to_do(UserFacingError("x"), OAUTH2, fields)
+    assert what_to_do(None, OAUTH2, fields, Status.SIGN_IN_NEEDED) == rejected
+    pem = what_to_do(RejectedError("x"), OAUTH2, {"grant": "jwt_bearer"}, in_form=True)
+    assert pem.startswith("Paste or load a new Private key (the RSA private key")
+
+
+def test_failure_text_names_the_account_what_happened_and_what_to_do() -> None:
+    text = failure_text(
+        "copy the token of",
+        "svc",
+        TransientError("oauth2: refresh: cannot connect to auth.example.com (refused)"),
+        OAUTH2,
+        {},
+    )
+    assert text == (
+        "Could not copy the token of svc: Refresh: cannot connect to auth.example.com "
+        "(refused). This may pass: check the network connection and try again in a moment."
+    )

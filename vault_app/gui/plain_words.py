@@ -1,0 +1,120 @@
+"""What a person reads when something fails in a dialog: which account, what happened (the
+core's one-line message without its internal prefixes, field names as the form labels them,
+no command-line advice) and what to do about it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from vault_app.core.errors import (
+    KeyringUnavailableError,
+    MisconfiguredError,
+    RejectedError,
+    TransientError,
+    UsageError,
+    UserFacingError,
+    VaultFileError,
+)
+from vault_app.core.model import Status
+from vault_app.core.providers.base import FieldKind, Provider
+
+# Advice meant for a terminal ("set one with --secret", "edit NAME --secret token"): the
+# dialogs say what to do in their own words instead.
+_CLI_HINT = re.compile(
+    r"[;:,]?\s*(?:(?:set|store|give)\s+(?:it|one|a new one)\s+with|run|use)\s+"
+    r"(?:token-vault\s+)?(?:edit|add|login|--secret|--set)\b.*$",
+    re.IGNORECASE,
+)
+
+
+def in_user_words(message: str, provider: Provider | None = None) -> str:
+    """The message as one sentence for a dialog: printable characters only, no "kind:"
+    prefix, field names (`client_id`) replaced by their labels ("Client ID"), no command-line
+    advice, a capital and a full stop."""
+    # One line, without control or direction characters (server text ends up in here).
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
+    if provider is not None:
+        text = text.removeprefix(f"{provider.kind}: ")
+        for spec in sorted(provider.fields, key=lambda f: -len(f.name)):
+            # Only names that cannot be ordinary words ("client_id", not "password").
+            if "_" in spec.name:
+                text = re.sub(rf"\b{re.escape(spec.name)}\b", spec.label, text)
+    text = _CLI_HINT.sub("", text).strip()
+    if not text:
+        return ""
+    first = text.split(" ", 1)[0].rstrip(":;,.!?")
+    if first.isalpha():  # not an identifier ("client_credentials grant: …") or a URL
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def field_to_replace(
+    provider: Provider, fields: Mapping[str, str], message: str | None = None
+) -> str | None:
+    """The secret field a person most likely has to enter again after a rejected sign-in:
+    the token the account lives on (a refresh token, a static key), else the credential the
+    server refused (the client secret when the client was refused), else the first secret
+    the current choices need."""
+    needed = set(provider.required_fields(fields))
+    shown = {s.name for s in provider.fields if s.secret and s.relevant(fields)}
+    candidates = [s.name for s in provider.fields if s.secret and s.name in shown]
+    if not candidates:
+        return None
+    if message and "invalid_client" in message and "client_secret" in candidates:
+        return "client_secret"
+    for name in (*provider.token_fields, *provider.primary_credentials):
+        if name in candidates and name in needed:
+            return name
+    return next((n for n in candidates if n in needed), candidates[0])
+
+
+def what_to_do(
+    error: UserFacingError | None,
+    provider: Provider | None,
+    fields: Mapping[str, str],
+    status: Status | None = None,
+    *,
+    in_form: bool = False,
+) -> str:
+    """One sentence of advice for this kind of failure; `in_form`: said inside the form
+    where the new secret goes (no "use Sign in…")."""
+    rejected = isinstance(error, RejectedError) or (
+        error is None and status is Status.SIGN_IN_NEEDED
+    )
+    if rejected and provider is not None:
+        name = field_to_replace(provider, fields, error.message if error else None)
+        spec = provider.field(name) if name else None
+        if spec is not None:
+            how = "paste or load" if spec.kind is FieldKind.PEM else "enter"
+            # Help texts may start with the grant they belong to ("jwt_bearer: the RSA …").
+            about = re.sub(r"^[a-z]+(?:_[a-z]+)+: ", "", spec.help).rstrip(".")
+            help_text = f" ({about[:1].lower()}{about[1:]})" if about else ""
+            step = f"{how} a new {spec.label}{help_text} and press Sign in."
+            return step[0].upper() + step[1:] if in_form else f"Use Sign in…, then {step}"
+        return "Enter new credentials." if in_form else "Use Sign in… to enter new credentials."
+    if isinstance(error, TransientError) or (error is None and status is Status.ERROR):
+        return "This may pass: check the network connection and try again in a moment."
+    if isinstance(error, MisconfiguredError):
+        return "Check the account's URLs and CA bundle with Edit, then try again."
+    if isinstance(error, KeyringUnavailableError):
+        return "Unlock the system keyring (or start one), then try again."
+    if isinstance(error, VaultFileError):
+        return "Nothing was changed; see the message for the file concerned."
+    if isinstance(error, UsageError):
+        return "Correct the form and try again."
+    return "Try again; if it keeps failing, the log has the details."
+
+
+def failure_text(
+    action: str,
+    account_name: str,
+    error: UserFacingError,
+    provider: Provider | None,
+    fields: Mapping[str, str],
+) -> str:
+    """ "Could not copy the token of alor-main: <what happened> <what to do>"."""
+    return (
+        f"Could not {action} {account_name}: {in_user_words(error.message, provider)} "
+        f"{what_to_do(error, provider, fields)}"
+    )

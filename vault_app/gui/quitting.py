@@ -1,0 +1,186 @@
+"""Quitting within 5 s whatever a worker thread is blocked on (a keyring waiting on a prompt,
+DNS, a file on a hung mount, the HTTP client being built).
+
+Three parts:
+- `DaemonExecutor`: the event loop's default executor (asyncio.to_thread, getaddrinfo). Its
+  threads are daemons and nobody waits for them, unlike ThreadPoolExecutor's (joined at
+  interpreter exit) or qasync's QThreads (waited for by loop.close()).
+- `SignalWakeup`: SIGTERM, SIGINT and SIGHUP reach a watcher thread through Python's wakeup fd,
+  which the C-level handler writes even when the GUI thread is stuck in a system call. The
+  watcher arms the deadline and asks the loop to quit.
+- `ExitDeadline`: once a quit starts, a daemon thread ends the process with os._exit when the
+  orderly shutdown has not finished in time.
+- `QuitInterceptor`: Qt's own quit request (a session ending) starts the same orderly quit.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QEvent, QObject
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+QUIT_DEADLINE = 4.0  # s from a quit request to a forced exit (the promise is 5 s)
+SHUTDOWN_BUDGET = 2.5  # s the orderly shutdown may take before it gives up waiting
+QUIT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class DaemonExecutor(concurrent.futures.Executor):
+    """Up to `max_workers` daemon threads; `shutdown` never waits for a call in progress."""
+
+    def __init__(self, max_workers: int = 32, name: str = "worker") -> None:
+        self._queue: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]]
+        self._queue = queue.SimpleQueue()
+        self._max = max_workers
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        if self._closed:
+            raise RuntimeError("executor is shut down")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put((future, lambda: fn(*args, **kwargs)))
+        with self._lock:
+            if self._idle == 0 and len(self._threads) < self._max:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            job = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+            future, call = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking work. Never waits: a thread stuck in a call stays stuck, and being a
+        daemon it does not hold the process."""
+        self._closed = True
+
+
+class ExitDeadline:
+    """Ends the process `seconds` after `arm` unless it has ended by then."""
+
+    def __init__(self, seconds: float = QUIT_DEADLINE) -> None:
+        self.seconds = seconds
+        self._armed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def arm(self) -> None:
+        if self._armed.is_set():
+            return
+        self._armed.set()
+        self._thread = threading.Thread(target=self._wait, name="exit-deadline", daemon=True)
+        self._thread.start()
+
+    @property
+    def armed(self) -> bool:
+        return self._armed.is_set()
+
+    def _wait(self) -> None:
+        threading.Event().wait(self.seconds)
+        names = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+        with contextlib.suppress(Exception):  # stderr may be gone; exit regardless
+            sys.stderr.write(
+                f"token-vault: quit did not finish in {self.seconds:.0f} s (threads: "
+                f"{', '.join(names)}); exiting now\n"
+            )
+            sys.stderr.flush()
+        os._exit(0)
+
+
+class SignalWakeup:
+    """Quit signals delivered to a watcher thread (see the module's docstring)."""
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        self.on_signal = on_signal
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(True)
+        self._writer.setblocking(False)
+        self._previous: dict[int, Any] = {}
+        self._old_fd = -1
+        self._thread = threading.Thread(target=self._watch, name="quit-signals", daemon=True)
+
+    def install(self) -> None:
+        """From the main thread, before the loop runs."""
+        self._old_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        for sig in QUIT_SIGNALS:
+            # A Python handler, so the C handler writes the number to the wakeup fd; the
+            # handler itself does nothing (the watcher acts, even if this thread is stuck).
+            self._previous[sig] = signal.signal(sig, _noted)
+        self._thread.start()
+
+    def uninstall(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+        signal.set_wakeup_fd(self._old_fd)
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = self._reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            for number in data:
+                if number in QUIT_SIGNALS:
+                    try:
+                        self.on_signal(number)
+                    except Exception:
+                        log.exception("handling signal %d failed", number)
+
+
+def _noted(_signum: int, _frame: object) -> None:
+    return None
+
+
+class QuitInterceptor(QObject):
+    """Turns Qt's own quit request (QCoreApplication.quit, as a session manager ending the
+    session calls it) into ours, so the engine and the HTTP client are stopped before the
+    event loop ends. Installed on the QApplication."""
+
+    def __init__(self, request_quit: Callable[[], None]) -> None:
+        super().__init__()
+        self.request_quit = request_quit
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        try:
+            if event.type() == QEvent.Type.Quit:
+                self.request_quit()
+                return True
+        except Exception:  # a Qt virtual: never let it escape
+            log.exception("handling the quit request failed")
+        return False
