@@ -14,10 +14,17 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from vault_app.core.errors import RejectedError
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # RFC 8252 leaves it to the app; five minutes is long enough to type a password and approve.
 SIGN_IN_LIMIT = 300.0
@@ -92,3 +99,30 @@ def open_browser(url: str) -> None:
             log.info("opening the browser failed: %s", type(exc).__name__)
 
     threading.Thread(target=run, name="open-browser", daemon=True).start()
+
+
+class SignInCancelledError(RejectedError):
+    """The person cancelled the sign-in (exit code 4, like a denial): nothing was stored."""
+
+    def __init__(self, message: str = "the sign-in was cancelled; no tokens were stored") -> None:
+        super().__init__(message)
+
+
+async def cancellable(work: Awaitable[T], cancelled: asyncio.Event) -> T:
+    """`work` (a sign-in), unless `cancelled` is set first: then the work is cancelled and
+    waited for (its loopback listener closes, its port is free again) and
+    SignInCancelledError raised. Cancelling the caller cancels the work too."""
+    import asyncio  # not at the top: the CLI's `token` path runs no event loop
+
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(cancelled.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise SignInCancelledError()
+    return task.result()

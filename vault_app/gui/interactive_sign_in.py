@@ -1,250 +1,323 @@
-"""The browser and device sign-in of one account, in the window: a start button (the person's
-click is what opens the browser), then the waiting state, Cancel, and the outcome.
+"""The browser and device sign-in, as the Add / Edit / Sign in form's main button: the
+dialogs' sign-in action (account_dialog.register_sign_in_action) for oauth2 accounts whose
+grant is `authorization_code` or `device_code`.
 
-Browser grant: the link the browser was sent to (with Copy and Open again, for when the wrong
-browser or none opened). Device grant: the user code in large type with Copy, the verification
-link (with Copy and Open in browser) and a QR code of `verification_uri_complete` for a phone.
-The sign-in runs as a task on the event loop (core/sign_in.py); closing the dialog cancels it.
-"""
+Pressing "Sign in with browser" (or "Get a sign-in code") is the person's click: the form is
+saved (Add removes it again when the sign-in does not finish), then its waiting state shows
+in the form's action area. Browser grant: the browser opens at the link, which is shown with
+Copy and Open again, for when the wrong browser or none opened. Device grant: the user code
+in large type with Copy, the verification link with Copy and Open in browser, and a QR code
+of `verification_uri_complete` for a phone; nothing opens by itself. Both: the time left,
+Cancel, and the outcome in the form (dialog.added / edited / failed). Closing the form
+cancels the sign-in (its loopback listener closes at once). Nothing here opens a browser
+without that click, and the refresh engine never starts one (core/sign_in.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import partial
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPixmap
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from vault_app.core import sign_in
 from vault_app.core.errors import UserFacingError
-from vault_app.core.providers.base import AccountConfig, get_provider
-from vault_app.core.redact import redact
 from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
-
-if TYPE_CHECKING:
-    from vault_app.core.model import Account
-    from vault_app.gui.adapter import VaultAdapter
+from vault_app.gui.account_dialog import (
+    AccountDialog,
+    SignInAction,
+    SignInRequest,
+    register_sign_in_action,
+)
+from vault_app.gui.plain_words import BROWSER_BUTTON, DEVICE_BUTTON
 
 log = logging.getLogger(__name__)
-QR_SIZE = 180  # pixels; large enough for a phone camera at arm's length
+QR_SIZE = 168  # logical pixels: large enough for a phone camera at arm's length
+GRANTS = {"authorization_code": BROWSER_BUTTON, "device_code": DEVICE_BUTTON}
 
 
-def is_interactive(account: Account) -> bool:
-    """Whether the account signs in through the person (browser or device grant)."""
-    try:
-        return get_provider(account.provider).interactive(AccountConfig(account.fields, {}))
-    except UserFacingError:
-        return False
-
-
-def qr_pixmap(text: str, size: int = QR_SIZE) -> QPixmap:
-    """A QR code of `text` (segno), as a pixmap about `size` pixels square."""
+def qr_pixmap(text: str, size: int = QR_SIZE, ratio: float = 1.0) -> QPixmap:
+    """A QR code of `text` (segno, error correction M, the standard 4-module quiet zone)
+    about `size` logical pixels square, drawn with whole device pixels per module at the
+    screen's `ratio` so it stays sharp at any scale."""
     import segno
 
     code = segno.make(text, error="m")
-    scale = max(2, size // (code.symbol_size(border=4)[0]))
+    modules = code.symbol_size(border=4)[0]
+    scale = max(2, round(size * ratio / modules))
     buffer = io.BytesIO()
     code.save(buffer, kind="png", scale=scale, border=4)
     pixmap = QPixmap()
     pixmap.loadFromData(buffer.getvalue(), "PNG")
+    pixmap.setDevicePixelRatio(ratio)
     return pixmap
 
 
-class _DialogView:
-    """The core's SignInView, shown in the dialog (QDialog has a show() of its own)."""
-
-    def __init__(self, dialog: SignInDialog) -> None:
-        self.dialog = dialog
-
-    def show(self, step: Step) -> None:
-        self.dialog.present(step)
+def register_actions() -> None:
+    """Make this the forms' main button for the browser and device grants, unless another
+    action was registered for them (idempotent)."""
+    for grant in GRANTS:
+        register_sign_in_action("oauth2", grant, partial(InteractiveSignIn, grant), replace=False)
 
 
-class SignInDialog(QDialog):
-    """Sign in one account through the browser or a device code."""
+class WaitingPanel(QFrame):
+    """What the person must do now, for one step of the sign-in, with the time left and
+    Cancel. `copy` puts a text on the clipboard; `on_cancel` ends the sign-in."""
 
     def __init__(
         self,
-        adapter: VaultAdapter,
-        account: Account,
+        step: Step,
         copy: Callable[[str], None],
+        on_cancel: Callable[[], None],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.adapter = adapter
-        self.account = account
+        self.setFrameShape(QFrame.Shape.StyledPanel)  # one group, apart from the form
+        self.step = step
         self._copy = copy
-        self.device = account.fields.get("grant") == "device_code"
-        self.task: asyncio.Task[None] | None = None
-        self.link_url = ""
-        self.setWindowTitle(f"Sign in — {account.name}")
-        self.setMinimumWidth(520)
+        self.device = isinstance(step, DeviceStep)
+        self.target: str = ""  # what "Open" opens
+        limit = sign_in.limit()
+        if isinstance(step, DeviceStep):
+            limit = min(limit, step.expires_in)
+        self.deadline = time.monotonic() + limit
         layout = QVBoxLayout(self)
 
-        self.intro = QLabel(
-            f"{account.name} signs in with a code you enter on any device (a phone will do)."
-            if self.device
-            else f"{account.name} signs in through your web browser. The browser opens "
-            "when you press the button; sign in there and come back."
-        )
-        self.intro.setWordWrap(True)
-        layout.addWidget(self.intro)
-
-        words = "Get a sign-in code" if self.device else "Sign in with browser"
-        self.start_button = QPushButton(words)
-        self.start_button.setAccessibleName(self.start_button.text())
-        self.start_button.clicked.connect(self.start)
-        layout.addWidget(self.start_button)
-
-        self.waiting = QWidget()
-        waiting = QVBoxLayout(self.waiting)
-        waiting.setContentsMargins(0, 0, 0, 0)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        waiting.addWidget(self.status)
-        self.code = QLabel()
-        self.code.setTextFormat(Qt.TextFormat.PlainText)
-        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.code.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.code.setAccessibleName("User code")
-        font = QFont(self.code.font())
-        font.setPointSize(font.pointSize() * 2 + 4)
-        font.setBold(True)
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 3)
-        self.code.setFont(font)
-        self.copy_code = QPushButton("Copy code")
-        self.copy_code.clicked.connect(lambda: self._copy(self.code.text()))
-        code_row = QHBoxLayout()
-        code_row.addWidget(self.code, 1)
-        code_row.addWidget(self.copy_code)
-        self.code_box = QWidget()
-        self.code_box.setLayout(code_row)
-        waiting.addWidget(self.code_box)
-        link_row = QHBoxLayout()
+        self.words = QLabel()
+        self.words.setWordWrap(True)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
         self.link = QLineEdit()
         self.link.setReadOnly(True)
         self.link.setAccessibleName("Sign-in link")
         self.copy_link = QPushButton("Copy link")
+        self.copy_link.setAccessibleName("Copy the sign-in link")
         self.copy_link.clicked.connect(lambda: self._copy(self.link.text()))
         self.open_link = QPushButton("Open in browser" if self.device else "Open again")
-        self.open_link.clicked.connect(lambda: sign_in.open_browser(self.link_url))
-        link_row.addWidget(self.link, 1)
-        link_row.addWidget(self.copy_link)
-        link_row.addWidget(self.open_link)
-        waiting.addLayout(link_row)
+        self.open_link.setAccessibleName(
+            "Open the link in the browser" if self.device else "Open the link in the browser again"
+        )
+        self.open_link.clicked.connect(lambda: sign_in.open_browser(self.target))
+        self.code = QLabel()
+        self.copy_code = QPushButton("Copy code")
         self.qr = QLabel()
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.qr.setAccessibleName("QR code of the sign-in link")
-        waiting.addWidget(self.qr)
+
+        if isinstance(step, DeviceStep):
+            self.target = step.verification_uri_complete or step.verification_uri
+            self._device(step, layout)
+        else:
+            self.target = step.url
+            self._browser(step, layout)
+        self.link.setCursorPosition(0)
+
+        bottom = QHBoxLayout()
+        self.time_left = QLabel()
+        self.time_left.setAccessibleName("Time left to sign in")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel the sign-in")
-        self.cancel_button.clicked.connect(self.cancel)
-        waiting.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignRight)
-        layout.addWidget(self.waiting)
-        self.waiting.hide()
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self._cancel)
+        self._on_cancel = on_cancel
+        bottom.addWidget(self.time_left, 1)
+        bottom.addWidget(self.cancel_button)
+        layout.addLayout(bottom)
 
-        self.outcome = QLabel()
-        self.outcome.setWordWrap(True)
-        self.outcome.setTextFormat(Qt.TextFormat.PlainText)
-        layout.addWidget(self.outcome)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+        self.tick()
 
-    # -- the sign-in ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """The person's click: start the sign-in (the browser opens when the link is known)."""
-        if self.task is not None and not self.task.done():
-            return
-        self.start_button.setEnabled(False)
-        self.start_button.hide()
-        self.outcome.setText("")
-        self.status.setText("Starting…")
-        self.code_box.hide()
+    def _browser(self, step: BrowserStep, layout: QVBoxLayout) -> None:
+        self.words.setText(
+            "Your browser was sent to the sign-in page: sign in there and allow access, then "
+            "come back; this form finishes by itself. If no browser opened, or the wrong one "
+            "did, copy the link into the right one."
+        )
+        self.link.setText(step.url)
+        row = QHBoxLayout()
+        row.addWidget(self.link, 1)
+        row.addWidget(self.copy_link)
+        row.addWidget(self.open_link)
+        layout.addWidget(self.words)
+        layout.addLayout(row)
+        self.code.hide()
+        self.copy_code.hide()
         self.qr.hide()
-        self.waiting.show()
-        self.task = asyncio.ensure_future(self._run())
 
-    async def _run(self) -> None:
+    def _device(self, step: DeviceStep, layout: QVBoxLayout) -> None:
+        self.words.setText(
+            "On any device (a phone will do), open the link and enter this code, or scan "
+            "the QR code. This form finishes by itself."
+        )
+        self.code.setText(step.user_code)
+        self.code.setTextFormat(Qt.TextFormat.PlainText)
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.code.setAccessibleName("User code")
+        font = QFont(self.code.font())
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        font.setBold(True)
+        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 2)
+        self.code.setFont(font)
+        self.copy_code.setAccessibleName("Copy the user code")
+        self.copy_code.clicked.connect(lambda: self._copy(self.code.text()))
+        self.link.setText(step.verification_uri)
+        self.qr.setAccessibleName("QR code of the sign-in link")
+        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         try:
-            account = await self.adapter.login(self.account.id, _DialogView(self))
-        except asyncio.CancelledError:
-            self._finish(False, "Cancelled. Nothing was changed.")
-            return
-        except UserFacingError as exc:
-            self._finish(False, redact(exc.message))
-            return
-        except Exception as exc:  # a bug: said once, logged with secrets stripped
-            log.exception("interactive sign-in failed unexpectedly")
-            self._finish(False, f"Unexpected error: {type(exc).__name__}; see the log.")
-            return
-        self.account = account
-        self._finish(True, f"Signed in. {account.name} is ready.")
+            ratio = self.devicePixelRatioF() or 1.0
+            self.qr.setPixmap(qr_pixmap(self.target, self._qr_size(), ratio))
+        except Exception:  # no QR is no reason to stop: the link and the code are there
+            log.warning("could not draw the QR code", exc_info=True)
+            self.qr.hide()
 
-    def present(self, step: Step) -> None:
-        """What the person must do, from the core (once, when the link or code is known)."""
-        minutes = f"{sign_in.limit() / 60:g} minutes"
-        if isinstance(step, BrowserStep):
-            self.link_url = step.url
-            self.link.setText(step.url)
-            self.link.setCursorPosition(0)
-            self.status.setText(
-                "Waiting for you to sign in through the browser (at most "
-                f"{minutes}). If no browser opened, copy the link into one."
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        grid.addWidget(self.qr, 0, 0, 4, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.words, 0, 1, 1, 2)
+        grid.addWidget(self.code, 1, 1)
+        grid.addWidget(self.copy_code, 1, 2)
+        grid.addWidget(self.link, 2, 1)
+        grid.addWidget(self.copy_link, 2, 2)
+        grid.addWidget(self.open_link, 3, 2)
+        grid.setRowStretch(4, 1)
+        layout.addLayout(grid)
+
+    def _qr_size(self) -> int:
+        """QR_SIZE, smaller on a short screen (a quarter of its height, at least 96 logical
+        pixels): the form, the code and its buttons must fit beside it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        height = screen.availableGeometry().height() if screen is not None else 4 * QR_SIZE
+        return max(96, min(QR_SIZE, height // 4))
+
+    def first_button(self) -> QPushButton:
+        """Where the focus goes when the panel appears."""
+        return self.copy_code if self.device else self.copy_link
+
+    def tick(self) -> None:
+        """Once a second: the time left (a timer slot: never raises into Qt)."""
+        try:
+            left = max(0, int(self.deadline - time.monotonic()))
+            minutes, seconds = divmod(left, 60)
+            self.time_left.setText(f"Waiting for you… {minutes}:{seconds:02d} left")
+        except Exception:
+            log.exception("sign-in countdown")
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+        self._on_cancel()
+
+
+class _PanelView:
+    """The core's SignInView for one run of the action."""
+
+    def __init__(self, action: InteractiveSignIn, dialog: AccountDialog) -> None:
+        self.action = action
+        self.dialog = dialog
+
+    def show(self, step: Step) -> None:
+        self.action.present(self.dialog, step)
+
+
+class InteractiveSignIn(SignInAction):
+    """The form's main button for a browser or device grant (see the module doc)."""
+
+    def __init__(self, grant: str) -> None:
+        self.grant = grant
+        self.button_text = GRANTS[grant]
+        self._cancelled: asyncio.Event | None = None
+        self.panel: WaitingPanel | None = None
+
+    def start(self, dialog: AccountDialog, request: SignInRequest) -> None:
+        adapter = dialog.adapter
+        if adapter is None:
+            dialog.failed(UserFacingError("the vault is not open yet; try again in a moment"))
+            return
+        self._cancelled = cancelled = asyncio.Event()
+        view = _PanelView(self, dialog)
+        if request.account is None:
+            adapter.spawn(
+                adapter.add_interactive(
+                    request.name, request.kind, request.fields, request.secrets, view, cancelled
+                ),
+                lambda result: self._ended(dialog, result[1], lambda: dialog.added(result)),
+                lambda error: self._ended(dialog, error, lambda: dialog.failed(error)),
             )
-            sign_in.open_browser(step.url)  # the start button was the person's click
-        elif isinstance(step, DeviceStep):
-            target = step.verification_uri_complete or step.verification_uri
-            self.link_url = target
-            self.link.setText(step.verification_uri)
-            self.link.setCursorPosition(0)
-            self.code.setText(step.user_code)
-            self.code_box.show()
-            self.status.setText(
-                f"Visit the link on any device and enter this code, or scan the QR code. "
-                f"Waiting at most {minutes}."
+        else:
+            adapter.spawn(
+                adapter.edit_interactive(
+                    request.account.id, request.fields, request.secrets, view, cancelled
+                ),
+                lambda result: self._ended(dialog, result[1], lambda: dialog.edited(result)),
+                lambda error: self._ended(dialog, error, lambda: dialog.failed(error)),
             )
-            try:
-                self.qr.setPixmap(qr_pixmap(target))
-                self.qr.show()
-            except Exception:  # no QR is no reason to stop: the link and code are there
-                log.warning("could not draw the QR code", exc_info=True)
 
     def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+        """The form closed, or Cancel was pressed: end the wait (nothing is stored)."""
+        if self._cancelled is not None:
+            self._cancelled.set()
 
-    def _finish(self, ok: bool, message: str) -> None:
-        from shiboken6 import isValid
-
-        if not isValid(self):  # closed meanwhile: nobody to tell
+    def present(self, dialog: AccountDialog, step: Step) -> None:
+        """What the person must do, from the core (once the link or code is known)."""
+        cancelled = self._cancelled is not None and self._cancelled.is_set()
+        if cancelled or not shiboken6.isValid(dialog) or not dialog.isVisible():
             return
-        self.waiting.hide()
-        self.outcome.setStyleSheet("" if ok else "color: #c2372f")
-        self.outcome.setText(message)
-        self.start_button.setEnabled(True)
-        self.start_button.show()
-        if ok:
-            self.start_button.setText("Sign in again")
+        self._clear(dialog)
+        self.panel = WaitingPanel(step, _copier(dialog), self.cancel, dialog.action_area)
+        layout = dialog.action_area.layout()
+        if layout is not None:
+            layout.addWidget(self.panel)
+        dialog.action_area.setVisible(True)
+        dialog.outcome.clear()  # the panel says what is going on
+        if isinstance(step, BrowserStep):
+            sign_in.open_browser(step.url)  # the form's button was the person's click
+        dialog.refit()
+        self.panel.first_button().setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def done(self, result: int) -> None:
-        """Closing the dialog ends a sign-in in progress (its listener closes at once)."""
-        try:
-            self.cancel()
-        except Exception:  # a Qt virtual: nothing may escape
-            log.exception("cancelling the sign-in failed")
-        super().done(result)
+    def _ended(
+        self, dialog: AccountDialog, failure: UserFacingError | None, report: Callable[[], None]
+    ) -> None:
+        self._clear(dialog)
+        closed = not shiboken6.isValid(dialog) or not dialog.isVisible()
+        if closed and isinstance(failure, sign_in.SignInCancelledError):
+            return  # the person closed the form: that was the cancel, nothing to report
+        report()
+
+    def _clear(self, dialog: AccountDialog) -> None:
+        panel, self.panel = self.panel, None
+        if panel is not None and shiboken6.isValid(panel):
+            panel.hide()
+            panel.deleteLater()
+        if shiboken6.isValid(dialog):
+            dialog.action_area.setVisible(False)
+            dialog.refit()
+
+
+def _copier(dialog: AccountDialog) -> Callable[[str], None]:
+    """The window's clipboard copy (marked, wiped after its timeout) when the form has one
+    as its parent, else the plain clipboard: a link or a user code is not a secret."""
+    copy = getattr(dialog.parentWidget(), "copy_text", None)
+    if callable(copy):
+        return copy  # type: ignore[no-any-return]
+
+    def plain(text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+    return plain
