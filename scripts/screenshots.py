@@ -9,6 +9,9 @@ wider picture hides what a narrow window cuts off).
                                                 grant, tray menu (a 1400x900 screen)
     python scripts/screenshots.py small OUT     the window on a 1024x768 screen, 200 accounts
     python scripts/screenshots.py scale2 OUT    the window at QT_SCALE_FACTOR=2, 200 accounts
+    python scripts/screenshots.py sign-in OUT   the Add form waiting for a browser sign-in
+                                                (Keycloak-style) and showing a device code
+                                                (Google-style); any screen, any scale
 """
 
 from __future__ import annotations
@@ -64,6 +67,72 @@ def add_dialogs(parent: QWidget) -> list[tuple[str, QDialog]]:
                     editor.combo.setCurrentText(grant)
             out.append((label.replace("_", "-"), dialog))
     return out
+
+
+KEYCLOAK_URL = (
+    "https://sso.example.com/realms/dev/protocol/openid-connect/auth?response_type=code"
+    "&client_id=token-vault&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback"
+    "&state=Xy3v9Q&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    "&code_challenge_method=S256&scope=openid+offline_access&prompt=consent"
+)
+
+
+async def sign_in_pictures(out: Path) -> None:
+    """The real Add form and its real sign-in action in their waiting states; only the
+    server's part is played (the links and the code are what those servers hand out) and
+    no browser opens."""
+    from vault_app.core import sign_in
+    from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
+    from vault_app.gui.account_dialog import sample_for_screenshot
+    from vault_app.gui.interactive_sign_in import InteractiveSignIn
+
+    sign_in.open_browser = lambda _url: None  # type: ignore[assignment]
+    cases: list[tuple[str, str, dict[str, str], Step]] = [
+        (
+            "sign-in-browser.png",
+            "authorization_code",
+            {
+                "issuer": "https://sso.example.com/realms/dev",
+                "client_id": "token-vault",
+                "scope": "openid offline_access",
+                "redirect_uri": "http://127.0.0.1:8765/callback",
+            },
+            BrowserStep(KEYCLOAK_URL),
+        ),
+        (
+            "sign-in-device.png",
+            "device_code",
+            {
+                "issuer": "https://accounts.google.com",
+                "client_id": "1234-abc.apps.googleusercontent.com",
+                "client_auth": "post",
+                "client_secret": "GOCSPX-example-secret",
+                "scope": "openid email",
+            },
+            DeviceStep(
+                "GQVQ-JKEC",
+                "https://www.google.com/device",
+                "https://www.google.com/device?user_code=GQVQ-JKEC",
+                1800,
+            ),
+        ),
+    ]
+    for name, grant, fields, step in cases:
+        dialog = sample_for_screenshot("oauth2", grant)
+        dialog.name.setText("keycloak-dev" if grant == "authorization_code" else "google-drive")
+        for field, value in fields.items():
+            dialog.editors[field].set_value(value)
+        dialog.show()
+        dialog.name.deselect()
+        await settle(0.3)
+        action = dialog._action
+        assert isinstance(action, InteractiveSignIn)
+        dialog._set_working(True)  # as after pressing the button; the vault is not asked
+        action.present(dialog, step)
+        await settle(0.5)
+        save(dialog, out / name)
+        dialog.close()
+        await settle(0.1)
 
 
 async def main_pictures(qt: QApplication, out: Path, demo: Any) -> None:
@@ -168,6 +237,15 @@ def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "main"
     out = Path(sys.argv[2] if len(sys.argv) > 2 else "docs")
     out.mkdir(exist_ok=True)
+    if mode == "sign-in":  # no demo needed
+        qt = QApplication(sys.argv[:1])
+        qt.setQuitOnLastWindowClosed(False)
+        theme.theme().apply(qt, "light")
+        loop = qasync.QEventLoop(qt)
+        asyncio.set_event_loop(loop)
+        with loop:
+            loop.run_until_complete(sign_in_pictures(out))
+        return
     if mode in ("small", "scale2"):
         os.environ.setdefault("TOKEN_VAULT_DEMO_ACCOUNTS", "200")
     demo = start_demo()  # seeds on its own short-lived loop, before ours runs
@@ -188,7 +266,7 @@ def main() -> None:
     elif mode == "scale2":
         work = many_pictures(qt, out, "window-scale2", demo)
     else:
-        raise SystemExit(f"unknown mode {mode!r}: main, small or scale2")
+        raise SystemExit(f"unknown mode {mode!r}: main, small, scale2 or sign-in")
     with loop:
         loop.run_until_complete(work)
 

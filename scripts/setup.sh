@@ -39,5 +39,17 @@ ensure_venv() {
     fi
 }
 
+# The real OpenID Connect provider the interactive sign-in tests run against (tests/oidc/):
+# `npm ci` from its lock file when node_modules is missing or the lock changed.
+ensure_oidc_server() {
+    local dir=tests/oidc stamp=tests/oidc/node_modules/.token-vault-lock hash
+    command -v npm >/dev/null || ensure_packages nodejs npm
+    hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && return 0
+    echo "$0: installing the OpenID Connect test server (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$hash" > "$stamp"
+}
+
 python=${PYTHON:-python3}
 venv=${TOKEN_VAULT_VENV:-$PWD/.venv}

@@ -1,5 +1,6 @@
 """Child process for the fit test: on the display (and QT_SCALE_FACTOR) it is started with,
-opens every dialog (Add for every provider and grant, Edit, Sign in, Show, Revoke) and prints
+opens every dialog (Add for every provider and grant, the browser and device sign-in waiting
+in the form, Edit, Sign in, Show, Revoke) and prints
 as JSON where each one and the parts that must stay visible (messages, buttons) ended up.
 With a folder argument it also saves a picture of each.
 
@@ -17,11 +18,14 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QStyleFactory, QWidget
 
+from vault_app.core import sign_in
 from vault_app.core.model import Account, Status
 from vault_app.core.providers.base import get_provider, kinds
 from vault_app.core.providers.oauth2 import GRANTS
+from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
 from vault_app.gui import account_dialog, show_dialog
 from vault_app.gui.account_dialog import AccountDialog
+from vault_app.gui.interactive_sign_in import InteractiveSignIn
 from vault_app.gui.message_bar import Tone
 from vault_app.gui.revoke_dialog import RevokeDialog
 
@@ -126,6 +130,42 @@ def run(folder: Path | None) -> dict[str, Any]:
         )
         shoot(dialog, folder, name + "-failed")
         dialog.close()
+
+    # The browser and device sign-in waiting in the form (played: no server, no browser).
+    sign_in.open_browser = lambda _url: None  # type: ignore[assignment]
+    steps: list[tuple[str, Step]] = [
+        ("authorization_code", BrowserStep("https://auth.example.com/authorize?" + "x=1&" * 80)),
+        (
+            "device_code",
+            DeviceStep(
+                "WDJB-MJHT",
+                "https://auth.example.com/device",
+                "https://auth.example.com/device?user_code=WDJB-MJHT",
+                600,
+            ),
+        ),
+    ]
+    for mode in ("add", "sign_in"):
+        for grant, step in steps:
+            dialog = account_dialog.sample_for_screenshot("oauth2", grant, mode=mode)
+            dialog.show()
+            settle(dialog)
+            action = dialog._action
+            assert isinstance(action, InteractiveSignIn)
+            dialog._set_working(True)
+            action.present(dialog, step)
+            settle()
+            panel = action.panel
+            assert panel is not None
+            must: list[QWidget] = [panel.link, panel.copy_link, panel.open_link]
+            must += [panel.cancel_button, panel.time_left, *account_buttons(dialog)]
+            if isinstance(step, DeviceStep):
+                must += [panel.code, panel.copy_code, panel.qr]
+            name = f"waiting-{mode}-{grant}"
+            results[name] = measure(dialog, must)
+            results[name]["focus_visible"] = _focus_visible(dialog)
+            shoot(dialog, folder, name)
+            dialog.close()
 
     # Switching to a shorter form shrinks the dialog back to that form's own size.
     dialog = account_dialog.sample_for_screenshot("oauth2", "jwt_bearer")

@@ -1,5 +1,6 @@
 """Every dialog fits its screen: Add for every provider and grant (also with a long failure
-message), Edit, Sign in, Show and Revoke, at 1280x800 and 1024x768, at scale 1 and 2. The
+message), the browser and device sign-in waiting in Add and Sign in, Edit, Sign in, Show and
+Revoke, at 1280x800 and 1024x768, at scale 1 and 2. The
 fields scroll, the messages and the buttons stay on screen, the dialog takes its contents'
 size and shrinks back after switching to a shorter form. Each screen is a private Xvfb; the
 dialogs run in a child process (QT_SCALE_FACTOR must be set before Qt starts)."""
@@ -69,7 +70,9 @@ def test_every_dialog_fits_the_screen(size: str, scale: int) -> None:
     width, height = (int(n) // scale for n in size.split("x"))
     shrink = results.pop("shrink")
     add = [name for name in results if name.startswith("add-")]
-    assert len(add) == 2 * (4 + 4)  # 4 providers + the oauth2 grants, each also failed
+    assert len(add) == 2 * (4 + 6)  # 4 providers + the oauth2 grants, each also failed
+    waiting = [name for name in results if name.startswith("waiting-")]
+    assert len(waiting) == 4  # browser and device, in Add and in Sign in
     for name, seen in results.items():
         assert seen["screen"][2:] == [width, height], name
         assert seen["on_screen"], (name, seen)

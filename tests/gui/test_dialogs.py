@@ -310,7 +310,12 @@ def test_tab_follows_the_layout_and_pem_fields_pass_it_on(qtbot: QtBot) -> None:
     buttons = order[len(fields) :]
     assert buttons == sorted(buttons, key=lambda b: b.mapTo(dialog, b.rect().topLeft()).x())
     assert dialog.sign_in in buttons and dialog.close_button in buttons
-    assert order[:3] == [dialog.name, dialog.kind, _line(dialog, "token_url")]
+    assert order[:4] == [
+        dialog.name,
+        dialog.kind,
+        _line(dialog, "issuer"),
+        _line(dialog, "token_url"),
+    ]
     order[2].setFocus()
     QTest.keyClick(order[2], Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     assert dialog.focusWidget() is dialog.kind

@@ -100,3 +100,39 @@ def test_the_grant_changes_what_is_needed() -> None:
     assert "client_id" in oauth2.required_fields({"grant": "jwt_bearer", "client_auth": "none"})
     # An unknown grant is validation's to report; the form falls back to the declared fields.
     assert oauth2.required_fields({"grant": "nonsense"}) == ("token_url",)
+
+
+def test_browser_and_device_grants_need_an_issuer_or_their_endpoints() -> None:
+    oauth2 = get_provider("oauth2")
+    for grant, own in (
+        ("authorization_code", "authorization_url"),
+        ("device_code", "device_authorization_url"),
+    ):
+        # Nothing typed yet: the issuer is the way in; typed by hand: the endpoints.
+        assert oauth2.required_fields({"grant": grant}) == ("issuer", "client_id")
+        issuer = {"grant": grant, "issuer": "https://sso.example.com/realms/dev"}
+        assert oauth2.required_fields(issuer) == ("issuer", "client_id")
+        by_hand = {"grant": grant, own: "https://sso.example.com/auth"}
+        assert set(oauth2.required_fields(by_hand)) == {"token_url", own, "client_id"}
+        confidential = {**issuer, "client_auth": "post"}
+        assert "client_secret" in oauth2.required_fields(confidential)
+
+
+def test_an_issuer_counts_before_discovery_but_not_after() -> None:
+    """The Add form validates before the document is fetched; the vault validates again with
+    what discovery found, and an issuer that publishes no endpoint for the grant is refused."""
+    oauth2 = get_provider("oauth2")
+    typed = {"grant": "device_code", "issuer": "https://sso.example.com", "client_id": "app"}
+    oauth2.validate(AccountConfig(typed, {}))
+    discovered = {
+        **typed,
+        "discovered_issuer": "https://sso.example.com",
+        "discovered_token_url": "https://sso.example.com/token",
+    }
+    with pytest.raises(UserFacingError, match="device_authorization_url"):
+        oauth2.validate(AccountConfig(discovered, {}))
+    found = {**discovered, "discovered_device_authorization_url": "https://sso.example.com/dev"}
+    oauth2.validate(AccountConfig(found, {}))
+    with pytest.raises(UserFacingError, match="needs a client_secret"):
+        oauth2.validate(AccountConfig({**found, "client_auth": "basic"}, {}))
+    oauth2.validate(AccountConfig({**found, "client_auth": "basic"}, {"client_secret": "s"}))

@@ -2,9 +2,10 @@
 
 One module per command group, each with its part of the parser beside its commands:
 `accounts` (providers, add, edit, list, show, remove), `tokens` (token, exec, refresh, revoke),
-`transfer` (export, import), `desktop` (gui and the installation options) and `service` (serve,
-proxy). While the window or `serve` runs, token, exec, list and refresh ask it first over its
-socket (`served`), so the app stays the one refresher; without one they work on their own.
+`transfer` (export, import), `login` (the browser and device sign-in), `desktop` (gui and the
+installation options) and `service` (serve, proxy). While the window or `serve` runs, token,
+exec, list and refresh ask it first over its socket (`served`), so the app stays the one
+refresher; without one they work on their own.
 
 Secret values never come from argv: `--secret FIELD` prompts with hidden input on a terminal and
 otherwise reads one line per `--secret` from standard input; `--secret-file` reads a whole file.
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vault_app import __version__
-from vault_app.cli import accounts, desktop, service, tokens, transfer
+from vault_app.cli import accounts, desktop, login, service, tokens, transfer
 from vault_app.cli.common import PROG, Parser, Streams, log
 from vault_app.core import redact
 from vault_app.core.errors import UserFacingError
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     desktop.register(sub)
     accounts.register(sub)
     tokens.register(sub)
+    login.register(sub)
     transfer.register(sub)
     service.register(sub)
     return parser

@@ -7,6 +7,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from vault_app.cli import login
 from vault_app.cli.common import (
     PROG,
     Streams,
@@ -22,8 +23,10 @@ from vault_app.core.timefmt import iso_utc, relative
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
+    from vault_app.core.errors import UserFacingError
     from vault_app.core.model import Account, SecretBundle
     from vault_app.core.providers.base import AccountConfig
+    from vault_app.core.vault import Vault
 
 
 def register(sub: Subcommands) -> None:
@@ -36,11 +39,13 @@ def register(sub: Subcommands) -> None:
     add.add_argument("--provider", required=True, metavar="KIND")
     secret_options(add)
     add.add_argument("--no-sign-in", action="store_true", help="store it without signing in")
+    login.no_browser_option(add)
     add.set_defaults(run=cmd_add)
 
     edit = sub.add_parser("edit", help="change an account's fields or secrets, then sign in")
     edit.add_argument("name")
     secret_options(edit)
+    login.no_browser_option(edit)
     edit.set_defaults(run=cmd_edit)
 
     listing = sub.add_parser("list", help="list accounts")
@@ -118,11 +123,19 @@ def cmd_add(args: argparse.Namespace, io: Streams) -> int:
     get_provider(args.provider)  # unknown kind: usage error before any prompt
     fields = pairs(args.set, "--set")
     secrets = read_secrets(args.secret, args.secret_file, io.stdin, args.provider)
-    account, failure = run_vault(
-        lambda v: v.add(args.name, args.provider, fields, secrets, sign_in=not args.no_sign_in),
-        io,
-    )
+    interactive = login.is_interactive(args.provider, fields) and not args.no_sign_in
+
+    async def add(v: Vault) -> tuple[Account, UserFacingError | None]:
+        added = await v.add(args.name, args.provider, fields, secrets, sign_in=not args.no_sign_in)
+        if not interactive:
+            return added
+        return await login.then_login(v, added, io.err, browser=not args.no_browser)
+
+    account, failure = run_vault(add, io)
     name = printable(account.name)
+    if failure is not None and interactive:
+        io.out.write(f"added {name}; {login.not_completed(account)}\n")
+        raise failure
     if failure is not None:
         io.out.write(
             f"added {name}; the first sign-in failed (fix it with "
@@ -140,7 +153,18 @@ def cmd_edit(args: argparse.Namespace, io: Streams) -> int:
     account = AccountStore().load().find(args.name)
     fields = pairs(args.set, "--set")
     secrets = read_secrets(args.secret, args.secret_file, io.stdin, account.provider)
-    updated, failure = run_vault(lambda v: v.edit(args.name, fields, secrets), io)
+    interactive = login.is_interactive(account.provider, {**account.fields, **fields})
+
+    async def edit(v: Vault) -> tuple[Account, UserFacingError | None]:
+        edited = await v.edit(args.name, fields, secrets)
+        if not interactive:
+            return edited
+        return await login.then_login(v, edited, io.err, browser=not args.no_browser)
+
+    updated, failure = run_vault(edit, io)
+    if failure is not None and interactive:
+        io.out.write(f"changed {printable(updated.name)}; {login.not_completed(updated)}\n")
+        raise failure
     if failure is not None:
         io.out.write(
             f"changed {printable(updated.name)}; signing in with the new settings failed\n"
@@ -211,6 +235,7 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
     now = time.time()
     tokens = bundle.tokens if bundle else None
     info = jwtinfo.inspect(tokens.access_token) if tokens else None
+    id_info = jwtinfo.inspect(tokens.id_token) if tokens and tokens.id_token else None
     data: dict[str, Any] = account_json(account, now)
     data.update(
         {
@@ -225,6 +250,8 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
                 "scope": tokens.scope,
                 "jwt_header": info.header if info else None,
                 "jwt_claims": info.claims if info else None,
+                "has_id_token": tokens.id_token is not None,
+                "id_token_claims": id_info.claims if id_info else None,
             },
             "revoke": provider.revoke_description(_config(account, bundle)),
         }
@@ -256,6 +283,8 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
         # JSON with ASCII escapes: a claim cannot carry a control character to the terminal.
         out.write("  JWT header:     " + printable(_compact(info.header)) + "\n")
         out.write("  JWT claims:     " + printable(_compact(info.claims)) + "\n")
+    if id_info is not None:
+        out.write("  ID token:       " + printable(_compact(id_info.claims)) + "\n")
     out.write(f"  revoke:         {printable(data['revoke'])}\n")
     return 0
 

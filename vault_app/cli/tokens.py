@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,11 @@ def register(sub: Subcommands) -> None:
     token.add_argument("--force-refresh", action="store_true")
     token.add_argument(
         "--env", metavar="VAR", help="the variable --format env exports (default ACCESS_TOKEN)"
+    )
+    token.add_argument(
+        "--id-token",
+        action="store_true",
+        help="print the OpenID Connect id_token instead (accounts whose scope has openid)",
     )
     token.set_defaults(run=cmd_token)
 
@@ -150,8 +156,42 @@ def cmd_token(args: argparse.Namespace, io: Streams) -> int:
     if args.env is not None and (args.format != "env" or not args.env.isidentifier()):
         raise UsageError("--env takes a variable name and goes with --format env")
     tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh, io)
+    if args.id_token:
+        io.out.write(id_token(args.name, tokens, args.min_valid, io) + "\n")
+        return 0
     io.out.write(format_token(tokens, fields, args.format, args.env or "ACCESS_TOKEN") + "\n")
     return 0
+
+
+def id_token(name: str, tokens: TokenSet, min_valid: float, io: Streams) -> str:
+    """The id_token held with `tokens`, refreshed first when its own `exp` is within
+    `min_valid` seconds (OIDC refresh replies usually carry a new one). UsageError when none
+    is held, SignInNeededError when it expired and a refresh brought no new one,
+    MisconfiguredError when it is not printable text (it would write to a terminal)."""
+    from vault_app.core import jwtinfo
+    from vault_app.core.errors import SignInNeededError
+
+    def fresh(value: str | None) -> bool:
+        expires = jwtinfo.expiry_of(value) if value else None
+        return bool(value) and (expires is None or expires - time.time() > min_valid)
+
+    shown = printable(name)
+    if not tokens.id_token:
+        raise UsageError(f"{shown} holds no id_token (its scope must include openid)")
+    if not fresh(tokens.id_token):
+        tokens, _ = valid_token(name, min_valid, True, io)
+        if not fresh(tokens.id_token):
+            raise SignInNeededError(
+                f"{shown}: the id_token has expired and the refresh brought no new one; "
+                f"run '{PROG} login {shown}'"
+            )
+    value = tokens.id_token or ""
+    if not isinstance(value, str) or first_unprintable(value) is not None:
+        raise MisconfiguredError(
+            "the stored id_token contains a control character; refusing to print it; "
+            f"run '{PROG} login {shown}'"
+        )
+    return value
 
 
 def valid_token(
@@ -178,7 +218,7 @@ def valid_token(
             remaining = stored.remaining()
             if remaining is None or remaining > min_valid:
                 if account.status is Status.SIGN_IN_NEEDED:
-                    _warn_sign_in_needed(io, account.name, account.last_error, remaining)
+                    _warn_sign_in_needed(io, account, account.last_error, remaining)
                 return stored, account.fields
     try:
         account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force), io)
@@ -187,20 +227,24 @@ def valid_token(
         if stored is None or left is None or left <= 0:
             raise
         # The refresh was refused, but the access token we hold has not expired yet.
-        _warn_sign_in_needed(io, account.name, exc.message, left)
+        _warn_sign_in_needed(io, account, exc.message, left)
         return stored, account.fields
     return tokens, account.fields
 
 
 def _warn_sign_in_needed(
-    io: Streams, name: str, reason: str | None, remaining: float | None
+    io: Streams, account: Account, reason: str | None, remaining: float | None
 ) -> None:
+    from vault_app.cli.login import is_interactive
+
+    name = account.name
     left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
     why = f" ({reason})" if reason else ""
-    io.warn(
-        f"{name} needs a new sign-in{why}; this access token still works {left}: "
-        f"run '{PROG} edit {name}' or '{PROG} refresh {name}'"
-    )
+    if is_interactive(account.provider, dict(account.fields)):
+        how = f"run '{PROG} login {name}'"
+    else:
+        how = f"run '{PROG} edit {name}' or '{PROG} refresh {name}'"
+    io.warn(f"{name} needs a new sign-in{why}; this access token still works {left}: {how}")
 
 
 def _stored_bundle(store: AccountStore, doc: VaultDoc, account: Account) -> SecretBundle | None:

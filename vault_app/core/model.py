@@ -103,13 +103,15 @@ class TokenSet:
     refresh_expires_at: float | None = None
     scope: str | None = None
     obtained_at: float = field(default_factory=time.time)
+    id_token: str | None = None  # OpenID Connect: kept when the scope asked for `openid`
     lifetime: float | None = None
 
     def __repr__(self) -> str:
         # Never let a token reach a log or traceback through repr().
         return (
             f"TokenSet(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "
-            f"has_refresh_token={self.refresh_token is not None})"
+            f"has_refresh_token={self.refresh_token is not None}, "
+            f"has_id_token={self.id_token is not None})"
         )
 
     def remaining(self, now: float | None = None) -> float | None:
@@ -130,6 +132,7 @@ class TokenSet:
         refresh = data.get("refresh_token")
         kind = data.get("token_type")
         scope = data.get("scope")
+        id_token = data.get("id_token")
         obtained = bounds.number(data.get("obtained_at"))
         return cls(
             access_token=access,
@@ -140,6 +143,7 @@ class TokenSet:
             scope=scope if isinstance(scope, str) else None,
             obtained_at=obtained if obtained is not None else time.time(),
             lifetime=bounds.duration(data.get("lifetime")),
+            id_token=id_token if isinstance(id_token, str) and id_token else None,
         )
 
 
@@ -161,6 +165,8 @@ class SecretBundle:
             out.append(self.tokens.access_token)
             if self.tokens.refresh_token:
                 out.append(self.tokens.refresh_token)
+            if self.tokens.id_token:
+                out.append(self.tokens.id_token)
         return out
 
     def to_json(self) -> dict[str, Any]:

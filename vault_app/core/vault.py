@@ -31,14 +31,16 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_app.core import bounds
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import (
     KeyringUnavailableError,
+    MisconfiguredError,
     NoSuchAccountError,
     RejectedError,
+    TransientError,
     UsageError,
     UserFacingError,
     VaultFileError,
@@ -67,6 +69,9 @@ from vault_app.core.secret_store import (
     unowned,
 )
 from vault_app.core.vault_slots import request_done
+
+if TYPE_CHECKING:
+    from vault_app.core.sign_in import SignInView
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +297,7 @@ class Vault:
         check_field_values(provider, clean)
         check_secrets(provider, secrets)
         if require_secrets:
+            clean = await provider.discover(self.http, AccountConfig(clean, secrets))
             check_complete(provider, clean, secrets)
             provider.validate(AccountConfig(clean, secrets))
         if any(a.name == name for a in self.store.load().accounts):
@@ -335,8 +341,8 @@ class Vault:
             if not added:
                 with contextlib.suppress(OSError):
                     (self.store.lock_dir / f"{account.id}.lock").unlink()
-        if not sign_in or not bundle.secrets:
-            return account, None
+        if not sign_in or not bundle.secrets or provider.interactive(AccountConfig(clean, {})):
+            return account, None  # an interactive grant signs in through login()
         try:
             account, _ = await self._renew(account.id, force=True, fresh_sign_in=True)
         except UserFacingError as exc:
@@ -362,6 +368,9 @@ class Vault:
             }
             merged_secrets = {**loaded.bundle.secrets, **secrets}
             merged_secrets = {k: v for k, v in merged_secrets.items() if v != ""}
+            merged_fields = await provider.discover(
+                self.http, AccountConfig(merged_fields, merged_secrets)
+            )
             check_complete(provider, merged_fields, merged_secrets)
             provider.validate(AccountConfig(merged_fields, merged_secrets))
             replaced_token = any(k in provider.token_fields for k in secrets)
@@ -374,7 +383,9 @@ class Vault:
 
             # New secrets the metadata does not know of would be adopted by the next load
             # without the fields that go with them: all or nothing.
-            await self._commit(loaded, bundle, change, keep_unrecorded=False)
+            edited = await self._commit(loaded, bundle, change, keep_unrecorded=False)
+        if provider.interactive(AccountConfig(merged_fields, {})):
+            return edited, None  # the caller runs login(): only the person can sign in
         try:
             updated, _ = await self._renew(account.id, force=True, fresh_sign_in=True)
         except UserFacingError as exc:
@@ -434,9 +445,15 @@ class Vault:
             started = time.time()
             try:
                 try:
-                    tokens, signed_in = await self._obtain(
-                        account_id, provider, config, current, fresh_sign_in
-                    )
+                    try:
+                        tokens, signed_in = await self._obtain(
+                            account_id, provider, config, current, fresh_sign_in
+                        )
+                    except (MisconfiguredError, TransientError) as exc:
+                        config = await self._rediscovered(provider, loaded, config, exc)
+                        tokens, signed_in = await self._obtain(
+                            account_id, provider, config, current, fresh_sign_in
+                        )
                 finally:
                     request_done()
             except ExpiredOnArrivalError as exc:
@@ -453,6 +470,8 @@ class Vault:
                 # A refresh reply without a new refresh token leaves the old one in force.
                 tokens.refresh_token = current.refresh_token
                 tokens.refresh_expires_at = current.refresh_expires_at
+            if tokens.id_token is None and current is not None and not signed_in:
+                tokens.id_token = current.id_token  # OIDC refresh replies may leave it out
             if tokens.expires_at is None and current is not None and current.lifetime:
                 # No usable lifetime this time (none sent, or an insane one): the server's
                 # last word for this account stands, so an opaque token is still refreshed.
@@ -460,18 +479,60 @@ class Vault:
                 tokens.lifetime = current.lifetime
             bundle = self._bundle_with(provider, loaded, tokens)
             new_refresh_token = tokens.refresh_token != (current and current.refresh_token)
-
-            def change(acc: Account) -> None:
-                acc.status = Status.OK
-                acc.access_expires_at = tokens.expires_at
-                acc.refresh_expires_at = tokens.refresh_expires_at or _field_expiry(acc)
-                if new_refresh_token or acc.refresh_obtained_at is None:
-                    acc.refresh_obtained_at = started
-                acc.last_refresh_at = started
-                acc.last_error = None
-
+            change = _signed_in(tokens, started, new_refresh_token)
             account = await self._commit(loaded, bundle, change)
             return account, tokens
+
+    async def _rediscovered(
+        self, provider: Provider, loaded: Loaded, config: AccountConfig, failure: UserFacingError
+    ) -> AccountConfig:
+        """After a request to an endpoint failed: fetch the issuer's metadata again and, when
+        the endpoints moved, store them and return the config to retry with; otherwise (or
+        when discovery fails too) raise the original failure. A request that was sent but
+        not answered is never retried here: it may have rotated the refresh token."""
+        if isinstance(failure, SentButNoAnswerError):
+            raise failure
+        try:
+            fields = await provider.discover(self.http, config)
+        except UserFacingError:
+            raise failure from None
+        if fields == dict(config.fields):
+            raise failure
+        log.info("account %s: endpoints moved; retrying with the new ones", loaded.account.id)
+
+        def store(acc: Account) -> None:
+            acc.fields = fields
+
+        await self._set_meta(loaded.account.id, store)
+        return AccountConfig(fields, config.secrets)
+
+    async def login(
+        self, name: str, view: SignInView, *, limit: float | None = None
+    ) -> tuple[Account, TokenSet]:
+        """The interactive sign-in (browser or device grant) of an existing account, within
+        `limit` seconds (default: core.sign_in.limit()). The person's part runs without the
+        account's lock (it may take minutes); the new tokens then replace the stored ones
+        through the usual generation path. A failure (denied, not in time, cancelled) changes
+        nothing stored."""
+        from vault_app.core import sign_in
+
+        account = self.store.load().find(name)
+        provider = get_provider(account.provider)
+        async with self._locked(account.id) as loaded:
+            config = AccountConfig(loaded.account.fields, loaded.bundle.secrets)
+        if not provider.interactive(config):
+            raise UsageError(
+                f"{name} signs in without a browser; use 'refresh' (or edit its secrets)"
+            )
+        started = time.time()
+        tokens = await provider.sign_in_interactive(
+            self.http, config, view, limit=sign_in.limit() if limit is None else limit
+        )
+        async with self._locked(account.id) as loaded:
+            bundle = SecretBundle(secrets=dict(loaded.bundle.secrets), tokens=tokens)
+            stored = await self._commit(loaded, bundle, _signed_in(tokens, started, True))
+        self._spent.pop(account.id, None)
+        return stored, tokens
 
     def _bundle_with(self, provider: Provider, loaded: Loaded, tokens: TokenSet) -> SecretBundle:
         """The account's secrets with these tokens; a rotated refresh token that the user
@@ -758,6 +819,21 @@ def _digest(token: str | None) -> str | None:
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:
     remaining = tokens.remaining()
     return remaining is None or remaining > min_valid
+
+
+def _signed_in(
+    tokens: TokenSet, started: float, new_refresh_token: bool
+) -> Callable[[Account], None]:
+    def change(acc: Account) -> None:
+        acc.status = Status.OK
+        acc.access_expires_at = tokens.expires_at
+        acc.refresh_expires_at = tokens.refresh_expires_at or _field_expiry(acc)
+        if new_refresh_token or acc.refresh_obtained_at is None:
+            acc.refresh_obtained_at = started
+        acc.last_refresh_at = started
+        acc.last_error = None
+
+    return change
 
 
 def _failed(status: Status, exc: UserFacingError) -> Callable[[Account], None]:

@@ -80,9 +80,10 @@ class SignInAction:
     form's values and signs in with the stored credentials (adapter.add / adapter.edit), then
     calls back `dialog.added` / `dialog.edited` / `dialog.failed`.
 
-    Interactive grants register their own (`register_sign_in_action`): `start` may put its
-    waiting state (a link, a user code, Cancel) into `dialog.action_area` (an empty, hidden
-    widget with a vertical layout, between the form and the messages; show it), must end
+    Interactive grants register their own (`register_sign_in_action`; the browser and device
+    grants' are in gui/interactive_sign_in.py): `start` may put its waiting state (a link, a
+    user code, Cancel) into `dialog.action_area` (an empty, hidden widget with a vertical
+    layout, between the form and the messages; show it, then `dialog.refit()`), must end
     with one of the same callbacks, and `cancel` is called when the dialog closes first."""
 
     button_text = "Sign in"
@@ -119,12 +120,21 @@ class SignInAction:
 _ACTIONS: dict[tuple[str, str], Callable[[], SignInAction]] = {}
 
 
-def register_sign_in_action(kind: str, grant: str, make: Callable[[], SignInAction]) -> None:
-    """Use `make()` for accounts of `kind` whose `grant` field has this value ("*": any)."""
-    _ACTIONS[(kind, grant)] = make
+def register_sign_in_action(
+    kind: str, grant: str, make: Callable[[], SignInAction], *, replace: bool = True
+) -> None:
+    """Use `make()` for accounts of `kind` whose `grant` field has this value ("*": any);
+    `replace=False` keeps an action registered for them already."""
+    if replace or (kind, grant) not in _ACTIONS:
+        _ACTIONS[(kind, grant)] = make
 
 
 def sign_in_action_for(kind: str, choices: dict[str, str]) -> SignInAction:
+    # The browser and device grants' own actions (registered on first use, so any form
+    # made, however it was imported, signs those accounts in through the person).
+    from vault_app.gui import interactive_sign_in
+
+    interactive_sign_in.register_actions()
     make = _ACTIONS.get((kind, choices.get("grant", ""))) or _ACTIONS.get((kind, "*"))
     return make() if make is not None else SignInAction()
 
@@ -197,7 +207,7 @@ class AccountDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.outcome)
         for bar in (self.reason, self.problem, self.outcome):
-            bar.changed.connect(self._refit)
+            bar.changed.connect(self.refit)
 
         self.buttons = QDialogButtonBox()
         self.save_anyway = self.buttons.addButton(
@@ -392,9 +402,9 @@ class AccountDialog(QDialog):
             self._apply_mode()
         self._update_preview()
         self.validate()
-        self._refit()
+        self.refit()
 
-    def _refit(self) -> None:
+    def refit(self) -> None:
         """Size the dialog to its contents again. Before it is shown: at once, so its window
         is created at that size (a resize racing the first map was seen to lose against the
         default 640x480). Once shown: after the rows just added have been shown too (Qt
@@ -408,8 +418,10 @@ class AccountDialog(QDialog):
     def _fit_now(self) -> None:
         """Fit when what the dialog shows changed (rows, messages), not on every key press:
         a size the person chose stays meanwhile."""
-        shown = tuple(self.form.isRowVisible(row) for row in range(self.form.rowCount())) + tuple(
-            bar.text() for bar in (self.reason, self.problem, self.outcome)
+        shown = (
+            tuple(self.form.isRowVisible(row) for row in range(self.form.rowCount()))
+            + tuple(bar.text() for bar in (self.reason, self.problem, self.outcome))
+            + (self.action_area.isVisible(), self.action_area.sizeHint().height())
         )
         if self.isVisible() and shown != self._fitted:
             self._fitted = shown
@@ -513,7 +525,7 @@ class AccountDialog(QDialog):
         self._pending = request  # what the outcome is about, even once the dialog is gone
         self._set_working(True)
         self.outcome.show_message(f"Signing in to {self.provider().title}…", Tone.INFO)
-        self._refit()
+        self.refit()
         self._action.start(self, request)
 
     def _pending_name(self) -> str:
@@ -573,7 +585,7 @@ class AccountDialog(QDialog):
                 Tone.ERROR,
             )
         self._focus_replacement(failure.message)
-        self._refit()
+        self.refit()
 
     def edited(self, result: tuple[Account, UserFacingError | None]) -> None:
         account, failure = result
@@ -594,7 +606,7 @@ class AccountDialog(QDialog):
             Tone.ERROR,
         )
         self._focus_replacement(failure.message)
-        self._refit()
+        self.refit()
 
     def failed(self, error: UserFacingError) -> None:
         """The work could not start or broke off (invalid input, the keyring): nothing was
@@ -613,7 +625,7 @@ class AccountDialog(QDialog):
             f"{what_to_do(error, self.provider(), self._choices(), in_form=True)}",
             Tone.ERROR,
         )
-        self._refit()
+        self.refit()
 
     def _save_anyway(self) -> None:
         request, failure = self._failed_request, self._failure
@@ -652,6 +664,13 @@ class AccountDialog(QDialog):
         if account is None:
             return
         provider = self.provider()
+        if account.status is Status.OK:  # asked for by choice (a browser or device grant)
+            self.reason.show_message(
+                f"{account.name} is signed in. Signing in again replaces its tokens; until "
+                "then it keeps the ones it has.",
+                Tone.INFO,
+            )
+            return
         if account.last_error:
             why = in_user_words(account.last_error, provider)
         elif account.status is Status.SIGNED_OUT:
@@ -687,6 +706,7 @@ class AccountDialog(QDialog):
             name = field_to_replace(self.provider(), self._choices(), self.account.last_error)
             if name is not None:
                 return self.editors[name].focus_target()
+            return self.sign_in  # nothing to type again: a browser or device sign-in
         first = next(iter(self._relevant()), None)
         return first.focus_target() if first is not None else self.sign_in
 
@@ -750,9 +770,11 @@ def sample_for_screenshot(
     fields = {s.name: s.default for s in provider.fields if not s.secret and s.default}
     if grant is not None:
         fields["grant"] = grant
+    needed = provider.required_fields(fields)
     for spec in provider.fields:
-        if spec.kind is FieldKind.URL and not fields.get(spec.name) and spec.required:
-            fields[spec.name] = "https://auth.example.com/token"
+        if spec.kind is FieldKind.URL and not fields.get(spec.name) and spec.name in needed:
+            path = "" if spec.name == "issuer" else "/token"
+            fields[spec.name] = "https://auth.example.com" + path
     secrets = [s.name for s in provider.fields if s.secret and s.relevant(fields)]
     account = Account(
         id="sample",

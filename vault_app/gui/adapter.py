@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from vault_app.core import sign_in
 from vault_app.core.account_store import VaultDoc
 from vault_app.core.engine import Event, EventKind, Refresher
 from vault_app.core.errors import RejectedError, UserFacingError
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import AccountConfig, RevokeOutcome, get_provider
 from vault_app.core.redact import redact
+from vault_app.core.sign_in import SignInView
 from vault_app.core.vault import Vault
 from vault_app.system.autostart import Autostart
 
@@ -281,6 +283,64 @@ class VaultAdapter(QObject):
         self.account_changed.emit(result[0])
         self.engine.poke()
         return result
+
+    async def login(
+        self, account_id: str, view: SignInView, cancelled: asyncio.Event | None = None
+    ) -> Account:
+        """The browser or device sign-in of an account, started by the person's click;
+        `view` shows the link or code, and setting `cancelled` ends the wait with
+        SignInCancelledError (nothing stored)."""
+        account = self.vault.load().by_id(account_id)
+        work = self.vault.login(account.name, view)
+        stored, _ = await (work if cancelled is None else sign_in.cancellable(work, cancelled))
+        self.account_changed.emit(stored)
+        self.engine.poke()
+        return stored
+
+    async def add_interactive(
+        self,
+        name: str,
+        kind: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        view: SignInView,
+        cancelled: asyncio.Event | None = None,
+    ) -> tuple[Account | None, UserFacingError | None]:
+        """Add an account of a browser or device grant and sign it in through the person
+        (see `login`). Like `add` for the Add dialog, a sign-in that fails or is cancelled
+        removes the account again: (None, why); (account, why) when it could not be removed.
+        Invalid input and a failed discovery raise before anything is stored."""
+        account, failure = await self.vault.add(name, kind, fields, secrets)
+        if failure is None:
+            try:
+                return await self.login(account.id, view, cancelled), None
+            except UserFacingError as exc:
+                failure = exc
+        try:
+            await self.vault.remove(account.name)
+        except UserFacingError:
+            log.warning("could not remove %s after its failed first sign-in", account.id)
+            self.account_changed.emit(account)
+            return account, failure
+        return None, failure
+
+    async def edit_interactive(
+        self,
+        account_id: str,
+        fields: dict[str, str],
+        secrets: dict[str, str],
+        view: SignInView,
+        cancelled: asyncio.Event | None = None,
+    ) -> tuple[Account, UserFacingError | None]:
+        """Save the changes (as `edit`), then the browser or device sign-in (see `login`);
+        a failed or cancelled sign-in keeps the changes and the tokens held before."""
+        account, failure = await self.edit(account_id, fields, secrets)
+        if failure is not None:
+            return account, failure
+        try:
+            return await self.login(account_id, view, cancelled), None
+        except UserFacingError as exc:
+            return self.vault.load().by_id(account_id), exc
 
     async def stored_tokens(self, account_id: str) -> tuple[Account, TokenSet | None]:
         """The account and the tokens stored for it now, without refreshing (what Show

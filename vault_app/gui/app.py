@@ -18,12 +18,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from vault_app.core.engine import EngineSettings, EventKind, Refresher
 from vault_app.core.errors import UserFacingError
+from vault_app.core.model import Status
 from vault_app.core.vault import Vault
 from vault_app.gui import quitting
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.plain_text import shown
+from vault_app.gui.plain_words import is_interactive
 from vault_app.gui.proxies import ProxyControls
 from vault_app.gui.single_instance import SingleInstance
 from vault_app.gui.tray import REPEATED_FAILURES, Tray
@@ -65,6 +67,7 @@ class App:
             self.window.setWindowTitle("Token Vault — demo")
             self.window.status.show_message(demo_note, 30)
         self.tray: Tray | None = None
+        self._sign_in_offer: str | None = None  # the account the last notification offers
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray()
             self.window.hide_to_tray = True
@@ -181,7 +184,7 @@ class App:
         tray.pause_toggled.connect(self._pause)
         tray.toggle_window.connect(self._toggle_window)
         tray.quit_requested.connect(self.request_quit)
-        tray.message_clicked.connect(window.show_account)
+        tray.message_clicked.connect(self.notification_clicked)
         window.hidden_to_tray.connect(self._told_once)
         window.notify = self._notify_user
 
@@ -222,6 +225,18 @@ class App:
         self.window.raise_()
         self.window.activateWindow()
 
+    def notification_clicked(self, account_id: str | None) -> None:
+        """A notification was clicked: the window, with its account selected. One that
+        offered a browser or device sign-in (and whose account still needs it) opens that
+        account's sign-in form: its button, not this click, opens the browser."""
+        self.window.show_account(account_id)
+        offered, self._sign_in_offer = self._sign_in_offer, None
+        if account_id is None or account_id != offered:
+            return
+        account = self.window.model.account(account_id)
+        if account is not None and account.status is Status.SIGN_IN_NEEDED:
+            self.window.open_sign_in(account)
+
     def _notify(self, event: Any) -> None:
         """Notifications for what needs the user, in plain words (the details are in the
         window): sign-in needed, repeated failures, refresh tokens running out. Clicking one
@@ -230,12 +245,21 @@ class App:
             return
         name = shown(event.name, 60)
         if event.kind is EventKind.SIGN_IN_NEEDED:
-            self.tray.notify(
-                f"{name} needs a new sign-in",
-                "The server no longer accepts its tokens. Click to open it, then choose Sign in….",
-                critical=True,
-                account_id=event.account_id,
-            )
+            account = self.window.model.account(event.account_id)
+            if account is not None and is_interactive(account):
+                # However many accounts ask, a browser opens only from the form's button.
+                text = "Click to sign in again (your browser opens only when you say so)."
+                offer: str | None = event.account_id
+            else:
+                text = (
+                    "The server no longer accepts its tokens. Click to open it, then choose "
+                    "Sign in…."
+                )
+                offer = None
+            if self.tray.notify(
+                f"{name} needs a new sign-in", text, critical=True, account_id=event.account_id
+            ):
+                self._sign_in_offer = offer
         elif event.kind is EventKind.REFRESH_FAILED:
             if self.tray.failure(event.account_id) == REPEATED_FAILURES:
                 self.tray.notify(

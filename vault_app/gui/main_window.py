@@ -808,7 +808,11 @@ class MainWindow(QMainWindow):
         if account is None or not attached:
             self.pin_action.setChecked(False)
             return
-        self.sign_in_action.setEnabled(account.status in (Status.SIGN_IN_NEEDED, Status.SIGNED_OUT))
+        from vault_app.gui.plain_words import is_interactive
+
+        # A browser or device account may sign in again at any time (another user, say).
+        needs_user = account.status in (Status.SIGN_IN_NEEDED, Status.SIGNED_OUT)
+        self.sign_in_action.setEnabled(needs_user or is_interactive(account))
         self.revoke_action.setEnabled(account.status is not Status.SIGNED_OUT)
         self.pin_action.setChecked(account.id in self.model.pinned)
 
@@ -1161,7 +1165,9 @@ class MainWindow(QMainWindow):
 
     def open_sign_in(self, account: Account) -> None:
         """The account's form in sign-in mode: the reason shown, the field to replace
-        focused, Name and Provider locked."""
+        focused, Name and Provider locked. A browser or device account's form has "Sign in
+        with browser" / "Get a sign-in code" as its button (gui/interactive_sign_in.py):
+        nothing opens in a browser until that is pressed."""
         from vault_app.gui.account_dialog import AccountDialog
 
         self._open_account_dialog(AccountDialog.for_sign_in(account, parent=self))

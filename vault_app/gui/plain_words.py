@@ -16,8 +16,13 @@ from vault_app.core.errors import (
     UserFacingError,
     VaultFileError,
 )
-from vault_app.core.model import Status
-from vault_app.core.providers.base import FieldKind, Provider
+from vault_app.core.model import Account, Status
+from vault_app.core.providers.base import AccountConfig, FieldKind, Provider, get_provider
+from vault_app.core.sign_in import SignInCancelledError
+
+# The form's main button for the browser and device grants (gui/interactive_sign_in.py).
+BROWSER_BUTTON = "Sign in with browser"
+DEVICE_BUTTON = "Get a sign-in code"
 
 # Advice meant for a terminal ("set one with --secret", "edit NAME --secret token"): the
 # dialogs say what to do in their own words instead.
@@ -63,10 +68,34 @@ def field_to_replace(
         return None
     if message and "invalid_client" in message and "client_secret" in candidates:
         return "client_secret"
+    if interactive(provider, fields):
+        return None  # the person signs in again at the server; nothing to type here
     for name in (*provider.token_fields, *provider.primary_credentials):
         if name in candidates and name in needed:
             return name
     return next((n for n in candidates if n in needed), candidates[0])
+
+
+def interactive(provider: Provider, fields: Mapping[str, str]) -> bool:
+    """Whether accounts with these fields sign in through the person (a browser or device
+    grant) rather than with secrets typed into the form."""
+    try:
+        return provider.interactive(AccountConfig(fields, {}))
+    except UserFacingError:  # an unknown grant: the form says so elsewhere
+        return False
+
+
+def is_interactive(account: Account) -> bool:
+    """Whether the account signs in through the person (browser or device grant)."""
+    try:
+        return interactive(get_provider(account.provider), account.fields)
+    except UserFacingError:  # a kind this version does not know
+        return False
+
+
+def interactive_button(fields: Mapping[str, str]) -> str:
+    """The words on the form's main button for a browser or device grant."""
+    return DEVICE_BUTTON if fields.get("grant") == "device_code" else BROWSER_BUTTON
 
 
 def what_to_do(
@@ -82,8 +111,25 @@ def what_to_do(
     rejected = isinstance(error, RejectedError) or (
         error is None and status is Status.SIGN_IN_NEEDED
     )
+    if rejected and provider is not None and isinstance(error, SignInCancelledError):
+        return (
+            "Press the button again to start a new sign-in."
+            if in_form
+            else "Use Sign in… to start a new sign-in."
+        )
     if rejected and provider is not None:
         name = field_to_replace(provider, fields, error.message if error else None)
+        if name is None and interactive(provider, fields):
+            how = (
+                "with a code entered on any device"
+                if fields.get("grant") == "device_code"
+                else "through your browser"
+            )
+            return (
+                f"Press {interactive_button(fields)} to sign in {how} again."
+                if in_form
+                else f"Use Sign in…, then sign in {how}."
+            )
         spec = provider.field(name) if name else None
         if spec is not None:
             how = "paste or load" if spec.kind is FieldKind.PEM else "enter"

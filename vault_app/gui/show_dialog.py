@@ -98,15 +98,26 @@ def claims_text(token: str) -> str:
         return "This token is not a JWT: there is no header or claims to show."
     text = "// header\n" + json.dumps(info.header, indent=2, sort_keys=True, default=str)
     text += "\n// claims (not verified)\n"
-    text += json.dumps(info.claims, indent=2, sort_keys=True, default=str)
+    return text + json.dumps(info.claims, indent=2, sort_keys=True, default=str) + _times(info)
+
+
+def id_token_text(id_token: str) -> str | None:
+    """The claims of an OpenID Connect id_token (who signed in, as the server says) in the
+    same form as `claims_text`, or None when it is not a JWT."""
+    info = jwtinfo.inspect(id_token)
+    if info is None:
+        return None
+    text = "// id_token claims (OpenID Connect, not verified)\n"
+    return text + json.dumps(info.claims, indent=2, sort_keys=True, default=str) + _times(info)
+
+
+def _times(info: jwtinfo.JwtInfo) -> str:
     times = [
         f"{name:<9} {local_time(value)}"
         for name in TIME_CLAIMS
         if isinstance(value := info.claims.get(name), (int, float)) and not isinstance(value, bool)
     ]
-    if times:
-        text += "\n// times, local\n" + "\n".join(times)
-    return text
+    return "\n// times, local\n" + "\n".join(times) if times else ""
 
 
 class ShowDialog(QDialog):
@@ -271,11 +282,16 @@ class ShowDialog(QDialog):
             issued = tokens.obtained_at
         self.issued_label.setText(local_time(issued) if tokens else "-")
         self.scope_label.setText(tokens.scope or "-" if tokens else "-")
-        self.claims.setPlainText(claims_text(tokens.access_token) if info and tokens else "")
-        self.claims.setVisible(info is not None)
+        id_text = id_token_text(tokens.id_token) if tokens and tokens.id_token else None
+        parts = [claims_text(tokens.access_token)] if info and tokens else []
+        parts += [id_text] if id_text else []
+        self.claims.setPlainText("\n\n".join(parts))
+        self.claims.setVisible(bool(parts))
         self.claims_caption.setText(
             "Decoded JWT (read without verifying the signature)"
             if info is not None
+            else "The access token is not a JWT; the id_token, decoded without verifying it:"
+            if id_text is not None
             else "Not a JWT: there is no header or claims to decode."
             if tokens is not None
             else ""

@@ -21,6 +21,7 @@ from vault_app.core.proxy_env import is_loopback_host
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http, Reply
+    from vault_app.core.sign_in import SignInView
 
 
 class FieldKind(str, enum.Enum):
@@ -158,6 +159,23 @@ class Provider(abc.ABC):
         """Checks beyond required fields (which fields a chosen grant needs, a key that
         matches its certificate); raises UsageError. Runs when an account is added or edited."""
         return
+
+    def interactive(self, config: AccountConfig) -> bool:
+        """Whether this account signs in only with the person (a browser or device grant):
+        then `sign_in` raises SignInNeededError and `sign_in_interactive` is the way in."""
+        return False
+
+    async def sign_in_interactive(
+        self, http: Http, config: AccountConfig, view: SignInView, *, limit: float
+    ) -> TokenSet:
+        """First tokens through the person (see core/sign_in.py), within `limit` seconds."""
+        raise UsageError(f"{self.kind} accounts sign in without a browser")
+
+    async def discover(self, http: Http, config: AccountConfig) -> dict[str, str]:
+        """The fields to store: the given ones plus what the server publishes about itself
+        (endpoint discovery). Runs when the account is added or edited, and when a request to
+        a discovered endpoint failed. Default: the fields unchanged."""
+        return dict(config.fields)
 
     def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
         """Names of the fields (secret or not) a complete account needs, given these

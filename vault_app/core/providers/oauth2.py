@@ -1,6 +1,8 @@
 """Generic OAuth 2.0 (RFC 6749) token endpoint: client_credentials, password, refresh_token and
 JWT-bearer grants (RFC 7523, and TradingView's ServerOAuth2Bearer with its own grant type),
-client authentication by HTTP Basic, body parameters or none, RFC 7009 revocation.
+client authentication by HTTP Basic, body parameters or none, RFC 7009 revocation. The
+interactive grants (authorization_code with PKCE, device_code) live in oauth_interactive.py and
+endpoint discovery from an `issuer` in oauth_discovery.py.
 
 A held refresh token is used to refresh; without one the grant is run again with the stored
 secrets. Errors are mapped from RFC 6749 section 5.2 codes to clear one-line messages.
@@ -25,7 +27,7 @@ from vault_app.core.errors import (
     UsageError,
 )
 from vault_app.core.model import TokenSet
-from vault_app.core.providers import replies
+from vault_app.core.providers import oauth_discovery, oauth_interactive, replies
 from vault_app.core.providers.base import (
     CA_BUNDLE,
     AccountConfig,
@@ -37,12 +39,18 @@ from vault_app.core.providers.base import (
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http, Reply
+    from vault_app.core.sign_in import SignInView
 
-GRANTS = ("client_credentials", "password", "jwt_bearer", "refresh_token")
+INTERACTIVE = oauth_interactive.INTERACTIVE
+GRANTS = ("client_credentials", "password", "jwt_bearer", "refresh_token", *INTERACTIVE)
 CLIENT_AUTH = ("basic", "post", "none")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 600
 JWT_ONLY = ("grant", ("jwt_bearer",))
+BROWSER_ONLY = ("grant", ("authorization_code",))
+DEVICE_ONLY = ("grant", ("device_code",))
+INTERACTIVE_ONLY = ("grant", INTERACTIVE)
+NEVER_SHOWN = ("grant", ())  # filled by discovery, never typed: forms leave it out
 PASSWORD_ONLY = (
     "grant",
     ("password",),
@@ -59,7 +67,19 @@ class OAuth2Provider(Provider):
     # Revoke forgets it, and replacing it drops the tokens that came from the old one.
     token_fields = ("refresh_token",)
     fields = (
-        Field("token_url", "Token URL", required=True, kind=FieldKind.URL),
+        Field(
+            "issuer",
+            "Issuer",
+            kind=FieldKind.URL,
+            help="OpenID Connect / RFC 8414 issuer (e.g. https://accounts.google.com): the "
+            "endpoints are discovered from it; endpoint fields set here override them.",
+        ),
+        Field(
+            "token_url",
+            "Token URL",
+            kind=FieldKind.URL,
+            help="The token endpoint; needed unless an issuer is set.",
+        ),
         Field(
             "grant",
             "Grant",
@@ -67,7 +87,9 @@ class OAuth2Provider(Provider):
             kind=FieldKind.CHOICE,
             choices=GRANTS,
             help="jwt_bearer signs an RS256 assertion with the private key (TradingView "
-            "ServerOAuth2Bearer); password is TradingView's PasswordBearer.",
+            "ServerOAuth2Bearer); password is TradingView's PasswordBearer; "
+            "authorization_code signs in through the browser, device_code with a code "
+            "entered on any device.",
         ),
         Field("client_id", "Client ID"),
         Field(
@@ -77,7 +99,37 @@ class OAuth2Provider(Provider):
             kind=FieldKind.CHOICE,
             choices=("auto", *CLIENT_AUTH),
             help="basic: HTTP Basic; post: client_id/client_secret in the body; none: a "
-            "public client; auto: post for jwt_bearer (as TradingView wants), else basic.",
+            "public client; auto: post for jwt_bearer (as TradingView wants), none for a "
+            "browser or device sign-in without a client secret, else basic.",
+        ),
+        Field(
+            "authorization_url",
+            "Authorization URL",
+            kind=FieldKind.URL,
+            help="authorization_code: the authorization endpoint, unless an issuer is set.",
+            shown_for=BROWSER_ONLY,
+        ),
+        Field(
+            "redirect_uri",
+            "Redirect URI",
+            help="authorization_code: a registered loopback redirect with a fixed port or "
+            "path (http://127.0.0.1:PORT/PATH); empty: http://127.0.0.1:<free port>/.",
+            shown_for=BROWSER_ONLY,
+        ),
+        Field(
+            "authorization_params",
+            "Extra authorization parameters",
+            help="authorization_code: added to the browser's request, as name=value&... "
+            "(Google: access_type=offline for a refresh token).",
+            shown_for=BROWSER_ONLY,
+        ),
+        Field(
+            "device_authorization_url",
+            "Device authorization URL",
+            kind=FieldKind.URL,
+            help="device_code: the RFC 8628 device authorization endpoint, unless an issuer "
+            "is set.",
+            shown_for=DEVICE_ONLY,
         ),
         Field("username", "Username", help="For the password grant.", shown_for=PASSWORD_ONLY),
         Field("scope", "Scope"),
@@ -147,6 +199,10 @@ class OAuth2Provider(Provider):
             shown_for=("grant", ("refresh_token",)),
         ),
         CA_BUNDLE,
+        *(
+            Field(name, f"{name.removeprefix('discovered_')} (discovered)", shown_for=NEVER_SHOWN)
+            for name in oauth_discovery.DISCOVERED
+        ),
     )
 
     # -- configuration ---------------------------------------------------------------------
@@ -161,20 +217,54 @@ class OAuth2Provider(Provider):
         chosen = config.fields.get("client_auth") or "auto"
         if chosen != "auto":
             return chosen
+        if self.interactive(config):
+            return "basic" if config.secrets.get("client_secret") else "none"
         return "post" if self.grant(config) == "jwt_bearer" else "basic"
+
+    def interactive(self, config: AccountConfig) -> bool:
+        return self.grant(config) in INTERACTIVE
 
     def can_sign_in_again(self, config: AccountConfig) -> bool:
         grant = self.grant(config)
-        if grant == "refresh_token":
-            return False  # its only credential is the refresh token that was just rejected
+        if grant in ("refresh_token", *INTERACTIVE):
+            # refresh_token: its only credential is the refresh token that was just rejected;
+            # the interactive grants need the person.
+            return False
         needed = {"password": ("password",), "jwt_bearer": ("private_key", "certificate")}
         return all(config.secrets.get(n) for n in needed.get(grant, ())) and (
             grant != "client_credentials" or bool(config.secrets.get("client_secret"))
         )
 
+    def resolved(self, config: AccountConfig) -> AccountConfig:
+        """The config with each endpoint field set from discovery unless set by hand; the
+        token URL must be known one way or the other."""
+        fields = self._endpoints(config.fields)
+        if not fields.get("token_url"):
+            raise UsageError("oauth2: no token endpoint: set token_url, or an issuer that has one")
+        return AccountConfig(fields, config.secrets)
+
+    @staticmethod
+    def _endpoints(given: Mapping[str, str]) -> dict[str, str]:
+        fields = dict(given)
+        for name in oauth_discovery.ENDPOINTS:
+            url = oauth_discovery.endpoint(fields, name)
+            if url:
+                fields[name] = url
+        return fields
+
     def validate(self, config: AccountConfig) -> None:
+        """UsageError unless the account can sign in as configured. Before discovery (an
+        `issuer` whose document was not fetched yet: the Add form checks as you type) the
+        endpoints count as coming from it; after, they must be there."""
         grant = self.grant(config)
-        fields, secrets = config.fields, config.secrets
+        fields, secrets = self._endpoints(config.fields), config.secrets
+        pending = oauth_discovery.pending(config.fields)
+        if not fields.get("token_url") and not pending:
+            raise UsageError(
+                "oauth2: no token endpoint: set token_url, or an issuer that publishes one"
+            )
+        if grant in INTERACTIVE:
+            self._validate_interactive(grant, config, fields, pending)
         if self.client_auth(config) != "none" and not fields.get("client_id"):
             raise UsageError(f"oauth2: client_auth {self.client_auth(config)} needs a client_id")
         if (
@@ -188,16 +278,69 @@ class OAuth2Provider(Provider):
         if grant == "refresh_token" and not secrets.get("refresh_token"):
             raise UsageError("oauth2: the refresh_token grant needs a refresh_token")
         if grant == "jwt_bearer":
-            build_assertion(config)  # checks the key, the certificate and the claims' fields
+            build_assertion(self.resolved(config))  # checks the key, certificate and claims
+
+    def _validate_interactive(
+        self, grant: str, config: AccountConfig, fields: Mapping[str, str], pending: bool
+    ) -> None:
+        if not fields.get("client_id"):
+            raise UsageError(f"oauth2: the {grant} grant needs a client_id")
+        chosen = config.fields.get("client_auth") or "auto"
+        if chosen in ("basic", "post") and not config.secrets.get("client_secret"):
+            raise UsageError(
+                f"oauth2: client_auth {chosen} needs a client_secret (a public client "
+                "has none: choose client_auth none or auto)"
+            )
+        if grant == "authorization_code":
+            if not fields.get("authorization_url") and not pending:
+                raise UsageError(
+                    "oauth2: authorization_code needs authorization_url, or an issuer that "
+                    "publishes one"
+                )
+            oauth_interactive.redirect_target(fields.get("redirect_uri"))
+            oauth_interactive.extra_parameters(fields.get("authorization_params"))
+        elif not fields.get("device_authorization_url") and not pending:
+            raise UsageError(
+                "oauth2: device_code needs device_authorization_url, or an issuer that "
+                "publishes one"
+            )
+
+    async def discover(self, http: Http, config: AccountConfig) -> dict[str, str]:
+        return await oauth_discovery.discover(self, http, config)
+
+    async def sign_in_interactive(
+        self, http: Http, config: AccountConfig, view: SignInView, *, limit: float
+    ) -> TokenSet:
+        config = self.resolved(config)
+        if self.grant(config) == "authorization_code":
+            return await oauth_interactive.sign_in_with_browser(
+                self, http, config, view, limit=limit
+            )
+        return await oauth_interactive.sign_in_with_device(self, http, config, view, limit=limit)
 
     def required_fields(self, fields: Mapping[str, str]) -> tuple[str, ...]:
-        """What `validate` and `sign_in` will ask for with this grant and client_auth."""
+        """What `validate` and `sign_in` will ask for with this grant and client_auth. The
+        endpoints: the issuer when one is given; else the token URL and, for the browser and
+        device grants, their own endpoint when either was typed by hand, or else the issuer
+        (the usual way in for those grants)."""
         config = AccountConfig(fields, {})
+        endpoints = {"issuer"} if fields.get("issuer") else {"token_url"}
         try:
             grant, auth = self.grant(config), self.client_auth(config)
         except UsageError:
-            return super().required_fields(fields)
-        needed = {"token_url"}
+            return self._ordered(endpoints)
+        needed = set(endpoints)
+        if grant in INTERACTIVE:
+            own = (
+                "authorization_url" if grant == "authorization_code" else "device_authorization_url"
+            )
+            if not fields.get("issuer"):
+                by_hand = any(fields.get(name) for name in ("token_url", own))
+                needed = {"token_url", own} if by_hand else {"issuer"}
+            needed.add("client_id")
+            if auth != "none":  # basic or post chosen: a confidential client
+                needed.add("client_secret")
+            return self._ordered(needed)
         if auth != "none" or grant == "jwt_bearer":  # the assertion's iss is the client_id
             needed.add("client_id")
         if grant == "client_credentials" and auth != "none":
@@ -209,10 +352,13 @@ class OAuth2Provider(Provider):
                 "jwt_bearer": ("assertion_sub", "private_key", "certificate"),
             }.get(grant, ())
         )
-        return tuple(spec.name for spec in self.fields if spec.name in needed)
+        return self._ordered(needed)
+
+    def _ordered(self, names: set[str]) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields if spec.name in names)
 
     def revoke_description(self, config: AccountConfig) -> str:
-        if config.fields.get("revocation_url"):
+        if oauth_discovery.endpoint(config.fields, "revocation_url"):
             return (
                 "Revoke asks the server to revoke the refresh token and the access token "
                 "(RFC 7009 at the revocation URL), then forgets them here."
@@ -256,17 +402,8 @@ class OAuth2Provider(Provider):
             form=form,
             headers=headers,
         )
-        data = _token_reply(reply, what)
-        return replies.token_set(
-            reply,
-            what,
-            replies.token_field(data, what, reply, "access_token"),
-            token_type=data.get("token_type"),
-            lifetime=data.get("expires_in"),
-            refresh_token=replies.optional_token(data, what, reply, "refresh_token"),
-            refresh_lifetime=data.get("refresh_token_expires_in"),
-            scope=data.get("scope"),
-        )
+        tokens, _data = token_reply_tokens(reply, what)
+        return tokens
 
     def _scoped(self, config: AccountConfig, form: dict[str, str]) -> dict[str, str]:
         for name in ("scope", "audience"):
@@ -277,6 +414,9 @@ class OAuth2Provider(Provider):
 
     async def sign_in(self, http: Http, config: AccountConfig) -> TokenSet:
         grant = self.grant(config)
+        if grant in INTERACTIVE:  # never without the person: see sign_in_interactive
+            raise SignInNeededError(oauth_interactive.needs_person(config))
+        config = self.resolved(config)
         what = f"oauth2: {grant} grant"
         if grant == "client_credentials":
             form = {"grant_type": "client_credentials"}
@@ -298,13 +438,16 @@ class OAuth2Provider(Provider):
         return await self._token_request(http, config, self._scoped(config, form), what)
 
     async def refresh(self, http: Http, config: AccountConfig, tokens: TokenSet) -> TokenSet:
+        if self.interactive(config):
+            return await oauth_interactive.refresh(self, http, self.resolved(config), tokens)
+        config = self.resolved(config)
         if not tokens.refresh_token:
             return await self.sign_in(http, config)
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
         return await self._token_request(http, config, form, "oauth2: refresh")
 
     async def revoke(self, http: Http, config: AccountConfig, tokens: TokenSet) -> RevokeOutcome:
-        url = config.fields.get("revocation_url")
+        url = oauth_discovery.endpoint(config.fields, "revocation_url")
         if not url:
             return RevokeOutcome(server_side=False, message=self.revoke_description(config))
         # Refresh token first: RFC 7009 2.1 lets that end its access tokens too.
@@ -360,6 +503,23 @@ def _revoke_outcome(revoked: list[str], kept: list[str]) -> RevokeOutcome:
 
 def _error_message(data: dict[str, Any], what: str, reply: Reply) -> str:
     return replies.error_message(data, what, reply)
+
+
+def token_reply_tokens(reply: Reply, what: str) -> tuple[TokenSet, dict[str, Any]]:
+    """The tokens of a token endpoint's reply (RFC 6749 section 5.1), and all its fields (an
+    OpenID Connect reply adds `id_token`). Raises as `_token_reply` and replies.token_set."""
+    data = _token_reply(reply, what)
+    tokens = replies.token_set(
+        reply,
+        what,
+        replies.token_field(data, what, reply, "access_token"),
+        token_type=data.get("token_type"),
+        lifetime=data.get("expires_in"),
+        refresh_token=replies.optional_token(data, what, reply, "refresh_token"),
+        refresh_lifetime=data.get("refresh_token_expires_in"),
+        scope=data.get("scope"),
+    )
+    return tokens, data
 
 
 def _token_reply(reply: Reply, what: str) -> dict[str, Any]:

@@ -1,0 +1,497 @@
+"""The browser and device sign-in against the fake, for what a real server rarely does: a wrong
+`state` or `iss`, an error with hostile text, a redirect that never comes (time limit, cancel;
+the port is free afterwards), other requests to the listener, slow_down, expired_token,
+access_denied, hostile device replies, a discovery document naming another issuer, endpoints
+that moved, an id_token for someone else; and the refresh path never starting a sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from tests.fakes.oauth_interactive import InteractiveFake
+from tests.fakes.server import Fault
+from tests.providers.wire import run, serving, stored
+from vault_app.core.errors import MisconfiguredError, RejectedError, UserFacingError
+from vault_app.core.http import Http
+from vault_app.core.model import Status
+from vault_app.core.providers import oauth_interactive
+from vault_app.core.providers.base import AccountConfig
+from vault_app.core.providers.oauth2 import OAuth2Provider
+from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
+from vault_app.core.vault import Vault
+
+CLIENT = "tv-app"
+SCOPE = "openid offline_access"
+
+
+@pytest.fixture
+def fake() -> Iterator[InteractiveFake]:
+    with serving(InteractiveFake()) as made:
+        made.add_interactive_client(CLIENT)
+        made.add_interactive_client("tv-confidential", "confidential-secret-0001")
+        yield made
+
+
+Answer = Callable[[BrowserStep], Coroutine[Any, Any, None]]
+
+
+class View:
+    """Plays the person: on the browser step, runs `answer` (which talks to the listener)."""
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.answer = answer
+        self.steps: list[Step] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def show(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.answer is not None and isinstance(step, BrowserStep):
+            self.tasks.append(asyncio.ensure_future(self.answer(step)))
+
+
+def redirect_of(step: BrowserStep) -> str:
+    return dict(parse_qsl(urlsplit(step.url).query))["redirect_uri"]
+
+
+async def get(url: str, **headers: str) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        return await client.get(url, headers=headers)
+
+
+def send(fake: InteractiveFake, **change: str | None) -> Answer:
+    """The server's redirect after a consent, with parameters changed (None removes one)."""
+
+    async def answer(step: BrowserStep) -> None:
+        params: dict[str, str] = fake.authorize(step.url)
+        for name, value in change.items():
+            if value is None:
+                params.pop(name, None)
+            else:
+                params[name] = value
+        await get(redirect_of(step) + "?" + urlencode(params))
+
+    return answer
+
+
+def fields(fake: InteractiveFake, **extra: str) -> dict[str, str]:
+    return {
+        "issuer": fake.issuer,
+        "grant": "authorization_code",
+        "client_id": CLIENT,
+        "scope": SCOPE,
+        **extra,
+    }
+
+
+async def added(vault: Vault, fake: InteractiveFake, **extra: str) -> None:
+    account, failure = await vault.add("acct", "oauth2", fields(fake, **extra), {})
+    assert failure is None and account.status is Status.SIGNED_OUT
+
+
+def refused(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def port_free(port: int) -> bool:
+    """Whether a new listener can take the port (as servers do: SO_REUSEADDR, so connections
+    that just closed, in TIME_WAIT, do not hold it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_code_flow_stores_tokens_and_id_token(tmp_path: Path, fake: InteractiveFake) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        view = View(send(fake))
+        account, tokens = await vault.login("acct", view)
+        assert account.status is Status.OK and tokens.refresh_token and tokens.id_token
+        step = view.steps[0]
+        assert isinstance(step, BrowserStep)
+        query = dict(parse_qsl(urlsplit(step.url).query))
+        assert query["prompt"] == "consent" and query["nonce"] and query["scope"] == SCOPE
+        assert redirect_of(step).startswith("http://127.0.0.1:")
+        exchange = fake.requests_to("/token")[-1].form()
+        assert exchange["grant_type"] == ["authorization_code"]
+        assert exchange["redirect_uri"] == [query["redirect_uri"]]
+        assert len(exchange["code_verifier"][0]) == 64
+        assert exchange["code_verifier"][0] not in step.url
+        assert (
+            exchange["client_id"] == [CLIENT]
+            and "authorization" not in fake.requests_to("/token")[-1].headers
+        )
+        port = urlsplit(redirect_of(step)).port
+        assert port is not None and refused(port) and port_free(port)
+        bundle = stored(vault, "acct").bundle
+        assert bundle is not None and tokens.id_token in bundle
+
+    run(tmp_path, scenario)
+
+
+def test_confidential_client_authenticates_with_basic(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        extra = fields(fake, client_id="tv-confidential")
+        secrets = {"client_secret": "confidential-secret-0001"}
+        account, failure = await vault.add("acct", "oauth2", extra, secrets)
+        assert failure is None and account.status is Status.SIGNED_OUT  # not signed in yet
+        await vault.login("acct", View(send(fake)))
+        request = fake.requests_to("/token")[-1]
+        assert (request.header("authorization") or "").startswith("Basic ")
+        assert "client_secret" not in request.form()
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"state": "someone-elses-state"}, "state does not match"),
+        ({"state": None}, "state does not match"),
+        ({"iss": "https://attacker.example"}, "RFC 9207 mix-up"),
+        ({"iss": None}, "lacks the iss parameter"),
+        (
+            {"code": None, "error": "access_denied", "error_description": "No\r\nX-Evil: 1 <b>"},
+            "access_denied",
+        ),
+    ],
+)
+def test_redirects_that_are_refused(
+    tmp_path: Path, fake: InteractiveFake, change: dict[str, str | None], expected: str
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        before = stored(vault, "acct")
+        with pytest.raises(RejectedError) as caught:
+            await vault.login("acct", View(send(fake, **change)))
+        assert expected in caught.value.message
+        assert "\n" not in caught.value.message and "\r" not in caught.value.message
+        assert stored(vault, "acct") == before  # nothing changed
+        assert fake.requests_to("/token") == []  # no code was ever exchanged
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [("invalid_scope", MisconfiguredError), ("temporarily_unavailable", UserFacingError)],
+)
+def test_other_authorization_errors(
+    tmp_path: Path, fake: InteractiveFake, error: str, kind: type[UserFacingError]
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        with pytest.raises(kind) as caught:
+            await vault.login("acct", View(send(fake, code=None, error=error)))
+        assert error in caught.value.message and caught.value.exit_code == 5
+
+    run(tmp_path, scenario)
+
+
+def test_a_redirect_that_never_comes_ends_in_time_and_frees_the_port(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        view = View()
+        with pytest.raises(RejectedError) as caught:
+            await vault.login("acct", view, limit=0.5)
+        assert "not completed within 0.5 s" in caught.value.message
+        step = view.steps[0]
+        assert isinstance(step, BrowserStep)
+        port = urlsplit(redirect_of(step)).port
+        assert port is not None and refused(port) and port_free(port)
+
+    run(tmp_path, scenario)
+
+
+def test_cancel_closes_the_listener(tmp_path: Path, fake: InteractiveFake) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        view = View()
+        task = asyncio.ensure_future(vault.login("acct", view))
+        while not view.steps:
+            await asyncio.sleep(0.01)
+        step = view.steps[0]
+        assert isinstance(step, BrowserStep)
+        port = urlsplit(redirect_of(step)).port
+        assert port is not None and not refused(port)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert refused(port) and port_free(port)
+        assert vault.load().find("acct").status is Status.SIGNED_OUT
+
+    run(tmp_path, scenario)
+
+
+def test_the_listener_answers_only_its_path_once(tmp_path: Path, fake: InteractiveFake) -> None:
+    pages: list[httpx.Response] = []
+
+    async def answer(step: BrowserStep) -> None:
+        base = redirect_of(step)
+        root = base.rsplit("/", 1)[0]
+        pages.append(await get(root + "/favicon.ico"))  # another path: 404, keeps waiting
+        pages.append(await get(base + "?code=x&state=y", Host="evil.example"))  # rebinding
+        params = fake.authorize(step.url)
+        params["junk"] = "<script>alert(1)</script>"
+        pages.append(await get(base + "?" + urlencode(params)))
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        view = View(answer)
+        await vault.login("acct", view)
+        assert [p.status_code for p in pages] == [404, 400, 200]
+        for page in pages:
+            assert "<script>" not in page.text and "alert" not in page.text
+            assert page.headers["referrer-policy"] == "no-referrer"
+            assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert "You can close this tab" in pages[-1].text
+        step = view.steps[0]
+        assert isinstance(step, BrowserStep)
+        with pytest.raises(httpx.ConnectError):  # a second redirect: nobody listens any more
+            await get(redirect_of(step) + "?" + urlencode(fake.authorize(step.url)))
+
+    run(tmp_path, scenario)
+
+
+def test_fixed_redirect_uri_port_and_path(tmp_path: Path, fake: InteractiveFake) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}/oauth/callback"
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake, redirect_uri=uri)
+        view = View(send(fake))
+        await vault.login("acct", view)
+        step = view.steps[0]
+        assert isinstance(step, BrowserStep) and redirect_of(step) == uri
+
+    run(tmp_path, scenario)
+
+
+def test_id_token_for_another_client_or_nonce_is_refused(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        before = stored(vault, "acct")
+        for claims in (
+            {"aud": "someone-else"},
+            {"nonce": "replayed"},
+            {"iss": "https://x.example"},
+        ):
+            fake.id_token_claims = claims
+            with pytest.raises(MisconfiguredError):
+                await vault.login("acct", View(send(fake)))
+            assert stored(vault, "acct") == before
+
+    run(tmp_path, scenario)
+
+
+def test_discovery_document_for_another_issuer_is_refused(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    fake.issuer_in_document = "https://attacker.example"
+
+    async def scenario(vault: Vault) -> None:
+        with pytest.raises(MisconfiguredError) as caught:
+            await vault.add("acct", "oauth2", fields(fake), {})
+        assert "names issuer 'https://attacker.example'" in caught.value.message
+        assert vault.load().accounts == []  # nothing was added
+
+    run(tmp_path, scenario)
+
+
+def test_rfc8414_place_and_endpoints_set_by_hand_win(tmp_path: Path, fake: InteractiveFake) -> None:
+    fake.oidc_document = False
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake, token_url=fake.url + "/token")
+        account = vault.load().find("acct")
+        assert account.fields["discovered_authorization_url"] == fake.url + "/authorize"
+        assert account.fields["token_url"] == fake.url + "/token"
+        assert fake.requests_to("/.well-known/oauth-authorization-server")
+
+    run(tmp_path, scenario)
+
+
+def test_moved_token_endpoint_is_rediscovered_on_failure(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        await vault.login("acct", View(send(fake)))
+        fake.routes[("POST", "/v2/token")] = fake.routes[("POST", "/token")]
+        fake.document_extra["token_endpoint"] = fake.url + "/v2/token"
+        fake.inject("/token", Fault.status(404), times=None)
+        account, _ = await vault.refresh("acct")
+        assert account.status is Status.OK
+        assert account.fields["discovered_token_url"] == fake.url + "/v2/token"
+        assert len(fake.requests_to("/v2/token")) == 1
+
+    run(tmp_path, scenario)
+
+
+def test_refresh_never_starts_a_sign_in(tmp_path: Path, fake: InteractiveFake) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        view = View(send(fake))
+        _, tokens = await vault.login("acct", view)
+        assert tokens.refresh_token
+        fake.revoke_family(fake.family_of(tokens.refresh_token), "revoked")  # type: ignore[arg-type]
+        with pytest.raises(RejectedError):
+            await vault.refresh("acct")
+        assert vault.load().find("acct").status is Status.SIGN_IN_NEEDED
+        assert len(view.steps) == 1  # only the sign-in the test asked for
+        # A refresh without any tokens (a new account) does not start one either.
+        account, failure = await vault.add("other", "oauth2", fields(fake), {})
+        with pytest.raises(RejectedError) as caught:
+            await vault.refresh("other")
+        assert "sign in again" in caught.value.message and failure is None
+        assert account.status is Status.SIGNED_OUT
+
+    run(tmp_path, scenario)
+
+
+# -- the device grant, with an injected clock ------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def device(fake: InteractiveFake, clock: Clock, view: View, limit: float = 300) -> Any:
+    async def main() -> Any:
+        http = Http()
+        provider = OAuth2Provider()
+        try:
+            config = AccountConfig(fields(fake, grant="device_code"), {})
+            config = AccountConfig(await provider.discover(http, config), {})
+            return await oauth_interactive.sign_in_with_device(
+                provider,
+                http,
+                provider.resolved(config),
+                view,
+                limit=limit,
+                sleep=clock.sleep,
+                clock=clock,
+            )
+        finally:
+            await http.aclose()
+
+    return asyncio.run(main())
+
+
+def test_device_polls_at_interval_and_slows_down(fake: InteractiveFake) -> None:
+    fake.device_outcomes = ["authorization_pending", "slow_down", "authorization_pending"]
+    fake.device_interval = 3
+    clock, view = Clock(), View()
+    tokens = device(fake, clock, view)
+    assert tokens.id_token and tokens.refresh_token
+    assert clock.sleeps == [3, 3, 8, 8]  # +5 s after slow_down, kept afterwards
+    step = view.steps[0]
+    assert isinstance(step, DeviceStep) and step.user_code == "WDJB-MJHT"
+    assert step.verification_uri == fake.url + "/device"
+    poll = fake.requests_to("/token")[-1].form()
+    assert poll["grant_type"] == ["urn:ietf:params:oauth:grant-type:device_code"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"), [("expired_token", "code expired"), ("access_denied", "denied")]
+)
+def test_device_stops_on_expired_or_denied(
+    fake: InteractiveFake, outcome: str, expected: str
+) -> None:
+    fake.device_outcomes = ["authorization_pending", outcome]
+    with pytest.raises(RejectedError) as caught:
+        device(fake, Clock(), View())
+    assert expected in caught.value.message
+
+
+def test_device_gives_up_at_the_limit(fake: InteractiveFake) -> None:
+    fake.device_outcomes = ["authorization_pending"] * 100
+    clock = Clock()
+    with pytest.raises(RejectedError) as caught:
+        device(fake, clock, View(), limit=30)
+    assert "not completed within 30 s" in caught.value.message
+    assert sum(clock.sleeps) <= 30
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"device_code": "d", "user_code": "AB\nCD", "verification_uri": "https://x.example/d"},
+        {"device_code": "d", "user_code": "AB\u202eCD", "verification_uri": "https://x.example"},
+        {"device_code": "d", "user_code": "ABCD", "verification_uri": "javascript:alert(1)"},
+        {"device_code": "d", "user_code": "ABCD", "verification_uri": "http://x.example/d"},
+        {"device_code": "", "user_code": "ABCD", "verification_uri": "https://x.example/d"},
+        {
+            "device_code": "d",
+            "user_code": "ABCD",
+            "verification_uri": "https://x.example/d",
+            "verification_uri_complete": "https://x.example/d?c=1 \x1b[31m",
+        },
+        {"device_code": "d", "user_code": "A" * 65, "verification_uri": "https://x.example"},
+    ],
+)
+def test_hostile_device_replies_are_refused(fake: InteractiveFake, reply: dict[str, Any]) -> None:
+    fake.device_reply = reply
+    view = View()
+    with pytest.raises(MisconfiguredError):
+        device(fake, Clock(), view)
+    assert view.steps == []  # nothing was shown to the person
+
+
+def test_listener_binds_loopback_only_and_frees_its_port() -> None:
+    async def main() -> None:
+        for value, bound in ((None, "127.0.0.1"), ("http://localhost/cb", "127.0.0.1")):
+            listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(value))
+            await listener.start()
+            assert listener._server is not None
+            addresses = [s.getsockname()[0] for s in listener._server.sockets]
+            assert addresses == [bound]  # never 0.0.0.0 or a public address
+            port = listener.port
+            await listener.aclose()
+            assert refused(port) and port_free(port)
+
+    asyncio.run(main())
+
+
+def test_a_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        target = oauth_interactive.redirect_target(f"http://127.0.0.1:{port}/cb")
+
+        async def main() -> None:
+            with pytest.raises(UserFacingError) as caught:
+                await oauth_interactive.LoopbackListener(target).start()
+            assert f"cannot listen on 127.0.0.1:{port}" in caught.value.message
+
+        asyncio.run(main())
