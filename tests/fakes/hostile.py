@@ -40,6 +40,7 @@ from tests.fakes.server import Fault, Reply, Request
 
 MINUTE = 60.0
 SKEW = 40 * MINUTE  # the issue's broker clock, 40 minutes off
+YEAR = 365 * 86400.0
 
 
 class Outcome(str, enum.Enum):
@@ -351,6 +352,30 @@ def skewed(offset: float, *, date: bool, iat: bool = True, lifetime: float | Non
     return build
 
 
+def dated(base: Build, offset: float) -> Build:
+    """`base`'s reply with a Date header `offset` seconds off the server's clock (a front
+    proxy whose clock is wrong, while the token issuer behind it is right)."""
+
+    def build(ctx: Context) -> Reply:
+        reply = base(ctx)
+        reply.headers["Date"] = http_date(ctx.fake.now() + offset)
+        return reply
+
+    return build
+
+
+def reissued_with_lifetime(change: Callable[[dict[str, Any]], None], lifetime: Any) -> Build:
+    """The access JWT's claims changed, sent with this lifetime field."""
+
+    def build(ctx: Context) -> Reply:
+        data = ctx.body()
+        ctx.reissue(data, change)
+        ctx.set(data, "LIFETIME", lifetime)
+        return ctx.json(data)
+
+    return build
+
+
 def raw_body(
     body: bytes | Callable[[Context], bytes],
     content_type: str | None = "application/json",
@@ -494,6 +519,18 @@ def _exp_from_now(seconds: float, *, iat: bool = True) -> Callable[[dict[str, An
     return change
 
 
+def _same(found: dict[str, Any]) -> None:
+    """Claims left as issued (a reissue that only drops the lifetime field)."""
+
+
+def _issued_ago(ago: float, life: float) -> Callable[[dict[str, Any]], None]:
+    def change(found: dict[str, Any]) -> None:
+        found["iat"] = int(time.time() - ago)
+        found["exp"] = int(time.time() - ago + life)
+
+    return change
+
+
 def _exp_ms(found: dict[str, Any]) -> None:
     found["exp"] = int(found["exp"]) * 1000
 
@@ -514,7 +551,10 @@ CATALOGUE: tuple[Case, ...] = (
     Case("expires_in-5000-digits", "numbers", S, literal("LIFETIME", "9" * 5000)),
     Case("expires_in-exponent-string", "numbers", S, fields(LIFETIME="6e2")),
     Case("expires_in-decimal-string", "numbers", S, fields(LIFETIME="600"), needs=LIFE),
-    Case("expires_in-float", "numbers", S, fields(LIFETIME=1800.5), needs=LIFE, life=(1790, 1801)),
+    # Milliseconds: 600,000 "seconds" is a week, the JWT's own exp says 10 minutes.
+    Case("expires_in-milliseconds-jwt", "numbers", S, fields(LIFETIME=600_000), needs=LIFE),
+    # Below the JWT's own 600 s: a longer lifetime than the JWT's exp gives is capped by it.
+    Case("expires_in-float", "numbers", S, fields(LIFETIME=300.5), needs=LIFE, life=(290, 301)),
     Case("refresh-lifetime-1e400", "numbers", S, literal("REFRESH_LIFETIME", "1e400")),
     Case("refresh-lifetime-negative", "numbers", S, fields(REFRESH_LIFETIME=-1)),
     # -- numbers: JWT claims (no lifetime field: the JWT or the last lifetime decides) -------
@@ -568,6 +608,17 @@ CATALOGUE: tuple[Case, ...] = (
         T,
         claims(_exp_from_now(-MINUTE, iat=False)),
         says="clock",
+    ),
+    # A front proxy's Date behind, the issuer right: a token lives no longer than exp - iat.
+    Case("date-40min-behind-issuer-right", "clocks", S, dated(claims(_same), -SKEW)),
+    Case("date-1-year-behind-issuer-right", "clocks", S, dated(claims(_same), -YEAR)),
+    # A gateway's cached JWT (issued 50 minutes ago, 10 left) sent with a fresh expires_in.
+    Case(
+        "cached-jwt-with-fresh-expires_in",
+        "clocks",
+        S,
+        reissued_with_lifetime(_issued_ago(50 * MINUTE, 60 * MINUTE), 3600),
+        needs=LIFE,
     ),
     Case("date-garbage", "clocks", S, with_header("Date", "yesterday at noon")),
     Case("date-year-9999", "clocks", S, with_header("Date", "Fri, 31 Dec 9999 23:59:59 GMT")),

@@ -160,6 +160,55 @@ def test_a_front_proxys_date_does_not_overrule_the_issuers_iat() -> None:
     assert (found.basis, found.at) == ("exp-iat", NOW + 1800)
 
 
+@pytest.mark.parametrize("behind", [2400.0, 86400.0, 365 * 86400.0])
+def test_a_date_header_behind_never_stretches_a_token_past_its_own_life(behind: float) -> None:
+    """A front proxy's clock behind, the issuer right: by the Date the token would live
+    `behind` seconds longer than the 30 minutes its issuer gave it."""
+    access = token(iat=int(NOW), exp=int(NOW) + 1800)
+    found = replies.expiry(access, None, NOW, NOW - behind)
+    assert (found.basis, found.at) == ("exp-iat", NOW + 1800)
+
+
+@pytest.mark.parametrize("lifetime", [3600, 600_000, "1800000"])
+def test_a_lifetime_longer_than_the_jwts_own_is_capped_by_it(lifetime: object) -> None:
+    """expires_in in milliseconds, or a gateway's cached JWT (issued 50 minutes ago, 10
+    minutes left, as its Date shows) sent with a fresh expires_in: the resource server checks
+    the JWT's exp. (Without a Date the cached token reads as an issuer 50 minutes behind.)"""
+    fresh = token(iat=int(NOW), exp=int(NOW) + 600)
+    cached = token(iat=int(NOW) - 3000, exp=int(NOW) + 600)
+    for access, date in ((fresh, NOW), (fresh, None), (cached, NOW)):
+        found = replies.expiry(access, lifetime, NOW, date)
+        assert found.at == int(NOW) + 600, (access, date)
+        assert found.lifetime is not None and found.lifetime <= 600
+
+
+def test_an_exp_without_iat_does_not_overrule_the_lifetime() -> None:
+    """With no iat, an exp 40 minutes behind ours may be a skewed server's: the reply's
+    lifetime stands (nothing tells whose clock is wrong)."""
+    access = token(exp=int(NOW) - 2400 + 600)
+    found = replies.expiry(access, 600, NOW, None)
+    assert (found.at, found.basis) == (NOW + 600, "lifetime")
+
+
+@given(
+    life=st.integers(1, 10**6),
+    issued_ago=st.integers(-(10**6), 10**6),
+    date_offset=st.one_of(st.none(), st.integers(-(10**8), 10**8)),
+    lifetime=st.one_of(st.none(), st.integers(1, 10**8)),
+)
+def test_no_jwt_outlives_its_own_claims(
+    life: int, issued_ago: int, date_offset: int | None, lifetime: int | None
+) -> None:
+    """Whatever the Date header and the lifetime field say, a JWT with iat and exp is never
+    given more than exp - iat from its arrival."""
+    iat = int(NOW) - issued_ago
+    access = token(iat=iat, exp=iat + life)
+    date = None if date_offset is None else NOW + date_offset
+    found = replies.expiry(access, lifetime, NOW, date)
+    if found.at is not None:
+        assert found.at <= NOW + life + replies.CLOCK_TOLERANCE
+
+
 def test_agreeing_clocks_keep_exp_exactly() -> None:
     exp = int(NOW) + 1800
     assert replies.expiry(token(iat=int(NOW), exp=exp), None, NOW, NOW + 2).at == exp

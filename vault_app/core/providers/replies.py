@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vault_app.core import bounds, jwtinfo
@@ -275,27 +275,44 @@ def expiry(token: str, lifetime: Any, arrival: float, server_time: float | None)
     JWT's `exp`, moved by the server clock's offset from ours (the Date header), or, without
     a Date (or when the Date says expired but disagrees with the token's own `iat`), `exp -
     iat` counted from arrival when `iat` disagrees with our clock; else `exp` as is; else
-    unknown."""
+    unknown.
+
+    A JWT never lives longer than its own claims allow, whatever else the reply says: no
+    longer than `exp - iat` from its arrival (a Date header from a front proxy whose clock is
+    behind would stretch it), and no longer than its `exp` when that can be placed on our
+    clock (a lifetime in milliseconds, or a gateway's cached token sent with a fresh
+    `expires_in`). The resource server checks the JWT's `exp`, not the reply."""
     given = seconds(lifetime)
-    if given is not None:
-        return Expiry(arrival + given, given, "lifetime")
+    claimed, placed = _jwt_expiry(token, arrival, server_time)
+    if given is None:
+        return claimed
+    if placed and claimed.at is not None and claimed.at < arrival + given:
+        return replace(claimed, lifetime=bounds.duration(claimed.at - arrival))
+    return Expiry(arrival + given, given, "lifetime")
+
+
+def _jwt_expiry(token: str, arrival: float, server_time: float | None) -> tuple[Expiry, bool]:
+    """The expiry by the JWT's own claims (see expiry), and whether it can overrule a lifetime
+    the reply gave: only for a JWT that carries its `iat`, which bounds its life whatever the
+    clocks say (with an `exp` alone, a Date header from another clock could kill it)."""
     info = jwtinfo.inspect(token)
     exp = info.expires_at if info is not None else None
     if info is None or exp is None:
-        return Expiry(None, None, "unknown")
+        return Expiry(None, None, "unknown"), False
     issued, jwt_life = info.issued_at, info.lifetime
     if server_time is not None:
         skew = arrival - server_time
         at = exp + skew if abs(skew) > CLOCK_TOLERANCE else exp
         basis = "exp+date"
         if (
-            at <= arrival
-            and issued is not None
+            issued is not None
             and jwt_life is not None
             and abs(server_time - issued) > CLOCK_TOLERANCE
+            and (at <= arrival or at > arrival + jwt_life + CLOCK_TOLERANCE)
         ):
             # The Date header (often a front proxy's clock) and the issuer's own iat
-            # disagree: the issuer's clock is the one its tokens are checked against.
+            # disagree, and by the Date the token would be dead already or live longer than
+            # the issuer gave it: the issuer's clock is the one its tokens are checked against.
             at, basis = arrival + jwt_life, "exp-iat"
     elif issued is not None and jwt_life is not None and abs(arrival - issued) > CLOCK_TOLERANCE:
         at, basis = arrival + jwt_life, "exp-iat"
@@ -305,7 +322,8 @@ def expiry(token: str, lifetime: Any, arrival: float, server_time: float | None)
     life = jwt_life
     if life is None and sane is not None:
         life = bounds.duration(sane - arrival)
-    return Expiry(sane, life, basis if sane is not None else "unknown", exp, server_time)
+    found = Expiry(sane, life, basis if sane is not None else "unknown", exp, server_time)
+    return found, issued is not None
 
 
 def clock_message(what: str, host: str, found: Expiry, arrival: float) -> str:
