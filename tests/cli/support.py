@@ -167,6 +167,16 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
+def memory_limit(limit: int) -> Callable[[], None]:
+    """A preexec hook: the child's address space is at most `limit` bytes (RLIMIT_AS), so a
+    read that would fill memory fails in the child instead of swamping the machine."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
 def obeying_file_modes() -> list[str]:
     """A command prefix under which file modes apply: for root, setpriv drops the two
     capabilities that let root read and write past them; anyone else obeys them anyway."""

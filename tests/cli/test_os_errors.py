@@ -92,6 +92,23 @@ def test_an_unreadable_vault_file(cli: Cli) -> None:
     assert result.err == f"token-vault: error: cannot read {path}: Permission denied\n"
 
 
+@pytest.mark.parametrize("command", [("list",), ("token", "api"), ("add", "x")])
+def test_a_named_pipe_for_the_vault_file(cli: Cli, command: tuple[str, ...]) -> None:
+    """A named pipe where accounts.json should be (a hung file): every command once waited
+    for ever for a writer; now each says what it found, at once."""
+    cli.home.mkdir(mode=0o700, exist_ok=True)
+    path = cli.home / "accounts.json"
+    os.mkfifo(path, 0o600)
+    args = (
+        (*command, "--provider", "static", "--secret", "token") if command[0] == "add" else command
+    )
+    result = quiet(cli)(*args, stdin="tok-0001\n", timeout=30)
+    assert_error(result, 1)
+    assert (
+        result.err == f"token-vault: error: cannot read {path}: a named pipe, not a regular file\n"
+    )
+
+
 def test_an_add_on_a_full_disk_takes_its_secret_back(cli: Cli) -> None:
     assert_ok(add_static(cli, "api", make_jwt(3600)))
     path = cli.home / "accounts.json"

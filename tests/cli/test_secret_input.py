@@ -8,7 +8,9 @@ import argparse
 import os
 import pty
 import select
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +21,12 @@ from tests.cli.support import (
     assert_error,
     assert_ok,
     json_out,
+    memory_limit,
     random_secret,
+    run_cli,
     run_with_multi,
 )
-from tests.conftest import REPO, Cli
+from tests.conftest import REPO, Cli, Result
 from vault_app.cli import build_parser
 from vault_app.core.providers.base import get_provider, kinds
 
@@ -163,6 +167,47 @@ def test_unreadable_secret_file_exits_2(cli: Cli, tmp_path: Path, kind: str) -> 
     result = cli("add", "f", "--provider", "static", "--secret-file", f"token={path}")
     assert_error(result, 2, contains="--secret-file token")
     assert not (cli.home / "accounts.json").exists()
+
+
+def test_an_endless_secret_file_is_cut_at_the_cap(cli: Cli) -> None:
+    """`--secret-file token=/dev/zero` (or any wrong, huge file) once read until memory ran
+    out: it is one line, exit 2, after reading at most the cap."""
+    result = run_cli(
+        cli, "add", "z", "--provider", "static", "--secret-file", "token=/dev/zero",
+        preexec=memory_limit(1 << 30),
+    )  # fmt: skip
+    assert_error(result, 2, contains="/dev/zero is larger than 1024 KiB")
+    assert not (cli.home / "accounts.json").exists()
+
+
+def test_an_endless_secret_line_is_cut_at_the_cap(cli: Cli) -> None:
+    with open("/dev/zero", "rb") as zeros:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vault_app", "add", "z", "--provider", "static",
+             "--secret", "token"],
+            stdin=zeros, capture_output=True, text=True, timeout=60, env=cli.env, cwd=REPO,
+            preexec_fn=memory_limit(1 << 30), check=False,
+        )  # fmt: skip
+    assert_error(Result(proc.returncode, proc.stdout, proc.stderr), 2, contains="1024 KiB")
+    assert not (cli.home / "accounts.json").exists()
+
+
+def test_a_secret_file_may_be_a_pipe(cli: Cli, tmp_path: Path) -> None:
+    """`--secret-file token=<(pass show api)`: the shell hands over a pipe."""
+    value = random_secret()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo, 0o600)
+
+    def write() -> None:
+        with open(fifo, "w") as out:
+            out.write(value + "\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    result = cli("add", "p", "--provider", "static", "--secret-file", f"token={fifo}")
+    writer.join(10)
+    assert_ok(result)
+    assert assert_ok(cli("token", "p")).out == value + "\n"
 
 
 def test_secret_file_for_unknown_or_plain_field_exits_2(cli: Cli, tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ loop; on the Secret Service not even keyring's backend discovery (core/fast_read
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import REPO, Cli
 
@@ -84,3 +87,24 @@ def test_a_stale_hint_falls_back_to_keyring(cli: Cli) -> None:
     finally:
         keyring.set_password(service, key, value)
     assert cli("token", "k").out == "tok-k-0003\n"
+
+
+@pytest.mark.parametrize("damage", ["non-ascii", "named-pipe", "folder", "huge"])
+def test_a_damaged_hint_only_costs_the_speed_up(cli: Cli, damage: str) -> None:
+    """The hint file is the user's to delete or edit: a byte that is not ASCII once ended
+    `token` with an internal UnicodeDecodeError, and a named pipe in its place blocked it
+    for ever. Either way, keyring reads the token."""
+    _add_static(cli, "k", "tok-k-0004")
+    hint = cli.home / "keyring-backend"
+    hint.unlink()
+    if damage == "non-ascii":
+        hint.write_bytes(b"Secr\xe9tService\n")
+    elif damage == "named-pipe":
+        os.mkfifo(hint, 0o600)
+    elif damage == "folder":
+        hint.mkdir()
+    else:
+        hint.write_bytes(b"SecretService" + b" " * (1 << 20))
+    result = cli("token", "k", timeout=30)
+    assert (result.code, result.out) == (0, "tok-k-0004\n"), result.err[-500:]
+    assert "Traceback" not in result.err and "internal error" not in result.err

@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import REPO
@@ -80,3 +82,34 @@ def test_no_command_opens_the_window(vault_home: Path) -> None:
     assert "Traceback" not in err
     # Opening the window reads no secret and creates no vault file.
     assert not (vault_home / "accounts.json").exists()
+
+
+def _deep(path: Path) -> None:
+    depth = 200_000  # deeper than any JSON parser's recursion limit
+    path.write_text('{"schema": 1, "vault_id": "v", "settings": ' + "[" * depth + "]" * depth + "}")
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path, 0o600)  # no writer ever comes: a plain open() waits for ever
+
+
+@pytest.mark.parametrize("damage", [_deep, _fifo], ids=["nested-200k-deep", "named-pipe"])
+def test_a_damaged_metadata_file_still_opens_the_window(
+    vault_home: Path, damage: Callable[[Path], None]
+) -> None:
+    """The settings read before the window opens meet the file first: a nesting too deep
+    for Python's json (RecursionError) or a pipe in the file's place must neither kill nor
+    freeze the launch; the window opens and says what is wrong with the file."""
+    vault_home.mkdir(mode=0o700, exist_ok=True)
+    path = vault_home / "accounts.json"
+    damage(path)
+    if path.is_file():
+        path.chmod(0o600)
+    env = dict(os.environ, TOKEN_VAULT_HOME=str(vault_home), QT_QPA_PLATFORM="xcb")
+    app = _launch(env)
+    try:
+        _wait_for_window(app)
+    finally:
+        app.terminate()
+        _, err = app.communicate(timeout=10)
+    assert "Traceback" not in err

@@ -486,6 +486,43 @@ def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
         store.load()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device", "device-symlink"])
+def test_a_file_that_is_not_a_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """A named pipe in the file's place would block every command and the window's start
+    for ever (no writer ever comes); a device such as /dev/zero would fill memory."""
+    store = AccountStore(tmp_path / "vault")
+    store.home.mkdir(mode=0o700)
+    if kind == "fifo":
+        os.mkfifo(store.path, 0o600)
+        what = "a named pipe"
+    else:
+        store.path.symlink_to("/dev/zero" if kind == "device-symlink" else "/dev/null")
+        what = "a device"
+    message = f"cannot read {store.path}: {what}, not a regular file"
+    with pytest.raises(VaultFileError, match=re.escape(message)):
+        store.load()
+    with pytest.raises(VaultFileError, match=re.escape(message)):
+        store.update(_adder("one"))
+    assert not store.path.is_file() and not store.backup_path.exists()
+
+
+def test_a_huge_file_is_refused_unread_and_left_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault_app.core import account_store
+
+    monkeypatch.setattr(account_store, "MAX_FILE_BYTES", 4096)
+    store = AccountStore(tmp_path / "vault")
+    store.update(_adder("one"))
+    doc = json.loads(store.path.read_text())
+    doc["accounts"][0]["last_error"] = "x" * 5000
+    store.path.write_text(json.dumps(doc))
+    before = store.path.read_bytes()
+    with pytest.raises(VaultFileError, match="larger than 4 KiB, which no vault needs"):
+        store.update(_adder("two"))
+    assert store.path.read_bytes() == before
+
+
 def test_a_vault_home_that_cannot_be_created_says_why(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     store = AccountStore(tmp_path / "file" / "vault")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from vault_app.core import bounds, redact
+from vault_app.core import files as file_reading
 from vault_app.core.errors import UsageError
 from vault_app.core.text import printable
 from vault_app.core.timefmt import iso_utc
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PROG = "token-vault"
+# Far more than any key, certificate chain or token (a header holds 8-16 KiB): a secret file
+# or line longer than this is a mistake (`/dev/zero`, the wrong file), never read whole.
+MAX_SECRET_BYTES = 1024 * 1024
 
 log = logging.getLogger("vault_app")
 
@@ -105,9 +109,14 @@ def read_secrets(
 
             value = getpass.getpass(f"{spec.label} ({name}): ")
         else:
-            line = stdin.readline()
+            line = stdin.readline(MAX_SECRET_BYTES + 1)
             if not line:
                 raise UsageError(f"--secret {name}: expected one line on standard input, got none")
+            if len(line) > MAX_SECRET_BYTES:
+                raise UsageError(
+                    f"--secret {name}: the line on standard input is longer than "
+                    f"{MAX_SECRET_BYTES // 1024} KiB: not a secret"
+                )
             value = line.rstrip("\r\n")
         if not value:
             raise UsageError(f"--secret {name}: the value is empty")
@@ -117,10 +126,20 @@ def read_secrets(
         if spec is None or not spec.secret:
             raise UsageError(f"{provider_kind} has no secret field {name!r}")
         try:
-            value = Path(path).expanduser().read_text()
+            # Not only regular files: `--secret-file key=<(pass show key)` reads a pipe.
+            raw = file_reading.read_capped(Path(path).expanduser(), MAX_SECRET_BYTES, regular=False)
+            value = raw.decode("utf-8")
+        except file_reading.FileTooLarge:
+            raise UsageError(
+                f"--secret-file {name}: {printable(path)} is larger than "
+                f"{MAX_SECRET_BYTES // 1024} KiB: "
+                "not a key, certificate or secret"
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise UsageError(f"--secret-file {name}: cannot read {path}: {reason}") from None
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise UsageError(
+                f"--secret-file {name}: cannot read {printable(path)}: {reason}"
+            ) from None
         if spec.kind is not FieldKind.PEM:
             value = value.strip()
         if not value.strip():

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1  # vault_schema.SCHEMA_VERSION, without importing msgspec to read it
 FILE_NAME = "accounts.json"
+# 2,000 accounts take about 2 MiB: a file this large was not written by Token Vault.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 # How long a metadata write waits for more changes to join it. Nobody waits on it but the
 # refresh that made the change (the next request has its slot already): a long window means
 # fewer rewrites of a file that holds every account.
@@ -172,14 +174,22 @@ class AccountStore:
         except OSError as exc:
             raise VaultFileError(f"cannot read {self.home}: {_reason(exc)}") from None
         _check_private(self.home, folder, is_folder=True)
+        from vault_app.core import files
+
         try:
-            with open(self.path, "rb") as handle:
-                _check_private(self.path, os.fstat(handle.fileno()), is_folder=False)
-                raw = handle.read()
+            raw = files.read_capped(
+                self.path,
+                MAX_FILE_BYTES,
+                check=lambda info: _check_private(self.path, info, is_folder=False),
+            )
         except FileNotFoundError:
             return self._empty()
         except OSError as exc:
             raise VaultFileError(f"cannot read {self.path}: {_reason(exc)}") from None
+        except files.FileTooLarge:
+            raise self._refuse(
+                f"larger than {files.size_words(MAX_FILE_BYTES)}, which no vault needs"
+            ) from None
         return self._parse(raw)
 
     @staticmethod

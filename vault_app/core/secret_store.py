@@ -453,10 +453,13 @@ def unowned(usernames: Iterable[str], generations: Mapping[str, int]) -> list[st
 
 
 def read_hint(hint: Path) -> str | None:
-    """What the hint file says ("SecretService"), or None when there is none."""
+    """What the hint file says ("SecretService"), or None when there is none or it is not a
+    short ASCII text file (a hand-edited or replaced hint only loses the speed-up)."""
+    from vault_app.core import files
+
     try:
-        return hint.read_text(encoding="ascii").strip()
-    except OSError:
+        return files.read_capped(hint, 256).decode("ascii").strip()
+    except (OSError, ValueError):  # FileTooLarge, UnicodeDecodeError
         return None
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vault_app.core import files
 from vault_app.core.providers.base import Field, FieldKind
 
 # Largest PEM file read by "Load file…": keys and certificates are a few KiB.
@@ -278,10 +279,15 @@ class FieldEditor(QWidget):
         """Fill the field from a PEM file; a file that cannot be used is reported in words."""
         assert self.text is not None
         try:
-            if path.stat().st_size > PEM_FILE_LIMIT:
-                raise ValueError("too large for a key or certificate")
-            content = path.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            # A regular file only: a named pipe or a device chosen by mistake would block
+            # this (the GUI) thread or fill memory.
+            content = files.read_capped(path, PEM_FILE_LIMIT).decode("ascii")
+        except files.FileTooLarge:
+            self.problem.emit(
+                f"{self.spec.label}: cannot use {path.name}: too large for a key or certificate."
+            )
+            return
+        except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             if isinstance(exc, UnicodeDecodeError):
                 why = "not a text (PEM) file"

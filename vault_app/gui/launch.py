@@ -16,7 +16,8 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from vault_app.core.account_store import FILE_NAME, default_home
+from vault_app.core import files
+from vault_app.core.account_store import FILE_NAME, MAX_FILE_BYTES, default_home
 from vault_app.gui import first_paint, theme
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
@@ -61,9 +62,9 @@ def _early_settings(home: Path) -> dict[str, Any]:
     """The settings, read without building the accounts (a damaged file is reported once
     the window is up; each value is checked where it is used)."""
     try:
-        raw = json.loads((home / FILE_NAME).read_bytes())
+        raw = json.loads(files.read_capped(home / FILE_NAME, MAX_FILE_BYTES))
         settings = raw.get("settings", {})
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # a nesting too deep
         return {}
     return settings if isinstance(settings, dict) else {}
 

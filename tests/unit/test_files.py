@@ -1,0 +1,67 @@
+"""core/files.py: reading files a person may have replaced by a pipe, a device or something
+huge, without blocking and never past a cap."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from vault_app.core import files
+
+
+def test_a_regular_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"hello")
+    assert files.read_capped(path, 5) == b"hello"
+
+
+def test_more_than_the_cap_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 11)
+    with pytest.raises(files.FileTooLarge, match=r"larger than 0\.0097"):
+        files.read_capped(path, 10)
+    with pytest.raises(files.FileTooLarge):
+        files.read_capped(Path("/dev/zero"), 1 << 20, regular=False)  # endless: cut at the cap
+
+
+def test_a_named_pipe_is_refused_at_once(tmp_path: Path) -> None:
+    """No writer will ever come: a plain open() would wait for ever."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(OSError, match="a named pipe, not a regular file"):
+        files.read_capped(fifo, 100)
+
+
+def test_other_kinds_of_file_are_refused() -> None:
+    with pytest.raises(OSError, match="a device, not a regular file"):
+        files.read_capped(Path("/dev/zero"), 100)
+    with pytest.raises(IsADirectoryError):
+        files.read_capped(Path("/"), 100)
+
+
+def test_a_pipe_is_read_when_asked_for(tmp_path: Path) -> None:
+    """`--secret-file key=<(pass show key)`: a pipe with a writer is read, up to the cap."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+
+    def write() -> None:
+        with open(fifo, "wb") as out:
+            out.write(b"secret-from-a-pipe\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert files.read_capped(fifo, 100, regular=False) == b"secret-from-a-pipe\n"
+    finally:
+        writer.join(10)
+
+
+def test_the_check_sees_the_open_files_stat(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    seen: list[int] = []
+    files.read_capped(path, 5, check=lambda info: seen.append(info.st_size))
+    assert seen == [1]
