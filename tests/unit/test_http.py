@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import threading
 import time
 import tracemalloc
 import zlib
@@ -432,6 +434,59 @@ def test_an_unreadable_ca_bundle_is_misconfigured(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_text("not a certificate")
     with pytest.raises(MisconfiguredError, match="cannot use CA bundle"):
         _post("https://127.0.0.1:9/x", ca_bundle=str(tmp_path / "junk.pem"))
+
+
+def test_a_ca_bundle_replaced_by_a_named_pipe_is_refused_at_once(tmp_path: Path) -> None:
+    """The bundle was a file when it was set; a pipe (or a hung mount) in its place once
+    blocked every request of the account for ever, past the request deadline, holding its
+    lock."""
+    fifo = tmp_path / "bundle.pem"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(MisconfiguredError, match="a named pipe, not a regular file"):
+        _post("https://127.0.0.1:9/x", ca_bundle=str(fifo), deadline=60)
+
+
+def test_a_huge_ca_bundle_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_module, "MAX_CA_BUNDLE_BYTES", 1024)
+    big = tmp_path / "big.pem"
+    big.write_text("#" * 2000)
+    with pytest.raises(MisconfiguredError, match="larger than 1 KiB"):
+        _post("https://127.0.0.1:9/x", ca_bundle=str(big))
+
+
+def test_a_bundle_with_comments_in_other_scripts_is_used(tmp_path: Path) -> None:
+    """certifi's own bundle names authorities in their languages ("Főtanúsítvány")."""
+    import certifi
+
+    bundle = tmp_path / "with-comments.pem"
+    bundle.write_text("# Label: Főtanúsítvány\n" + Path(certifi.where()).read_text("utf-8"))
+    context = http_module.trust_store(str(bundle))
+    assert len(context.get_ca_certs()) >= 100
+
+
+def test_a_client_that_cannot_be_made_ends_at_the_deadline(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Making the client reads certificate stores, which a mount that does not answer can
+    block: the request deadline covers it, and as nothing was sent it is plainly transient
+    (not a request that may have been acted on)."""
+    release = threading.Event()
+    made = Http._make_client
+
+    def stuck(self: Http, ca_bundle: str | None, proxy: str | None) -> object:
+        release.wait(60)
+        return made(self, ca_bundle, proxy)
+
+    monkeypatch.setattr(Http, "_make_client", stuck)
+    try:
+        with pytest.raises(TransientError, match="could not prepare a connection") as caught:
+            _post(server.url + "/ok", deadline=0.5)
+    finally:
+        release.set()
+    assert not isinstance(caught.value, SentButNoAnswerError)
+    assert server.requests == []
 
 
 # -- parsers of outside data (hypothesis) ------------------------------------------------------

@@ -30,11 +30,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from vault_app import __version__
-from vault_app.core import bounds, wire
+from vault_app.core import bounds, files, wire
 from vault_app.core.errors import MisconfiguredError, RejectedError, TransientError
 from vault_app.core.proxy_env import ProxyEnvironment, ProxyProblem
 from vault_app.core.redact import one_line
@@ -47,6 +48,7 @@ READ_TIMEOUT = 20.0
 DEFAULT_DEADLINE = 30.0  # seconds for one whole request, reply body included
 MAX_REPLY_BYTES = wire.MAX_REPLY_BYTES
 MAX_RETRY_AFTER = 86400.0  # a Retry-After beyond a day is read as a day
+MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024  # certifi's whole bundle is about 0.3 MiB
 _MAX_COMPLAINT = 160
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -271,7 +273,18 @@ def _trust_store(
         context.load_verify_locations(cafile=certifi.where())
     if ca_bundle:
         try:
-            context.load_verify_locations(cafile=ca_bundle)
+            # Read by us, not by OpenSSL: a named pipe or a device in the file's place is
+            # refused rather than waited on, and a huge file is not read whole.
+            raw = files.read_capped(Path(ca_bundle), MAX_CA_BUNDLE_BYTES)
+            # cadata takes ASCII only: the PEM blocks, without comments in other scripts
+            # (certifi's own bundle names its authorities in their languages).
+            pem = "\n".join(line for line in raw.decode("latin-1").splitlines() if line.isascii())
+            context.load_verify_locations(cadata=pem)
+        except files.FileTooLarge:
+            raise MisconfiguredError(
+                f"cannot use CA bundle {ca_bundle}: larger than "
+                f"{files.size_words(MAX_CA_BUNDLE_BYTES)}"
+            ) from None
         except (OSError, ssl.SSLError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or one_line(str(exc), 80) or "unreadable"
             raise MisconfiguredError(f"cannot use CA bundle {ca_bundle}: {reason}") from None
@@ -362,14 +375,25 @@ class Http:
             proxy = self.proxies().proxy_for(url)
         except ProxyProblem as exc:
             raise MisconfiguredError(f"{what}: {exc}") from None
-        client = await self._client(ca_bundle, proxy)
         deadline = self.deadline
-        exchange = self._exchange(
-            client, method, url, host, what, json_body, form, headers, limit, proxy
-        )
+        made: list[httpx.AsyncClient] = []
+
+        async def exchange() -> Reply:
+            # The client is made under the deadline too: a CA bundle or certificate store on
+            # a mount that does not answer must not hold the account's lock for ever.
+            made.append(await self._client(ca_bundle, proxy))
+            return await self._exchange(
+                made[0], method, url, host, what, json_body, form, headers, limit, proxy
+            )
+
         try:
-            return await asyncio.wait_for(exchange, timeout=deadline)
+            return await asyncio.wait_for(exchange(), timeout=deadline)
         except asyncio.TimeoutError:
+            if not made:  # nothing was sent: an ordinary transient failure
+                raise TransientError(
+                    f"{what}: could not prepare a connection to {host} within {deadline:g} s "
+                    "(the CA bundle or the system's certificate store did not answer)"
+                ) from None
             raise SentButNoAnswerError(
                 f"{what}: {host} did not answer in time (no complete reply within "
                 f"{deadline:g} s, the request_deadline setting)"
