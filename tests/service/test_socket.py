@@ -16,13 +16,15 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli.support import add_static, assert_error, assert_ok, non_log_lines, quiet
 from tests.conftest import REPO, Cli
+from tests.fakes import hostile
 from tests.fakes.oauth2 import OAuth2Fake
-from tests.fakes.server import Fault
+from tests.fakes.server import Fault, Reply, Request, Transform
 from tests.service.support import serving, without_keyring
 from vault_app.service import client, paths, protocol
 
@@ -145,12 +147,30 @@ def test_a_served_token_loads_no_keyring_event_loop_or_network(cli: Cli, tmp_pat
     assert imported & heavy == set()
 
 
+def _issued_ago(fake: OAuth2Fake, seconds: int) -> Transform:
+    """The genuine reply with its access JWT reissued as if `seconds` old (a cached token)."""
+
+    def older(claims: dict[str, Any]) -> None:
+        claims.update(iat=claims["iat"] - seconds, exp=claims["exp"] - seconds)
+
+    def transform(request: Request, genuine: Reply | None) -> Reply:
+        ctx = hostile.Context(request, genuine, hostile.DIALECTS["oauth2"], fake)
+        data = ctx.body()
+        ctx.reissue(data, older)
+        return ctx.json(data)
+
+    return transform
+
+
 def test_many_concurrent_calls_make_one_refresh(
     cli: Cli, oauth: OAuth2Fake, tmp_path: Path
 ) -> None:
-    # The first token lives 90 s: every call below wants 120 s, so each needs a refresh; the
-    # refreshed one lives an hour. Done by the app's engine: once, whatever the arrival order.
+    # The first token is a cached one, issued a minute before it arrived with 30 s left of
+    # its 90: every call below wants 120 s (or, as its server's tokens live less than that,
+    # half their life), so each needs a refresh; the refreshed one lives an hour. Done by
+    # the app's engine: once, whatever the arrival order.
     oauth.access_lifetime = 90
+    oauth.inject("/token", Fault.transformed(_issued_ago(oauth, 60)))
     _add_oauth(cli, oauth)
     oauth.access_lifetime = 3600
     assert len(oauth.requests_to("/token")) == 1
@@ -181,6 +201,25 @@ def test_many_concurrent_calls_make_one_refresh(
         assert len(oauth.requests_to("/token")) == 4
         assert_error(blind("refresh", "cc", "nope"), 3)
         assert len(oauth.requests_to("/token")) == 4
+
+
+def test_asking_for_more_than_the_servers_tokens_live_is_not_a_request_per_call(
+    cli: Cli, oauth: OAuth2Fake, tmp_path: Path
+) -> None:
+    """Tokens that live 10 minutes, a script asking for 50 before every call: a fresh token
+    is served (a refresh would bring another 10 minutes), not one request per call, with the
+    app serving and without it."""
+    _add_oauth(cli, oauth)
+    first = assert_ok(cli("token", "cc", "--min-valid", "3000")).out
+    assert assert_ok(cli("token", "cc", "--min-valid", "3000")).out == first
+    assert len(oauth.requests_to("/token")) == 1  # the sign-in
+    blind = without_keyring(cli)
+    with serving(cli, tmp_path / "serve.log"):
+        for _ in range(3):
+            assert assert_ok(blind("token", "cc", "--min-valid", "3000")).out == first
+        assert len(oauth.requests_to("/token")) == 1
+        assert assert_ok(blind("token", "cc", "--force-refresh")).out != first
+    assert len(oauth.requests_to("/token")) == 2
 
 
 def test_failures_reach_the_cli_with_their_exit_codes(
@@ -393,6 +432,9 @@ def test_a_rejected_refresh_still_serves_the_unexpired_token_with_a_warning(
 ) -> None:
     """As the CLI's own path does: the server refused the refresh, but the token held has not
     expired; `token` prints it with one warning line (not for --force-refresh)."""
+    # Issued 500 s before it arrived, 100 s left of 600: wanting 3000 s (or half its life,
+    # as its server's tokens live less than that) needs a refresh.
+    oauth.inject("/token", Fault.transformed(_issued_ago(oauth, 500)))
     _add_oauth(cli, oauth)
     blind = without_keyring(cli)
     with serving(cli, tmp_path / "serve.log"):

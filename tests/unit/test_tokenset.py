@@ -86,3 +86,44 @@ def test_any_stored_json_reads_into_sane_values(data: dict[str, object]) -> None
     assert tokens.lifetime is None or 0 < tokens.lifetime <= bounds.HORIZON
     assert math.isfinite(tokens.obtained_at)
     assert isinstance(tokens.token_type, str)
+
+
+# -- what an on-demand caller is served (the `token` hammer) ----------------------------------
+
+
+def test_a_token_is_served_for_its_minimum_when_it_lives_longer() -> None:
+    tokens = TokenSet("a", expires_at=1000.0 + 600, obtained_at=1000.0, lifetime=600.0)
+    assert tokens.wanted(60) == 60
+    assert tokens.serves(60, now=1000.0 + 539)
+    assert not tokens.serves(60, now=1000.0 + 540)
+
+
+def test_tokens_shorter_than_asked_are_served_for_the_first_half_of_their_life() -> None:
+    """A server whose tokens live 30 s, asked for 60 s each time (`token`'s default) by a
+    script that calls it before every request: refreshing on each call would send the server
+    a request per call, and bring another 30-second token."""
+    tokens = TokenSet("a", expires_at=1000.0 + 30, obtained_at=1000.0, lifetime=30.0)
+    assert tokens.wanted(60) == 15
+    assert tokens.serves(60, now=1000.0 + 14)
+    assert not tokens.serves(60, now=1000.0 + 15)
+    assert not tokens.serves(60, now=1000.0 + 31)  # never an expired one
+
+
+def test_without_a_lifetime_the_minimum_stands() -> None:
+    tokens = TokenSet("a", expires_at=1000.0 + 30, obtained_at=1000.0)
+    assert tokens.wanted(60) == 60 and not tokens.serves(60, now=1000.0)
+    assert TokenSet("a").serves(10**6)  # an unknown expiry is served
+
+
+@given(
+    lifetime=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    min_valid=st.floats(0, 10**9),
+    left=st.floats(-(10**6), 10**6),
+)
+def test_a_served_token_never_has_expired(
+    lifetime: float | None, min_valid: float, left: float
+) -> None:
+    tokens = TokenSet("a", expires_at=1000.0 + left, obtained_at=1000.0, lifetime=lifetime)
+    assert 0 <= tokens.wanted(min_valid) <= min_valid
+    if tokens.serves(min_valid, now=1000.0):
+        assert left > 0

@@ -214,12 +214,10 @@ def valid_token(
     if not force:
         bundle = _stored_bundle(store, doc, account)
         stored = bundle.tokens if bundle else None
-        if stored is not None:
-            remaining = stored.remaining()
-            if remaining is None or remaining > min_valid:
-                if account.status is Status.SIGN_IN_NEEDED:
-                    _warn_sign_in_needed(io, account, account.last_error, remaining)
-                return stored, account.fields
+        if stored is not None and stored.serves(min_valid):
+            if account.status is Status.SIGN_IN_NEEDED:
+                _warn_sign_in_needed(io, account, account.last_error, stored.remaining())
+            return stored, account.fields
     try:
         account, tokens = run_vault(lambda v: v.token(name, min_valid=min_valid, force=force), io)
     except RejectedError as exc:

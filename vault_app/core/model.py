@@ -119,6 +119,21 @@ class TokenSet:
             return None
         return self.expires_at - (time.time() if now is None else now)
 
+    def wanted(self, min_valid: float) -> float:
+        """The life left to ask of this token for a caller who wants one valid for `min_valid`
+        seconds: that, or, when its server's tokens live no longer than that (the `lifetime`
+        it granted), half their life. A refresh in the first half would only bring another
+        token as short, and a script asking before each call would send the server a request
+        per call. Without a known lifetime, `min_valid` as it is."""
+        life = bounds.duration(self.lifetime)
+        return min(min_valid, life / 2) if life is not None else min_valid
+
+    def serves(self, min_valid: float, now: float | None = None) -> bool:
+        """Whether this token answers a caller who wants one valid for `min_valid` seconds
+        (see wanted; an unknown expiry: yes)."""
+        remaining = self.remaining(now)
+        return remaining is None or remaining > self.wanted(min_valid)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

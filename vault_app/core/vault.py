@@ -396,16 +396,21 @@ class Vault:
         self, name: str, *, min_valid: float = 0, force: bool = False
     ) -> tuple[Account, TokenSet]:
         """A token valid for at least `min_valid` seconds (unknown expiry counts as valid),
-        refreshed first when needed; never one that has expired (a negative or NaN
-        `min_valid` counts as 0)."""
+        or for half its life when the server's tokens live less (TokenSet.wanted), refreshed
+        first when needed; never one that has expired (a negative or NaN `min_valid` counts
+        as 0)."""
         min_valid = min_valid if min_valid > 0 else 0.0
         account = self.store.load().find(name)
         if not force:
             store = self.secrets()
             found = await store.acall(lambda: store.read_current(account.id, account.generation))
             tokens = found[1].tokens if found else None
-            if tokens is not None and _fresh(tokens, min_valid):
-                return account, tokens
+            if tokens is not None:
+                # A server whose tokens live less than asked: one in the first half of its
+                # life is as good as a refresh would bring (TokenSet.wanted).
+                min_valid = tokens.wanted(min_valid)
+                if _fresh(tokens, min_valid):
+                    return account, tokens
         return await self._renew(account.id, force=force, min_valid=min_valid)
 
     async def refresh(self, name: str) -> tuple[Account, TokenSet]:

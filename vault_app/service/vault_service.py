@@ -310,5 +310,6 @@ def sign_in_warning(name: str, reason: str | None, remaining: float | None) -> s
 
 
 def _fresh(tokens: TokenSet, min_valid: float) -> bool:
-    remaining = tokens.remaining()
-    return remaining is None or remaining > min_valid
+    """On demand (see TokenSet.serves: a token of a server whose tokens live less than asked
+    is served in the first half of its life)."""
+    return tokens.serves(min_valid)

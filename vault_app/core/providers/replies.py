@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from vault_app.core import bounds, jwtinfo
@@ -287,7 +287,7 @@ def expiry(token: str, lifetime: Any, arrival: float, server_time: float | None)
     if given is None:
         return claimed
     if placed and claimed.at is not None and claimed.at < arrival + given:
-        return replace(claimed, lifetime=bounds.duration(claimed.at - arrival))
+        return claimed  # its lifetime: the issuer's own exp - iat
     return Expiry(arrival + given, given, "lifetime")
 
 
