@@ -21,10 +21,13 @@ class _PrintableFormatter(logging.Formatter):
 
 
 def setup() -> None:
-    level = os.environ.get("TOKEN_VAULT_LOG", "WARNING").upper()
+    # Only a level's name: any other attribute of the logging module (BASIC_FORMAT, root)
+    # ended every command with a traceback.
+    named = os.environ.get("TOKEN_VAULT_LOG", "").strip().upper()
+    level = named if named in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "WARNING"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     redact.install(handler)
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(getattr(logging, level, logging.WARNING))
+    root.setLevel(getattr(logging, level))

@@ -134,3 +134,29 @@ def test_a_vault_folder_of_another_user_is_refused(cli: Cli) -> None:
     finally:
         os.chown(cli.home, 0, 0)
     assert " belongs to " in line and line.endswith(f"run: sudo chown -R root: {cli.home}")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TOKEN_VAULT_LOG", "basic_format"),  # an attribute of logging, not a level
+        ("TOKEN_VAULT_LOG", "root"),
+        ("TOKEN_VAULT_LOG", "getLogger"),
+        ("TOKEN_VAULT_LOG", "\x1b[31m"),
+        ("TOKEN_VAULT_KEYRING_TIMEOUT", "nan"),
+        ("TOKEN_VAULT_KEYRING_TIMEOUT", "-5"),
+        ("TOKEN_VAULT_KEYRING_TIMEOUT", "1e400"),
+        ("TOKEN_VAULT_CHUNK_LIMIT", "inf"),
+        ("TOKEN_VAULT_CHUNK_LIMIT", "-1"),
+        ("TOKEN_VAULT_SIGN_IN_TIMEOUT", "nan"),
+    ],
+)
+def test_odd_values_of_the_apps_own_variables(cli: Cli, variable: str, value: str) -> None:
+    """The app's own environment variables are outside data too: an odd value is ignored
+    (the default applies), never a traceback."""
+    user = quiet(cli)
+    user.env[variable] = value
+    assert_ok(add_static(user, "api", "tok-odd-env-0001"))
+    assert assert_ok(user("token", "api")).out == "tok-odd-env-0001\n"
+    listed = assert_ok(user("list"))
+    assert "Traceback" not in listed.err and "api" in listed.out

@@ -113,3 +113,22 @@ def test_a_damaged_metadata_file_still_opens_the_window(
         app.terminate()
         _, err = app.communicate(timeout=10)
     assert "Traceback" not in err
+
+
+def test_a_first_paint_file_that_cannot_be_written(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$TOKEN_VAULT_FIRST_PAINT (the start-up benchmark's hook) naming a file that cannot be
+    written: the error once left the paint event filter (a Qt virtual) and the launch never
+    heard of the first paint."""
+    from PySide6.QtWidgets import QLabel
+
+    from vault_app.gui import first_paint
+
+    monkeypatch.setenv(first_paint.ENV, str(tmp_path / "missing-folder" / "paint.txt"))
+    widget = QLabel("first paint")
+    qtbot.addWidget(widget)
+    painted: list[bool] = []
+    first_paint.watch(widget, lambda: painted.append(True))
+    widget.show()
+    qtbot.waitUntil(lambda: painted == [True], timeout=10_000)

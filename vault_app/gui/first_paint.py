@@ -4,6 +4,7 @@ half of the start-up benchmark in bench/)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -26,14 +27,23 @@ class FirstPaintWatcher(QObject):
             self.widget.removeEventFilter(self)
             path = os.environ.get(ENV)
             if path:
-                with open(path, "a", encoding="ascii") as out:
-                    out.write(f"{time.time():.6f}\n")
+                _note(path)
             if self.then is not None:
                 # After this paint has been delivered, not inside it.
                 from PySide6.QtCore import QTimer
 
                 QTimer.singleShot(0, self.then)
         return False
+
+
+def _note(path: str) -> None:
+    """Append the time to the benchmark's file. A path that cannot be written is logged: an
+    exception here would leave a Qt virtual (aborting PySide6) and the first paint unseen."""
+    try:
+        with open(path, "a", encoding="ascii") as out:
+            out.write(f"{time.time():.6f}\n")
+    except OSError as exc:
+        logging.getLogger(__name__).warning("cannot write %s=%s: %s", ENV, path, exc.strerror)
 
 
 def watch(widget: QWidget, then: Callable[[], None] | None = None) -> None:
