@@ -199,3 +199,21 @@ def test_usage_errors_about_odd_arguments_are_escaped(cli: Cli) -> None:
         result = quiet(cli)(*args)
         assert result.code in (2, 3), result
         _printable_everywhere(result)
+
+
+def test_a_terminal_that_cannot_show_a_name_gets_escapes(cli: Cli) -> None:
+    """A C locale without Python's UTF-8 coercion (or a Latin-1 one, or a Windows console's
+    code page): a Cyrillic name once ended `list` half-way with an internal
+    UnicodeEncodeError. It is written as escapes, as on stderr; tokens and JSON as they are."""
+    assert_ok(add_static(cli, "Токен-é", "tok-locale-0001"))
+    assert_ok(add_static(cli, "api", "tok-locale-0002"))
+    user = quiet(cli)
+    user.env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    user.env.pop("PYTHONIOENCODING", None)
+    listed = assert_ok(user("list"))
+    assert "\\u0422\\u043e\\u043a\\u0435\\u043d-\\xe9  static" in listed.out
+    assert "api" in listed.out
+    assert assert_ok(user("show", "api")).out.startswith("api (Static")
+    assert assert_ok(user("token", "api")).out == "tok-locale-0002\n"
+    exported = json.loads(assert_ok(user("export")).out)
+    assert {a["name"] for a in exported["accounts"]} == {"Токен-é", "api"}

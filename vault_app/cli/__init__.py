@@ -18,6 +18,7 @@ users: the message names the file and the reason) or anything else. Every error 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vault_app import logs
 
     logs.setup()
+    _escape_what_the_terminal_cannot_show(sys.stdout)
     parser = build_parser()
     args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     io = Streams(sys.stdout, sys.stderr, sys.stdin)
@@ -112,6 +114,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(run with TOKEN_VAULT_LOG=debug for details)\n"
         )
         return 1
+
+
+def _escape_what_the_terminal_cannot_show(stream: object) -> None:
+    """A name or a server's message in a script the output's encoding lacks (a Latin-1 or
+    C locale, a Windows console's code page) is written as an escape (\\u0422), as stderr
+    does, instead of ending the command half-way with UnicodeEncodeError. Tokens and JSON
+    are ASCII anyway."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):  # a stream already in another state
+            reconfigure(errors="backslashreplace")
 
 
 def _error(io: Streams, message: str) -> None:
