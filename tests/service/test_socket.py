@@ -448,3 +448,25 @@ def test_a_rejected_refresh_still_serves_the_unexpired_token_with_a_warning(
         # Marked "sign-in needed" now: every served token says so, until the user acts.
         again = assert_ok(blind("token", "cc"))
         assert again.out == before and "needs a new sign-in" in again.err
+
+
+def test_names_from_the_app_are_escaped_like_the_clis_own(
+    cli: Cli, oauth: OAuth2Fake, tmp_path: Path
+) -> None:
+    """A name a hand edit gave a terminal escape (the file's schema takes any text): the
+    direct path escapes it, and `refresh` through the running app once wrote it raw (a
+    window title and a colour change, from a file)."""
+    _add_oauth(cli, oauth)
+    path = cli.home / "accounts.json"
+    data = json.loads(path.read_text())
+    data["accounts"][0]["name"] = "cc\x1b]0;pwned\x07\x1b[31mRED"
+    path.write_text(json.dumps(data))
+    blind = without_keyring(cli)
+    with serving(cli, tmp_path / "serve.log"):
+        done = assert_ok(blind("refresh", "--all"))
+        oauth.inject("/token", Fault.status(400, {"error": "invalid_client"}), times=None)
+        failed = blind("refresh", "--all")
+    assert done.out.startswith("cc\\x1b]0;pwned\\x07\\x1b[31mRED: refreshed")
+    assert failed.code == 4
+    for text in (done.out, done.err, failed.out, failed.err):
+        assert "\x1b" not in text and "\x07" not in text

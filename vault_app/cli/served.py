@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vault_app.cli.common import PROG, Streams
+from vault_app.core import redact
 from vault_app.core.errors import UserFacingError
+from vault_app.core.text import printable
 from vault_app.core.timefmt import relative
 from vault_app.service import client
 
@@ -54,10 +56,14 @@ def refresh(names: list[str], everything: bool, io: Streams) -> int | None:
         return None
     code = 0
     for result in results:
+        # The app's words as the direct path writes its own: a name that a hand edit gave a
+        # terminal escape, or a message, is shown escaped, never acted on.
+        name = printable(result.name)
         if result.ok:
             when = relative(result.expires_at, unknown="unknown")
-            io.out.write(f"{result.name}: refreshed, expires {when}\n")
+            io.out.write(f"{name}: refreshed, expires {when}\n")
         else:
-            io.err.write(f"{PROG}: error: {result.name}: {result.message}\n")
+            message = printable(redact.redact(result.message or "failed"))
+            io.err.write(f"{PROG}: error: {name}: {message}\n")
             code = max(code, result.exit_code)
     return code
