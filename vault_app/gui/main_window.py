@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -62,6 +61,7 @@ from vault_app.gui.account_model import (
     AccountFilter,
     AccountModel,
 )
+from vault_app.gui.account_table import AccountTable
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.countdown_delegate import CountdownDelegate
 from vault_app.gui.empty_state import EmptyState
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self.filter.textChanged.connect(self._filter_changed)
         layout.addWidget(self.filter)
         self.stack = QStackedWidget()
-        self.table = QTableView()
+        self.table = AccountTable()
         self.table.setModel(self.proxy)
         self.table.setAccessibleName("Accounts")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
