@@ -41,9 +41,12 @@ def in_user_words(message: str, provider: Provider | None = None) -> str:
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
     if provider is not None:
         text = text.removeprefix(f"{provider.kind}: ")
+        # A name that is also a choice (oauth2's grant `refresh_token`) stays as it is: in a
+        # list of choices it is a value, not the field.
+        choices = {choice for spec in provider.fields for choice in spec.choices}
         for spec in sorted(provider.fields, key=lambda f: -len(f.name)):
             # Only names that cannot be ordinary words ("client_id", not "password").
-            if "_" in spec.name:
+            if "_" in spec.name and spec.name not in choices:
                 text = re.sub(rf"\b{re.escape(spec.name)}\b", spec.label, text)
     text = _CLI_HINT.sub("", text).strip()
     if not text:
