@@ -1002,7 +1002,7 @@ class MainWindow(QMainWindow):
                     f"Could not refresh {len(failed)} of {len(accounts)} accounts",
                     lines,
                     "Token Vault keeps the stored tokens and tries again on its own. Accounts "
-                    "the server refused need Account ▸ Sign in….",
+                    "the server refused need a new sign-in (Account ▸ Sign in…).",
                 )
             )
         if done:
@@ -1313,8 +1313,8 @@ class MainWindow(QMainWindow):
                 )
             if added:
                 lines.append(
-                    "Imported accounts hold no secrets yet: select each one and choose "
-                    "Account ▸ Sign in…."
+                    "Imported accounts hold no secrets yet: sign in to each one (select it, "
+                    "then Account ▸ Sign in…)."
                 )
             box = QMessageBox(
                 QMessageBox.Icon.Information,
