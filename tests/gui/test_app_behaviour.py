@@ -140,7 +140,7 @@ def test_notifications_for_what_needs_the_user(qtbot: QtBot, memory_vault: Vault
 def test_a_failing_refresh_notification_says_whether_the_token_still_works(
     qtbot: QtBot, memory_vault: Vault, run: Any, left: float, says: str
 ) -> None:
-    """"Its token stays usable until it expires" was said of a token that had expired a
+    """ "Its token stays usable until it expires" was said of a token that had expired a
     minute before (the demo's flaky gateway): the notification says which it is."""
     app = App(memory_vault, minimized=False)
     qtbot.addWidget(app.window)
@@ -167,7 +167,7 @@ def test_a_failing_refresh_notification_says_whether_the_token_still_works(
 def test_notifications_do_not_end_on_an_ellipsis_and_a_full_stop(
     qtbot: QtBot, memory_vault: Vault, run: Any
 ) -> None:
-    """"…then choose Sign in…." read as a typo."""
+    """ "…then choose Sign in…." read as a typo."""
     app = App(memory_vault, minimized=False)
     qtbot.addWidget(app.window)
     tray = _Tray()

@@ -710,3 +710,29 @@ def test_a_stored_choice_this_version_does_not_offer_is_shown_not_replaced(
     dialog._submit()
     assert "implicit" in dialog.problem.text()
     assert dialog.problem.isVisible() or not dialog.problem.isHidden()
+
+
+def test_a_fixed_key_whose_typed_expiry_has_passed_points_at_expires_at(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    """A static key saved with "Expires at" 2020-01-01: Sign in… asked for a new Token, and
+    a new token failed the same way, round and round; the date was the fault and the form
+    never said so. It names Expires at and puts the cursor there; clearing it repairs it."""
+    account, failure = run(
+        memory_vault.add("key", "static", {"expires_at": "2020-01-01"}, {"token": "abc-123"})
+    )
+    assert failure is not None
+    account = memory_vault.load().find("key")
+    window.adapter.load()
+    window.open_sign_in(account)
+    dialog = [d for d in window._dialogs if isinstance(d, AccountDialog)][-1]
+    run(until(lambda: dialog.isVisible()))
+    QApplication.processEvents()
+    reason = dialog.reason.text()
+    assert "Expires at" in reason and "expires_at" not in reason
+    assert "Enter a new Token" not in reason
+    assert dialog.focusWidget() is dialog.editors["expires_at"].focus_target()
+    _line(dialog, "expires_at").clear()
+    dialog.sign_in.click()
+    run(until(lambda: _closed(dialog)))
+    assert memory_vault.load().find("key").status is Status.OK
