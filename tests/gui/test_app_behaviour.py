@@ -3,6 +3,7 @@ demo; notifications go out for what needs the user."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.gui.conftest import until
 from vault_app.core.engine import Event, EventKind
+from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
 from vault_app.gui.app import App
 from vault_app.gui.main_window import MainWindow
@@ -128,4 +130,48 @@ def test_notifications_for_what_needs_the_user(qtbot: QtBot, memory_vault: Vault
     app.window.settings["notifications"] = False
     app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "again"))
     assert len(tray.notes) == 3
+    run(app.shutdown())
+
+
+@pytest.mark.parametrize(
+    ("left", "says"),
+    [(600.0, "its token still works for 9m"), (-30.0, "its token has expired")],
+)
+def test_a_failing_refresh_notification_says_whether_the_token_still_works(
+    qtbot: QtBot, memory_vault: Vault, run: Any, left: float, says: str
+) -> None:
+    """ "Its token stays usable until it expires" was said of a token that had expired a
+    minute before (the demo's flaky gateway): the notification says which it is."""
+    app = App(memory_vault, minimized=False)
+    qtbot.addWidget(app.window)
+    tray = _Tray()
+    app.tray = tray  # type: ignore[assignment]
+    app.window.model.upsert(
+        Account(
+            id="b",
+            name="te",
+            provider="traderevolution",
+            status=Status.ERROR,
+            access_expires_at=time.time() + left,
+        )
+    )
+    for _ in range(3):
+        app._notify(Event(EventKind.REFRESH_FAILED, "b", "te", "te.example answered HTTP 503"))
+    [(_title, text, _icon, _about)] = tray.notes
+    assert says in text
+    if left < 0:
+        assert "usable until it expires" not in text and "still works" not in text
+    run(app.shutdown())
+
+
+def test_notifications_do_not_end_on_an_ellipsis_and_a_full_stop(
+    qtbot: QtBot, memory_vault: Vault, run: Any
+) -> None:
+    """ "…then choose Sign in…." read as a typo."""
+    app = App(memory_vault, minimized=False)
+    qtbot.addWidget(app.window)
+    tray = _Tray()
+    app.tray = tray  # type: ignore[assignment]
+    app._notify(Event(EventKind.SIGN_IN_NEEDED, "a", "alor", "rejected"))
+    assert all("…." not in text for _title, text, _icon, _about in tray.notes)
     run(app.shutdown())

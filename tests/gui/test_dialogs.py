@@ -15,7 +15,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.certs import make_key_and_cert
@@ -669,3 +669,70 @@ def test_closing_while_signing_in_leaves_the_outcome_to_the_window(
     assert messages[0].startswith("Signing in to svc failed, so it was not added: ")
     assert memory_vault.load().accounts == []
     assert bugs == []
+
+
+@pytest.mark.parametrize("opener", ["open_edit", "open_sign_in"])
+def test_an_account_of_a_provider_this_version_does_not_know_opens_no_wrong_form(
+    window: MainWindow, opener: str
+) -> None:
+    """An account written by a newer version (or a hand-edited file) names a provider kind
+    this version lacks: Edit showed it as an ALOR Broker form, and saving said "Correct the
+    form and try again", which no form can do. It says what is wrong instead."""
+    account = Account(id="f" * 32, name="future", provider="futureprov", status=Status.ERROR)
+    window.model.upsert(account)
+    getattr(window, opener)(account)
+    assert not [d for d in window._dialogs if isinstance(d, AccountDialog)]
+    boxes = [d for d in window._dialogs if isinstance(d, QMessageBox)]
+    assert boxes, "nothing said why the form does not open"
+    text = f"{boxes[-1].text()} {boxes[-1].informativeText()}"
+    assert "future" in text and "futureprov" in text and "newer version" in text
+    assert "ALOR" not in text
+
+
+def test_a_stored_choice_this_version_does_not_offer_is_shown_not_replaced(
+    qtbot: QtBot,
+) -> None:
+    """A stored grant the form does not offer ("implicit", from an edited file) was shown as
+    the first choice, so saving any other change silently switched the account to
+    client_credentials. The form shows the stored value and says it must be changed."""
+    account = Account(
+        id="e" * 32,
+        name="odd",
+        provider="oauth2",
+        fields={"token_url": "https://a.example.com/t", "client_id": "c", "grant": "implicit"},
+        status=Status.SIGN_IN_NEEDED,
+        secret_fields=["client_secret"],
+    )
+    dialog = AccountDialog(account)
+    qtbot.addWidget(dialog)
+    editor = dialog.editors["grant"]
+    assert editor.value() == "implicit"
+    dialog._submit()
+    assert "implicit" in dialog.problem.text()
+    assert dialog.problem.isVisible() or not dialog.problem.isHidden()
+
+
+def test_a_fixed_key_whose_typed_expiry_has_passed_points_at_expires_at(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    """A static key saved with "Expires at" 2020-01-01: Sign in… asked for a new Token, and
+    a new token failed the same way, round and round; the date was the fault and the form
+    never said so. It names Expires at and puts the cursor there; clearing it repairs it."""
+    account, failure = run(
+        memory_vault.add("key", "static", {"expires_at": "2020-01-01"}, {"token": "abc-123"})
+    )
+    assert failure is not None
+    account = memory_vault.load().find("key")
+    window.adapter.load()
+    window.open_sign_in(account)
+    dialog = [d for d in window._dialogs if isinstance(d, AccountDialog)][-1]
+    run(until(lambda: dialog.isVisible()))
+    QApplication.processEvents()
+    reason = dialog.reason.text()
+    assert "Expires at" in reason and "expires_at" not in reason
+    assert "Enter a new Token" not in reason
+    assert dialog.focusWidget() is dialog.editors["expires_at"].focus_target()
+    _line(dialog, "expires_at").clear()
+    dialog.sign_in.click()
+    run(until(lambda: _closed(dialog)))
+    assert memory_vault.load().find("key").status is Status.OK

@@ -176,3 +176,28 @@ def test_context_menu_from_the_keyboard(
     assert names[:3] == ["Show token", "Copy token", "Refresh"]
     assert "Pin to tray menu" in names
     menu.close()
+
+
+def test_home_and_end_go_to_the_first_and_last_account_without_scrolling_sideways(
+    window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
+) -> None:
+    """In a list of accounts Home and End mean the first and the last account (as in
+    KeePassXC's entry list). QTableView moves to the first / last COLUMN instead: on a narrow
+    window End scrolled the names out of sight and left the selection where it was."""
+    names = {f"acct-{n:02d}": _token(str(n)) for n in range(30)}
+    _loaded(window, run, memory_vault, qtbot, **names)
+    window.resize(520, 400)  # narrower than the columns: the table scrolls sideways
+    run(until(lambda: window.table.horizontalScrollBar().maximum() > 0))
+    window.table.setFocus()
+    window.table.selectRow(3)
+    bar = window.table.horizontalScrollBar()
+    for keys, row in (
+        ((Qt.Key.Key_End,), 29),
+        ((Qt.Key.Key_Home,), 0),
+        ((Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier), 29),
+        ((Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier), 0),
+    ):
+        qtbot.keyClick(window.table, *keys)
+        assert window.selected_account() is not None
+        assert window.selected_account().name == f"acct-{row:02d}", keys  # type: ignore[union-attr]
+        assert bar.value() == 0, f"{keys} scrolled the names out of sight"

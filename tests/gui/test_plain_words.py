@@ -125,3 +125,21 @@ def test_failure_text_names_the_account_what_happened_and_what_to_do() -> None:
         "Could not copy the token of svc: Refresh: cannot connect to auth.example.com "
         "(refused). This may pass: check the network connection and try again in a moment."
     )
+
+
+def test_a_choice_value_is_not_taken_for_the_field_of_the_same_name() -> None:
+    """oauth2's grant `refresh_token` is also the name of its Refresh token field: the list
+    of grants read "jwt_bearer, Refresh token, authorization_code", one choice in words and
+    the others as values."""
+    oauth2 = get_provider("oauth2")
+    text = in_user_words(
+        "grant: must be one of client_credentials, password, jwt_bearer, refresh_token, "
+        "authorization_code, device_code, not 'implicit'",
+        oauth2,
+    )
+    assert "jwt_bearer, refresh_token, authorization_code" in text
+    assert "Refresh token" not in text
+    # Other field names still read as their labels.
+    assert in_user_words("client_auth basic needs a client_id", oauth2) == (
+        "Client authentication basic needs a Client ID."
+    )

@@ -358,3 +358,22 @@ def test_keyboard_tab_follows_the_layout_return_and_escape(qtbot: QtBot) -> None
     QTest.keyClick(dialog.token_edit, Qt.Key.Key_Return)
     assert not dialog.isVisible()
     assert len(copied) == 1
+
+
+def test_the_dialog_grows_to_show_the_claims_once_the_token_arrives(
+    window: MainWindow, run: Any, memory_vault: Vault
+) -> None:
+    """Opened from the window, Show has no token yet (it fetches one): when the token comes,
+    the dialog grows to its contents, so the decoded claims are on screen without scrolling
+    while the screen has room (seen: a 390 px dialog on an 800 px screen, the claims below
+    its fold)."""
+    with OAuth2Fake(access_lifetime=600) as fake:
+        account = _add_client_account(run, memory_vault, fake)
+        window.adapter.load()
+        dialog = _show(window, account)
+        run(until(lambda: dialog.tokens is not None))
+        run(until(lambda: dialog.scroll_area.verticalScrollBar().maximum() == 0, timeout=5))
+        assert dialog.claims.isVisible()
+        free = dialog.screen().availableGeometry()
+        assert dialog.frameGeometry().height() <= free.height()
+        dialog.close()

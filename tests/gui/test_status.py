@@ -197,3 +197,36 @@ def test_window_sorts_by_status_when_asked_and_remembers_it(qtbot: QtBot) -> Non
     window.restore_state({"sort_column": "Status", "sort_order": "ascending"})
     assert _sorted_names(window.proxy) == ["b", "a"]
     assert window.state_values()["sort_column"] == "Status"
+
+
+@pytest.mark.parametrize("width", [620, 900])
+def test_the_status_message_is_not_squeezed_by_where_secrets_are_kept(
+    qtbot: QtBot, width: int
+) -> None:
+    """At 1024x768 with scale 1.5 (or 1280x800 at scale 2) the message ("Copied
+    alor-portfolio-003: …", "Could not copy …") got 130 px and read "Copied alor-portfoli…"
+    while the unchanging "Secrets in memory only (demo: nothing is saved)" kept its 300 px.
+    What just happened comes first; where secrets are kept gives way (its tooltip has it
+    whole)."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from vault_app.gui.status_bar import StatusBar
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = StatusBar(window.statusBar())
+    bar.set_keyring("memory")
+    bar.set_next_refresh(5, False)
+    message = "Copied alor-portfolio-003: this token expires in 1m 20s."
+    bar.show_message(message)
+    window.resize(width, 300)
+    window.show()
+    qtbot.waitExposed(window)
+    assert bar.message.width() > 2 * bar.keyring_label.width() or bar.message.text() == message
+    assert bar.keyring_label.width() >= bar.keyring_label.minimum
+    if bar.keyring_label.text() != bar.keyring_label.full:
+        assert "memory" in bar.keyring_label.toolTip()
+    # With room to spare the keyring words are whole and the message takes the rest.
+    window.resize(1600, 300)
+    qtbot.waitUntil(lambda: bar.keyring_label.text() == bar.keyring_label.full)
+    assert bar.message.text() == message

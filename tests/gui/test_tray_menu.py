@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import jwt
+import pytest
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
@@ -102,3 +103,17 @@ def test_pinning_and_copies_are_remembered(qtbot: QtBot, memory_vault: Vault, ru
     assert window.model.index(window.model.row_of(beta) or 0, 0).data(1) is not None  # pin icon
     window.clipboard.wipe()
     run(app.shutdown())
+
+
+@pytest.mark.parametrize("count", [COPY_MENU_CAP + 1, 12])
+def test_a_few_more_than_the_cap_are_still_all_listed(count: int) -> None:
+    """The demo's 8 accounts and one added: the Copy menu listed none of the nine ("Pin
+    accounts to list them here"). A menu that fits any screen lists every account; only a
+    long list is cut to the pinned and recently copied ones."""
+    accounts = _accounts(count)
+    listed, more = copy_menu_accounts(accounts, ["id-005"], [])
+    assert not more
+    assert [a.id for a in listed] == ["id-005", *(a.id for a in accounts if a.id != "id-005")]
+    tray = Tray()
+    tray.update(accounts, set(), [], [])
+    assert len(_labels(tray)) == count and not _labels(tray)[-1].startswith("More…")

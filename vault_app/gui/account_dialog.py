@@ -653,7 +653,10 @@ class AccountDialog(QDialog):
     # -- reasons and focus ----------------------------------------------------------------
 
     def _advice(self, error: UserFacingError | None) -> str:
-        return what_to_do(error, self.provider(), self._choices(), self._status(), in_form=True)
+        last = self.account.last_error if self.account is not None else None
+        return what_to_do(
+            error, self.provider(), self._choices(), self._status(), in_form=True, message=last
+        )
 
     def _status(self) -> Status | None:
         return self.account.status if self.account is not None else None

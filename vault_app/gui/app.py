@@ -10,6 +10,7 @@ import contextlib
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 from vault_app.core.engine import EngineSettings, EventKind, Refresher
 from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Status
+from vault_app.core.timefmt import span
 from vault_app.core.vault import Vault
 from vault_app.gui import quitting
 from vault_app.gui.adapter import VaultAdapter
@@ -253,7 +255,7 @@ class App:
             else:
                 text = (
                     "The server no longer accepts its tokens. Click to open it, then choose "
-                    "Sign in…."
+                    "Account ▸ Sign in… there."
                 )
                 offer = None
             if self.tray.notify(
@@ -262,10 +264,18 @@ class App:
                 self._sign_in_offer = offer
         elif event.kind is EventKind.REFRESH_FAILED:
             if self.tray.failure(event.account_id) == REPEATED_FAILURES:
+                account = self.window.model.account(event.account_id)
+                expires = account.access_expires_at if account is not None else None
+                left = None if expires is None else expires - time.time()
+                if left is None:
+                    token = ""
+                elif left > 0:
+                    token = f" Meanwhile its token still works for {span(left)}."
+                else:
+                    token = " Meanwhile its token has expired: calls with it fail."
                 self.tray.notify(
                     f"{name}: refreshing keeps failing",
-                    "Token Vault keeps trying; its token stays usable until it expires. "
-                    "Click to see what happened.",
+                    f"Token Vault keeps trying.{token} Click to see what happened.",
                     account_id=event.account_id,
                 )
         elif event.kind is EventKind.REFRESH_SUCCEEDED:

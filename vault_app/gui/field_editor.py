@@ -185,6 +185,11 @@ class FieldEditor(QWidget):
 
     def set_value(self, value: str) -> None:
         if self.combo is not None:
+            if value and self.combo.findText(value) < 0:
+                # A stored value this version does not offer (an edited or newer file): shown
+                # as it is, so the form says it must change, rather than silently replaced by
+                # the first choice on the next save.
+                self.combo.addItem(value)
             self.combo.setCurrentText(value)
         elif self.text is not None:
             self.text.setPlainText(value)

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -62,6 +61,7 @@ from vault_app.gui.account_model import (
     AccountFilter,
     AccountModel,
 )
+from vault_app.gui.account_table import AccountTable
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.countdown_delegate import CountdownDelegate
 from vault_app.gui.empty_state import EmptyState
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self.filter.textChanged.connect(self._filter_changed)
         layout.addWidget(self.filter)
         self.stack = QStackedWidget()
-        self.table = QTableView()
+        self.table = AccountTable()
         self.table.setModel(self.proxy)
         self.table.setAccessibleName("Accounts")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -1002,7 +1002,7 @@ class MainWindow(QMainWindow):
                     f"Could not refresh {len(failed)} of {len(accounts)} accounts",
                     lines,
                     "Token Vault keeps the stored tokens and tries again on its own. Accounts "
-                    "the server refused need Account ▸ Sign in….",
+                    "the server refused need a new sign-in (Account ▸ Sign in…).",
                 )
             )
         if done:
@@ -1161,7 +1161,27 @@ class MainWindow(QMainWindow):
     def open_edit(self, account: Account) -> None:
         from vault_app.gui.account_dialog import AccountDialog
 
-        self._open_account_dialog(AccountDialog(account, parent=self, adapter=self.adapter))
+        if self._provider_known(account, "edit"):
+            self._open_account_dialog(AccountDialog(account, parent=self, adapter=self.adapter))
+
+    def _provider_known(self, account: Account, verb: str) -> bool:
+        """An account of a provider kind this version lacks (written by a newer version, or
+        a hand-edited file) has no form: another provider's would stand in for it."""
+        from vault_app.core.providers.base import kinds
+
+        if account.provider in kinds():
+            return True
+        name, kind = shown(account.name, 60), shown(account.provider, 60)
+        self.report(
+            Failure(
+                f"Cannot {verb} {name}",
+                f"{name} uses the provider “{kind}”, which this version of Token Vault does "
+                "not know (the account may come from a newer version).",
+                "Its stored data is left as it is. Update Token Vault to use it, or remove it.",
+                account.id,
+            )
+        )
+        return False
 
     def open_sign_in(self, account: Account) -> None:
         """The account's form in sign-in mode: the reason shown, the field to replace
@@ -1170,7 +1190,8 @@ class MainWindow(QMainWindow):
         nothing opens in a browser until that is pressed."""
         from vault_app.gui.account_dialog import AccountDialog
 
-        self._open_account_dialog(AccountDialog.for_sign_in(account, parent=self))
+        if self._provider_known(account, "sign in to"):
+            self._open_account_dialog(AccountDialog.for_sign_in(account, parent=self))
 
     def _open_account_dialog(self, dialog: AccountDialog) -> None:
         """The dialog stores and signs in by itself (through the adapter); once it is done
@@ -1292,8 +1313,8 @@ class MainWindow(QMainWindow):
                 )
             if added:
                 lines.append(
-                    "Imported accounts hold no secrets yet: select each one and choose "
-                    "Account ▸ Sign in…."
+                    "Imported accounts hold no secrets yet: sign in to each one (select it, "
+                    "then Account ▸ Sign in…)."
                 )
             box = QMessageBox(
                 QMessageBox.Icon.Information,

@@ -41,9 +41,12 @@ def in_user_words(message: str, provider: Provider | None = None) -> str:
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
     if provider is not None:
         text = text.removeprefix(f"{provider.kind}: ")
+        # A name that is also a choice (oauth2's grant `refresh_token`) stays as it is: in a
+        # list of choices it is a value, not the field.
+        choices = {choice for spec in provider.fields for choice in spec.choices}
         for spec in sorted(provider.fields, key=lambda f: -len(f.name)):
             # Only names that cannot be ordinary words ("client_id", not "password").
-            if "_" in spec.name:
+            if "_" in spec.name and spec.name not in choices:
                 text = re.sub(rf"\b{re.escape(spec.name)}\b", spec.label, text)
     text = _CLI_HINT.sub("", text).strip()
     if not text:
@@ -57,10 +60,17 @@ def in_user_words(message: str, provider: Provider | None = None) -> str:
 def field_to_replace(
     provider: Provider, fields: Mapping[str, str], message: str | None = None
 ) -> str | None:
-    """The secret field a person most likely has to enter again after a rejected sign-in:
-    the token the account lives on (a refresh token, a static key), else the credential the
-    server refused (the client secret when the client was refused), else the first secret
-    the current choices need."""
+    """The field a person most likely has to change after a rejected sign-in: a typed date
+    the message names as the fault; else the secret to enter again: the token the account
+    lives on (a refresh token, a static key), else the credential the server refused (the
+    client secret when the client was refused), else the first secret the current choices
+    need."""
+    if message:
+        # A date the person typed that the message names as the fault ("as its expires_at
+        # says"): replacing a secret would fail the same way.
+        for spec in provider.fields:
+            if spec.kind is FieldKind.DATE and re.search(rf"\b{re.escape(spec.name)}\b", message):
+                return spec.name
     needed = set(provider.required_fields(fields))
     shown = {s.name for s in provider.fields if s.secret and s.relevant(fields)}
     candidates = [s.name for s in provider.fields if s.secret and s.name in shown]
@@ -105,9 +115,11 @@ def what_to_do(
     status: Status | None = None,
     *,
     in_form: bool = False,
+    message: str | None = None,
 ) -> str:
     """One sentence of advice for this kind of failure; `in_form`: said inside the form
-    where the new secret goes (no "use Sign in…")."""
+    where the new secret goes (no "use Sign in…"); `message`: the stored reason, when there
+    is no `error` (an account's last error)."""
     rejected = isinstance(error, RejectedError) or (
         error is None and status is Status.SIGN_IN_NEEDED
     )
@@ -118,7 +130,7 @@ def what_to_do(
             else "Use Sign in… to start a new sign-in."
         )
     if rejected and provider is not None:
-        name = field_to_replace(provider, fields, error.message if error else None)
+        name = field_to_replace(provider, fields, error.message if error else message)
         if name is None and interactive(provider, fields):
             how = (
                 "with a code entered on any device"
@@ -131,6 +143,9 @@ def what_to_do(
                 else f"Use Sign in…, then sign in {how}."
             )
         spec = provider.field(name) if name else None
+        if spec is not None and not spec.secret:
+            step = f"correct {spec.label} (or clear it) and press Sign in."
+            return step[0].upper() + step[1:] if in_form else f"Use Sign in…, then {step}"
         if spec is not None:
             how = "paste or load" if spec.kind is FieldKind.PEM else "enter"
             # Help texts may start with the grant they belong to ("jwt_bearer: the RSA …").

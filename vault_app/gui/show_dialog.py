@@ -142,6 +142,7 @@ class ShowDialog(QDialog):
         self.adapter = adapter
         self._copy = copy or (lambda _text: None)
         self._seen = self._signature(account)
+        self._shape: tuple[bool, bool] | None = None  # claims shown, scheme row shown
         self.forms: dict[str, str] = {}
         self.copy_what: dict[str, tuple[str, str]] = {}
         try:
@@ -314,6 +315,12 @@ class ShowDialog(QDialog):
             widget["bearer"].setVisible(bool(scheme))
         self._update_previews()
         self.tick()
+        # The token usually arrives after the dialog is on screen (it is fetched): grow to
+        # show the claims then, but never undo a size the person chose on every refresh.
+        shape = (bool(parts), bool(scheme))
+        if shape != self._shape:
+            self._shape = shape
+            self.refit()
 
     def _update_previews(self) -> None:
         shown = self.reveal.isChecked()

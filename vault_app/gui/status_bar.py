@@ -87,17 +87,21 @@ class StatusBar:
         self.bar = bar
         self.message = ElidedLabel(minimum=80)
         self.message.setAccessibleName("Status message")
-        bar.addWidget(self.message, 1)
+        # What just happened comes first: on a narrow bar the message gets three parts of
+        # the room and where secrets are kept (always the same, whole in its tooltip) one;
+        # with room to spare the latter takes only what its words need.
+        bar.addWidget(self.message, 3)
         self.next_label = self._fixed("Next refresh in 59m 59s")
         self.clipboard_label = self._fixed("Clipboard clears in 59m 59s")
         self.keyring_label = ElidedLabel(minimum=60)
-        self.keyring_label.set_full_text("Opening the keyring…")
         self.keyring_label.setAccessibleName("Where secrets are kept")
-        for label in (self.next_label, self.clipboard_label, self.keyring_label):
+        self._set_keyring_text("Opening the keyring…")
+        for label in (self.next_label, self.clipboard_label):
             bar.addPermanentWidget(label)
+        bar.addPermanentWidget(self.keyring_label, 1)
         self._clear = QTimer(bar)
         self._clear.setSingleShot(True)
-        self._clear.timeout.connect(lambda: self.message.set_full_text(""))
+        self._clear.timeout.connect(lambda: self.show_message("", 0))
 
     def _fixed(self, widest: str) -> QLabel:
         """A label as wide as its widest text (so it does not jump as seconds change),
@@ -117,6 +121,8 @@ class StatusBar:
 
     def show_message(self, text: str, seconds: float = 10) -> None:
         self.message.set_full_text(text)
+        # No wider than its words: room it does not need goes to the labels on the right.
+        self.message.setMaximumWidth(max(self.message.sizeHint().width(), self.message.minimum))
         if seconds > 0:
             self._clear.start(int(seconds * 1000))
         else:
@@ -139,6 +145,10 @@ class StatusBar:
 
     def set_keyring(self, backend_name: str | None, problem: str | None = None) -> None:
         if problem is not None:
-            self.keyring_label.set_full_text("No usable keyring", tip=problem)
+            self._set_keyring_text("No usable keyring", tip=problem)
         else:
-            self.keyring_label.set_full_text(keyring_words(backend_name or ""))
+            self._set_keyring_text(keyring_words(backend_name or ""))
+
+    def _set_keyring_text(self, text: str, tip: str | None = None) -> None:
+        self.keyring_label.set_full_text(text, tip)
+        self.keyring_label.setMaximumWidth(self.keyring_label.sizeHint().width())

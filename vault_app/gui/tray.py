@@ -18,7 +18,10 @@ from vault_app.gui.theme import TRAY_DOTS
 from vault_app.resource_files import resource_path
 
 REPEATED_FAILURES = 3
-COPY_MENU_CAP = 8  # accounts in the Copy menu; the rest are a "More…" away
+COPY_MENU_CAP = 8  # pinned and recent accounts in a cut Copy menu; the rest are a "More…" away
+# Up to this many accounts the Copy menu lists them all: 12 rows fit even a 768 px screen at
+# scale 2, and a cut list would hide accounts nobody pinned yet (nine listed none).
+COPY_MENU_ALL = 12
 NOTIFY_MS = 10000
 
 
@@ -34,12 +37,17 @@ def worst(accounts: list[Account], retrying: set[str], now: float) -> str:
 
 
 def copy_menu_accounts(
-    accounts: list[Account], pinned: list[str], recent: list[str], cap: int = COPY_MENU_CAP
+    accounts: list[Account],
+    pinned: list[str],
+    recent: list[str],
+    cap: int = COPY_MENU_CAP,
+    list_all: int = COPY_MENU_ALL,
 ) -> tuple[list[Account], bool]:
-    """The accounts the tray's Copy menu lists: pinned ones first (in the order pinned), then
-    the most recently copied, at most `cap`; all of them, by name, when they fit. The flag
-    says whether some were left out (the menu then ends with "More…")."""
-    if len(accounts) <= cap:
+    """The accounts the tray's Copy menu lists: all of them when there are at most
+    `list_all` (pinned first, the rest by name); otherwise the pinned ones (in the order
+    pinned), then the most recently copied, at most `cap`. The flag says whether some were
+    left out (the menu then ends with "More…")."""
+    if len(accounts) <= max(cap, list_all):
         by_id = {a.id: a for a in accounts}
         first = [by_id[i] for i in pinned if i in by_id]
         rest = sorted((a for a in accounts if a.id not in set(pinned)), key=_name_key)

@@ -91,6 +91,12 @@ class StaticProvider(Provider):
         if expires_at is not None and expires_at <= time.time():
             when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             # Said without a CLI command: the window shows this too (the CLI's edit help says how).
+            if expires_text:
+                # The typed date is what failed: a new token alone would fail the same way.
+                raise SignInNeededError(
+                    f"static: the stored token expired at {when}, as its expires_at says: a "
+                    "later expires_at (or none) is needed, with a new token if it changed"
+                )
             raise SignInNeededError(
                 f"static: the stored token expired at {when}: a new one is needed"
             )
