@@ -495,3 +495,53 @@ def test_a_port_in_use_is_a_clear_error() -> None:
             assert f"cannot listen on 127.0.0.1:{port}" in caught.value.message
 
         asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (403, "authorization_pending"),  # Auth0
+        (429, "slow_down"),  # Auth0
+        (428, "authorization_pending"),  # Google
+        (200, "authorization_pending"),  # GitHub: errors come with 200
+        (200, "slow_down"),
+    ],
+)
+def test_device_poll_answers_are_read_whatever_their_status(
+    fake: InteractiveFake, status: int, code: str
+) -> None:
+    """RFC 8628 section 3.5 names the codes, not the status: servers in use send them with
+    403, 428, 429 and even 200; each is a reason to keep polling, not a failed sign-in."""
+    fake.device_interval = 2
+    body = {"error": code, "error_description": f"{code} with HTTP {status}"}
+    fake.inject("/token", Fault.status(status, body), times=2)
+    clock = Clock()
+    tokens = device(fake, clock, View())
+    assert tokens.access_token and len(fake.requests_to("/token")) == 3
+    step = 5 if code == "slow_down" else 0
+    assert clock.sleeps == [2, 2 + step, 2 + 2 * step]
+
+
+@pytest.mark.parametrize("status", [403, 200])
+def test_device_denied_or_expired_whatever_the_status(fake: InteractiveFake, status: int) -> None:
+    fake.inject("/token", Fault.status(status, {"error": "access_denied"}))
+    with pytest.raises(RejectedError) as caught:
+        device(fake, Clock(), View())
+    assert "denied" in caught.value.message
+    fake.inject("/token", Fault.status(status, {"error": "expired_token"}))
+    with pytest.raises(RejectedError) as caught:
+        device(fake, Clock(), View())
+    assert "code expired" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(12, 12), (3, 7), (3600, 60), (10**12, 7), ("nan", 7)]
+)
+def test_slow_down_with_a_new_interval(fake: InteractiveFake, given: Any, expected: float) -> None:
+    """GitHub's slow_down names the interval to use from now on: taken when longer than 5 s
+    more, and never beyond a minute or when it is not a number."""
+    fake.device_interval = 2
+    fake.inject("/token", Fault.status(200, {"error": "slow_down", "interval": given}))
+    clock = Clock()
+    device(fake, clock, View())
+    assert clock.sleeps == [2, expected]

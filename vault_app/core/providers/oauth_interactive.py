@@ -593,19 +593,29 @@ def parse_device_reply(data: Mapping[str, Any], host: str) -> DeviceAuthorizatio
     )
 
 
+POLL_ERRORS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
+
+
 def poll_error(reply: Reply) -> str | None:
     """The RFC 8628 section 3.5 error code of a token reply, when it is one of the four that
-    the polling loop handles itself."""
-    if reply.status not in (400, 401):
+    the polling loop handles itself. RFC 8628 names the codes, not the status, and servers
+    differ: 400 (the RFC), 403 and 429 (Auth0), 428 (Google), 200 (GitHub); so any 200 or 4xx
+    carrying one of them counts."""
+    if not (reply.status == 200 or 400 <= reply.status < 500):
         return None
     try:
-        data = reply.json_object("oauth2: device poll")
+        data = reply.fields("oauth2: device poll")
     except TransientError:
         return None
     code = data.get("error")
-    if code in ("authorization_pending", "slow_down", "expired_token", "access_denied"):
-        return str(code)
-    return None
+    return code if isinstance(code, str) and code in POLL_ERRORS else None
+
+
+def slowed_down(reply: Reply, interval: float) -> float:
+    """The polling interval after `slow_down`: 5 s more (RFC 8628 section 3.5), or the new
+    `interval` the reply names when that is longer (GitHub sends one); at most MAX_INTERVAL."""
+    given = bounds.duration(replies.seconds(reply.fields("oauth2: device poll").get("interval")))
+    return min(max(interval + SLOW_DOWN_STEP, given or 0.0), MAX_INTERVAL)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -677,7 +687,7 @@ async def sign_in_with_device(
         if code == "authorization_pending":
             continue
         if code == "slow_down":
-            interval = min(interval + SLOW_DOWN_STEP, MAX_INTERVAL)
+            interval = slowed_down(reply, interval)
             continue
         if code == "access_denied":
             raise RejectedError(f"oauth2: the sign-in was denied at {reply.host}")
