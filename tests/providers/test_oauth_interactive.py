@@ -176,8 +176,11 @@ def test_redirects_that_are_refused(
     async def scenario(vault: Vault) -> None:
         await added(vault, fake)
         before = stored(vault, "acct")
+        # A response without this sign-in's state is refused and the wait goes on (anyone
+        # can send one): the sign-in ends at its limit, saying what was refused.
+        limit = 1.0 if "state" in change else None
         with pytest.raises(RejectedError) as caught:
-            await vault.login("acct", View(send(fake, **change)))
+            await vault.login("acct", View(send(fake, **change)), limit=limit)
         assert expected in caught.value.message
         assert "\n" not in caught.value.message and "\r" not in caught.value.message
         assert stored(vault, "acct") == before  # nothing changed
@@ -265,6 +268,40 @@ def test_the_listener_answers_only_its_path_once(tmp_path: Path, fake: Interacti
         assert isinstance(step, BrowserStep)
         with pytest.raises(httpx.ConnectError):  # a second redirect: nobody listens any more
             await get(redirect_of(step) + "?" + urlencode(fake.authorize(step.url)))
+
+    run(tmp_path, scenario)
+
+
+def test_requests_racing_the_browser_do_not_end_the_sign_in(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    """Any local process, or a web page that guessed the port, can reach the listener: only
+    the response carrying this sign-in's `state` (once) counts; every other request to the
+    redirect path is refused with a 400 and the listener keeps waiting for the browser."""
+    pages: list[httpx.Response] = []
+
+    async def answer(step: BrowserStep) -> None:
+        base = redirect_of(step)
+        real = fake.authorize(step.url)
+        hostile = [
+            "",
+            "?code=stolen",
+            "?error=access_denied",
+            "?state=someone-elses&code=x",
+            "?code=x&state=" + real["state"] + "&state=" + real["state"],
+            "?state=%FF%FE&code=x",
+            "?" + "a=1&" * 40,
+        ]
+        for query in hostile:
+            pages.append(await get(base + query))
+        pages.append(await get(base + "?" + urlencode(real)))
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        account, tokens = await vault.login("acct", View(answer))
+        assert account.status is Status.OK and tokens.access_token
+        assert [p.status_code for p in pages] == [400] * 7 + [200]
+        assert len(fake.requests_to("/token")) == 1
 
     run(tmp_path, scenario)
 

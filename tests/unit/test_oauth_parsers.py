@@ -77,6 +77,19 @@ def test_read_callback_acts_only_on_the_right_state(params: dict[str, str]) -> N
     assert "error" not in params
 
 
+@given(st.text(max_size=300), st.booleans())
+def test_listener_acts_only_on_a_query_with_its_state(noise: str, with_state: bool) -> None:
+    """Whatever a request's query holds, the listener acts on it only when this sign-in's
+    state is in it exactly once; it never raises (it runs in the listener's task)."""
+    state = "Zm9vYmFy-state_0123456789"
+    listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(None), state)
+    query = noise + ("&state=" + state if with_state else "")
+    ours = listener._carries_state(query)
+    if ours:
+        assert query.count(state) >= 1
+    assert not listener._carries_state(noise.replace(state, ""))
+
+
 def test_read_callback_error_text_is_one_plain_line() -> None:
     params = {
         "state": "s",

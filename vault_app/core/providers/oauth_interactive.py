@@ -3,11 +3,12 @@
 authorization grant (RFC 8628).
 
 Authorization code: a one-shot listener on 127.0.0.1 (a random port, or the port and path of
-the account's `redirect_uri`) receives the redirect. It answers the first GET to its path with
-a short fixed page and closes; other paths get a 404 and it keeps waiting. The `state` must
-match, the `iss` parameter must be the issuer when sent (and must be sent when the server's
-metadata says so), and the code is exchanged with the PKCE verifier, which never leaves this
-process except in that token request's body.
+the account's `redirect_uri`) receives the redirect. It answers the first GET to its path that
+carries this sign-in's `state` with a short fixed page and closes; other paths get a 404,
+requests without that state a 400, and it keeps waiting (any local process can connect, and
+none may end the sign-in). The `iss` parameter must be the issuer when sent (and must be sent
+when the server's metadata says so), and the code is exchanged with the PKCE verifier, which
+never leaves this process except in that token request's body.
 
 Device: the device authorization reply is checked field by field (its user code and links are
 shown to the person, opened in a browser and drawn as a QR code), then the token endpoint is
@@ -363,11 +364,17 @@ def parse_head(raw: bytes) -> Head | None:
 
 class LoopbackListener:
     """The one-shot redirect listener. `start()` binds, `result()` waits for the first GET to
-    the redirect path and gives its query parameters, `aclose()` frees the port. Requests are
-    never logged (their query holds the code)."""
+    the redirect path that carries `state` (exactly once) and gives its query parameters,
+    `aclose()` frees the port. Any process on this machine, and any web page that guesses
+    the port, can send requests here: those without this sign-in's state are refused with
+    a 400 and counted in `refused`, and the wait goes on, so none can end the sign-in.
+    `state` None: the first GET counts, whatever it carries. Requests are never logged
+    (their query holds the code)."""
 
-    def __init__(self, target: RedirectTarget) -> None:
+    def __init__(self, target: RedirectTarget, state: str | None = None) -> None:
         self.target = target
+        self.state = state
+        self.refused = 0  # requests to the redirect path that did not carry `state`
         self.port = 0
         self._server: asyncio.Server | None = None
         self._result: asyncio.Future[dict[str, str]] | None = None
@@ -404,6 +411,18 @@ class LoopbackListener:
                 await server.wait_closed()
         if self._result is not None and not self._result.done():
             self._result.cancel()
+
+    def _carries_state(self, query: str) -> bool:
+        """Whether `query` names this sign-in's state exactly once (read leniently, so a
+        response of this sign-in that is otherwise malformed still ends it with its error)."""
+        if self.state is None:
+            return True
+        if len(query) > MAX_QUERY:
+            return False
+        states = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "state"]
+        return len(states) == 1 and hmac.compare_digest(
+            states[0].encode("utf-8", "replace"), self.state.encode()
+        )
 
     def _expected_hosts(self) -> set[str]:
         hosts = {f"{self.target.host}:{self.port}"}
@@ -442,7 +461,13 @@ class LoopbackListener:
         try:
             params = parse_callback_query(head.query)
         except MisconfiguredError as exc:
+            if not self._carries_state(head.query):
+                self.refused += 1
+                return page("failed", 400)
             self._result.set_exception(exc)
+            return page("failed", 400)
+        if not self._carries_state(head.query):
+            self.refused += 1
             return page("failed", 400)
         self._result.set_result(params)
         ok = "code" in params and "error" not in params
@@ -471,7 +496,7 @@ async def sign_in_with_browser(
     pkce = make_pkce()
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32) if _wants_openid(fields) else None
-    listener = LoopbackListener(redirect_target(fields.get("redirect_uri")))
+    listener = LoopbackListener(redirect_target(fields.get("redirect_uri")), state)
     await listener.start()
     try:
         url = authorization_request(
@@ -486,7 +511,7 @@ async def sign_in_with_browser(
         try:
             params = await asyncio.wait_for(listener.result(), limit)
         except asyncio.TimeoutError:
-            raise RejectedError(_too_late(limit)) from None
+            raise RejectedError(_too_late(limit, listener.refused)) from None
         redirect_uri = listener.redirect_uri
     finally:
         await listener.aclose()
@@ -507,8 +532,15 @@ async def sign_in_with_browser(
     return await exchange(provider, http, config, form, "oauth2: code exchange", nonce=nonce)
 
 
-def _too_late(limit: float) -> str:
-    return f"oauth2: the sign-in was not completed within {_duration(limit)}; nothing was stored"
+def _too_late(limit: float, refused: int = 0) -> str:
+    others = ""
+    if refused:
+        which = "redirect whose state does" if refused == 1 else "redirects whose state do"
+        others = f"; {refused} {which} not match this sign-in (refused)"
+    return (
+        f"oauth2: the sign-in was not completed within {_duration(limit)}{others}; "
+        "nothing was stored"
+    )
 
 
 def _duration(seconds: float) -> str:
