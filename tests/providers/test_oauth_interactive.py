@@ -7,6 +7,7 @@ that moved, an id_token for someone else; and the refresh path never starting a 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -381,6 +382,30 @@ def test_moved_token_endpoint_is_rediscovered_on_failure(
         assert account.status is Status.OK
         assert account.fields["discovered_token_url"] == fake.url + "/v2/token"
         assert len(fake.requests_to("/v2/token")) == 1
+
+    run(tmp_path, scenario)
+
+
+def test_no_superseded_refresh_token_is_kept_beside_the_tokens(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    """The refresh token of a browser sign-in lives with the tokens only: a refresh does not
+    copy it into the account's secrets (as if the person had typed one), where a later
+    sign-in would leave the superseded one behind in the keyring."""
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        _, first = await vault.login("acct", View(send(fake)))
+        _, refreshed = await vault.refresh("acct")
+        _, last = await vault.login("acct", View(send(fake)))
+        account = vault.load().find("acct")
+        bundle = vault.read_current_sync(account)
+        assert bundle is not None and bundle.tokens is not None
+        assert bundle.secrets == {} and account.secret_fields == []
+        assert bundle.tokens.refresh_token == last.refresh_token
+        text = json.dumps(bundle.to_json())
+        for old in (first.refresh_token, refreshed.refresh_token):
+            assert old and old not in text
 
     run(tmp_path, scenario)
 

@@ -539,9 +539,10 @@ class Vault:
         gave as a secret replaces it there too."""
         secrets = dict(loaded.bundle.secrets)
         spec = provider.field("refresh_token")
-        if spec is not None and spec.secret and tokens.refresh_token:
+        if spec is not None and spec.secret and tokens.refresh_token and "refresh_token" in secrets:
             # The user's refresh token was rotated: keep only the newest, so no later
-            # sign-in can ever send a superseded one (reuse would revoke the family).
+            # sign-in can ever send a superseded one (reuse would revoke the family). One
+            # that came with the tokens (a browser sign-in, say) lives with them only.
             secrets["refresh_token"] = tokens.refresh_token
         return SecretBundle(secrets=secrets, tokens=tokens)
 
