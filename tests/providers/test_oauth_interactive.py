@@ -529,17 +529,60 @@ def test_hostile_device_replies_are_refused(fake: InteractiveFake, reply: dict[s
     assert view.steps == []  # nothing was shown to the person
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def test_listener_binds_loopback_only_and_frees_its_port() -> None:
     async def main() -> None:
-        for value, bound in ((None, "127.0.0.1"), ("http://localhost/cb", "127.0.0.1")):
+        both = ["127.0.0.1", "::1"] if _ipv6_loopback() else ["127.0.0.1"]
+        for value, bound in ((None, ["127.0.0.1"]), ("http://localhost/cb", both)):
             listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(value))
             await listener.start()
-            assert listener._server is not None
-            addresses = [s.getsockname()[0] for s in listener._server.sockets]
-            assert addresses == [bound]  # never 0.0.0.0 or a public address
+            addresses = sorted(s.getsockname()[0] for s in listener.sockets())
+            assert addresses == bound  # never 0.0.0.0 or a public address
             port = listener.port
             await listener.aclose()
             assert refused(port) and port_free(port)
+
+    asyncio.run(main())
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_a_localhost_redirect_holds_both_loopback_addresses() -> None:
+    """RFC 8252 section 8.3: a browser may resolve `localhost` to ::1 first. The listener of
+    a localhost redirect holds the port on 127.0.0.1 and ::1 alike, so no other program can
+    take the IPv6 one and receive the code; a port someone holds on ::1 is refused."""
+
+    async def main() -> None:
+        listener = oauth_interactive.LoopbackListener(
+            oauth_interactive.redirect_target("http://localhost/cb"), "s"
+        )
+        await listener.start()
+        try:
+            bound = sorted(s.getsockname()[0] for s in listener.sockets())
+            assert bound == ["127.0.0.1", "::1"]
+            for address in ("127.0.0.1", "[::1]"):
+                page = await get(f"http://{address}:{listener.port}/cb?state=x")
+                assert page.status_code == 400  # answered by us, not someone else
+        finally:
+            await listener.aclose()
+        assert port_free(listener.port)
+
+        with socket.socket(socket.AF_INET6) as squatter:
+            squatter.bind(("::1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            target = oauth_interactive.redirect_target(f"http://localhost:{port}/cb")
+            with pytest.raises(UserFacingError) as caught:
+                await oauth_interactive.LoopbackListener(target).start()
+            assert f"cannot listen on [::1]:{port}" in caught.value.message
+            assert port_free(port)  # the IPv4 half was let go again
 
     asyncio.run(main())
 

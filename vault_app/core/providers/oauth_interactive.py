@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
 import hashlib
 import hmac
 import logging
@@ -362,6 +363,10 @@ def parse_head(raw: bytes) -> Head | None:
     return Head(method, path, query.partition("#")[0], host)
 
 
+class _NoIpv6Loopback(Exception):
+    """This machine has no ::1 to listen on."""
+
+
 class LoopbackListener:
     """The one-shot redirect listener. `start()` binds, `result()` waits for the first GET to
     the redirect path that carries `state` (exactly once) and gives its query parameters,
@@ -376,7 +381,7 @@ class LoopbackListener:
         self.state = state
         self.refused = 0  # requests to the redirect path that did not carry `state`
         self.port = 0
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._result: asyncio.Future[dict[str, str]] | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -386,27 +391,47 @@ class LoopbackListener:
 
     async def start(self) -> None:
         self._result = asyncio.get_running_loop().create_future()
+        first = await self._bind(self.target.bind, self.target.port)
+        self._servers = [first]
+        self.port = first.sockets[0].getsockname()[1]
+        if self.target.host == "localhost":
+            # RFC 8252 section 8.3: a browser may resolve localhost to ::1 first. Hold the
+            # port there too, so no other program can take it and receive the redirect.
+            try:
+                self._servers.append(await self._bind("::1", self.port))
+            except _NoIpv6Loopback:
+                pass
+            except UsageError:
+                await self.aclose()
+                raise
+
+    async def _bind(self, address: str, port: int) -> asyncio.Server:
         try:
-            self._server = await asyncio.start_server(
-                self._serve, self.target.bind, self.target.port, limit=MAX_HEAD, backlog=8
-            )
+            return await asyncio.start_server(self._serve, address, port, limit=MAX_HEAD, backlog=8)
         except OSError as exc:
+            if address == "::1" and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                raise _NoIpv6Loopback from None
+            shown = f"[{address}]" if ":" in address else address
             raise UsageError(
-                f"oauth2: cannot listen on {self.target.host}:{self.target.port} for the "
-                f"redirect ({exc.strerror or exc}); is another sign-in running?"
+                f"oauth2: cannot listen on {shown}:{port} for the redirect "
+                f"({exc.strerror or exc}); is another sign-in or program using it?"
             ) from None
-        self.port = self._server.sockets[0].getsockname()[1]
+
+    def sockets(self) -> list[Any]:
+        """The listening sockets (one, or two for a localhost redirect)."""
+        return [sock for server in self._servers for sock in server.sockets]
 
     async def result(self) -> dict[str, str]:
         assert self._result is not None, "start() first"
         return await asyncio.shield(self._result)
 
     async def aclose(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
+        servers, self._servers = self._servers, []
+        for server in servers:
             server.close()
-            for writer in list(self._writers):
-                writer.close()
+        for writer in list(self._writers):
+            writer.close()
+        for server in servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         if self._result is not None and not self._result.done():
