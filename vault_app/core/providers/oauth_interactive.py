@@ -49,7 +49,13 @@ from vault_app.core.model import TokenSet
 from vault_app.core.providers import oauth_discovery, replies
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.redact import one_line
-from vault_app.core.sign_in import SIGN_IN_LIMIT, BrowserStep, DeviceStep, SignInView
+from vault_app.core.sign_in import (
+    SIGN_IN_LIMIT,
+    BrowserStep,
+    DeviceStep,
+    SignInView,
+    duration_words,
+)
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http, Reply
@@ -563,16 +569,9 @@ def _too_late(limit: float, refused: int = 0) -> str:
         which = "redirect whose state does" if refused == 1 else "redirects whose state do"
         others = f"; {refused} {which} not match this sign-in (refused)"
     return (
-        f"oauth2: the sign-in was not completed within {_duration(limit)}{others}; "
+        f"oauth2: the sign-in was not completed within {duration_words(limit)}{others}; "
         "nothing was stored"
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} s"
 
 
 def _wants_openid(fields: Mapping[str, str]) -> bool:
