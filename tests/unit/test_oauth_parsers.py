@@ -57,6 +57,27 @@ def test_callback_query_parser(query: str) -> None:
     assert len(params) <= 32
 
 
+@pytest.mark.parametrize(
+    "found", ["https://issuer.test\x1b[31m", "https://issuer.test\n", "https://issuer.test\u202e"]
+)
+def test_an_issuer_that_differs_only_by_hidden_characters_shows_them(found: str) -> None:
+    """The refusal names both issuers; one that differs only by a control or format character
+    shows it escaped, never as two identical-looking names."""
+    doc = {"issuer": found, "token_endpoint": "https://issuer.test/t"}
+    with pytest.raises(MisconfiguredError) as caught:
+        oauth_discovery.parse_metadata(doc, "https://issuer.test", "h")
+    message = caught.value.message
+    assert repr(found)[1:-1] in message and "\n" not in message.replace("\\n", "")
+    assert all(c.isprintable() for c in message)
+
+
+def test_a_document_without_an_issuer_says_so() -> None:
+    for doc in ({"token_endpoint": "https://issuer.test/t"}, {"issuer": 5}):
+        with pytest.raises(MisconfiguredError) as caught:
+            oauth_discovery.parse_metadata(doc, "https://issuer.test", "h")
+        assert "the document names no issuer" in caught.value.message
+
+
 @given(
     st.dictionaries(
         st.sampled_from(["code", "state", "iss", "error", "error_description", "x"]),
