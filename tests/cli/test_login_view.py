@@ -41,3 +41,10 @@ def test_show_says_when_no_refresh_token_is_held(cli: Cli) -> None:
     assert_ok(add_static(cli, "key", "abc123"))
     shown = assert_ok(cli("show", "key")).out
     assert "refresh token:  none" in shown
+
+
+def test_a_device_code_that_lives_shorter_than_the_limit_says_so() -> None:
+    err = io.StringIO()
+    step = DeviceStep("WDJB-MJHT", "https://x.example/d", None, 120)
+    TerminalView(err, browser=False).show(step)
+    assert "(at most 2 minutes; Ctrl+C cancels)" in err.getvalue()

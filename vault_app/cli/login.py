@@ -70,7 +70,10 @@ class TerminalView:
                 else:
                     self.err.write("(or open: ")
                 self.err.write(f"{printable(step.verification_uri_complete)})\n")
-        limit = sign_in.duration_words(sign_in.limit())
+        seconds = sign_in.limit()
+        if isinstance(step, DeviceStep):
+            seconds = min(seconds, step.expires_in)  # the code's own life may be shorter
+        limit = sign_in.duration_words(seconds)
         self.err.write(f"Waiting for the sign-in (at most {limit}; Ctrl+C cancels)...\n")
         self.err.flush()
 
