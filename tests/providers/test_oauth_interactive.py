@@ -410,6 +410,53 @@ def test_no_superseded_refresh_token_is_kept_beside_the_tokens(
     run(tmp_path, scenario)
 
 
+@pytest.mark.parametrize("change", ["issuer", "token_url", "client_id"])
+def test_tokens_never_follow_an_edit_to_another_server(
+    tmp_path: Path, fake: InteractiveFake, change: str
+) -> None:
+    """Edit the account to another server (issuer, token endpoint) or client, then leave
+    without signing in there: the tokens of the first server are dropped, never sent to the
+    second (a refresh token goes only to the server that issued it, RFC 6749 section 10.4)."""
+    with serving(InteractiveFake()) as other:
+        other.add_interactive_client(CLIENT)
+        other.add_interactive_client("another-client")
+
+        async def scenario(vault: Vault) -> None:
+            await added(vault, fake)
+            _, tokens = await vault.login("acct", View(send(fake)))
+            assert tokens.refresh_token
+            value = {
+                "issuer": other.issuer,
+                "token_url": other.token_url,
+                "client_id": "another-client",
+            }[change]
+            await vault.edit("acct", {change: value}, {})  # the person then cancels the sign-in
+            with pytest.raises(RejectedError):
+                await vault.refresh("acct")
+            sent = [r.body for r in other.requests_to("/token")] + [
+                r.body for r in fake.requests_to("/token")[1:]
+            ]
+            assert not any(tokens.refresh_token.encode() in body for body in sent)
+            bundle = vault.read_current_sync(vault.load().find("acct"))
+            assert bundle is not None and bundle.tokens is None
+
+        run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("change", [{"scope": "openid"}, {"client_auth": "none"}])
+def test_an_edit_on_the_same_server_keeps_the_tokens(
+    tmp_path: Path, fake: InteractiveFake, change: dict[str, str]
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        _, tokens = await vault.login("acct", View(send(fake)))
+        await vault.edit("acct", change, {})
+        _, kept = await vault.token("acct")
+        assert kept.access_token == tokens.access_token
+
+    run(tmp_path, scenario)
+
+
 def test_refresh_never_starts_a_sign_in(tmp_path: Path, fake: InteractiveFake) -> None:
     async def scenario(vault: Vault) -> None:
         await added(vault, fake)
