@@ -411,3 +411,24 @@ def test_waiting_panel_for_each_step(qtbot: QtBot) -> None:
     qtbot.addWidget(browser_panel)
     assert browser_panel.first_button() is browser_panel.copy_link
     assert browser_panel.open_link.text() == "Open again"
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["W" * 64, "字" * 64, "ABCD-" * 12 + "WXYZ", "WDJB-MJHT"],
+    ids=["64-latin", "64-cjk", "hyphenated", "usual"],
+)
+def test_a_long_user_code_fits_a_small_screen(qtbot: QtBot, code: str) -> None:
+    """A server may send a user code of up to 64 characters: the panel still fits a
+    1024-pixel-wide screen beside the form (the code shrinks, then wraps), and Copy gives
+    the code exactly as the server sent it."""
+    copies: list[str] = []
+    step = DeviceStep(code, "https://x.example/device", "https://x.example/d?c=1", 600)
+    panel = WaitingPanel(step, copies.append, lambda: None)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.minimumSizeHint().width() <= 700
+    panel.copy_code.click()
+    assert copies == [code]
+    if code == "WDJB-MJHT":  # a usual code keeps its large type
+        assert panel.code.font().pointSizeF() >= 2 * panel.font().pointSizeF()

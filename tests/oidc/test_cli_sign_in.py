@@ -93,6 +93,12 @@ def test_public_client_browser_sign_in_refresh_revoke_and_login_again(
     assert token == first.access_token
     id_token = assert_ok(run("token", "pub", "--id-token")).out.strip()
     assert id_token == first.id_token and _claims(id_token)["aud"] == "tv-public"
+    header = assert_ok(run("token", "pub", "--id-token", "--format", "header")).out.strip()
+    assert header == f"Authorization: Bearer {id_token}"  # --format applies to it too
+    as_json = json_out(run("token", "pub", "--id-token", "--format", "json"))
+    assert as_json["id_token"] == id_token and as_json["expires_at"].endswith("Z")
+    export = assert_ok(run("token", "pub", "--id-token", "--format", "env")).out
+    assert export.startswith("export ID_TOKEN=")
 
     assert_ok(run("refresh", "pub"))
     second = _stored(run, "pub").tokens

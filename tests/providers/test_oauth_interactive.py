@@ -7,6 +7,7 @@ that moved, an id_token for someone else; and the refresh path never starting a 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -176,8 +177,11 @@ def test_redirects_that_are_refused(
     async def scenario(vault: Vault) -> None:
         await added(vault, fake)
         before = stored(vault, "acct")
+        # A response without this sign-in's state is refused and the wait goes on (anyone
+        # can send one): the sign-in ends at its limit, saying what was refused.
+        limit = 1.0 if "state" in change else None
         with pytest.raises(RejectedError) as caught:
-            await vault.login("acct", View(send(fake, **change)))
+            await vault.login("acct", View(send(fake, **change)), limit=limit)
         assert expected in caught.value.message
         assert "\n" not in caught.value.message and "\r" not in caught.value.message
         assert stored(vault, "acct") == before  # nothing changed
@@ -269,6 +273,40 @@ def test_the_listener_answers_only_its_path_once(tmp_path: Path, fake: Interacti
     run(tmp_path, scenario)
 
 
+def test_requests_racing_the_browser_do_not_end_the_sign_in(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    """Any local process, or a web page that guessed the port, can reach the listener: only
+    the response carrying this sign-in's `state` (once) counts; every other request to the
+    redirect path is refused with a 400 and the listener keeps waiting for the browser."""
+    pages: list[httpx.Response] = []
+
+    async def answer(step: BrowserStep) -> None:
+        base = redirect_of(step)
+        real = fake.authorize(step.url)
+        hostile = [
+            "",
+            "?code=stolen",
+            "?error=access_denied",
+            "?state=someone-elses&code=x",
+            "?code=x&state=" + real["state"] + "&state=" + real["state"],
+            "?state=%FF%FE&code=x",
+            "?" + "a=1&" * 40,
+        ]
+        for query in hostile:
+            pages.append(await get(base + query))
+        pages.append(await get(base + "?" + urlencode(real)))
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        account, tokens = await vault.login("acct", View(answer))
+        assert account.status is Status.OK and tokens.access_token
+        assert [p.status_code for p in pages] == [400] * 7 + [200]
+        assert len(fake.requests_to("/token")) == 1
+
+    run(tmp_path, scenario)
+
+
 def test_fixed_redirect_uri_port_and_path(tmp_path: Path, fake: InteractiveFake) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -344,6 +382,77 @@ def test_moved_token_endpoint_is_rediscovered_on_failure(
         assert account.status is Status.OK
         assert account.fields["discovered_token_url"] == fake.url + "/v2/token"
         assert len(fake.requests_to("/v2/token")) == 1
+
+    run(tmp_path, scenario)
+
+
+def test_no_superseded_refresh_token_is_kept_beside_the_tokens(
+    tmp_path: Path, fake: InteractiveFake
+) -> None:
+    """The refresh token of a browser sign-in lives with the tokens only: a refresh does not
+    copy it into the account's secrets (as if the person had typed one), where a later
+    sign-in would leave the superseded one behind in the keyring."""
+
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        _, first = await vault.login("acct", View(send(fake)))
+        _, refreshed = await vault.refresh("acct")
+        _, last = await vault.login("acct", View(send(fake)))
+        account = vault.load().find("acct")
+        bundle = vault.read_current_sync(account)
+        assert bundle is not None and bundle.tokens is not None
+        assert bundle.secrets == {} and account.secret_fields == []
+        assert bundle.tokens.refresh_token == last.refresh_token
+        text = json.dumps(bundle.to_json())
+        for old in (first.refresh_token, refreshed.refresh_token):
+            assert old and old not in text
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("change", ["issuer", "token_url", "client_id"])
+def test_tokens_never_follow_an_edit_to_another_server(
+    tmp_path: Path, fake: InteractiveFake, change: str
+) -> None:
+    """Edit the account to another server (issuer, token endpoint) or client, then leave
+    without signing in there: the tokens of the first server are dropped, never sent to the
+    second (a refresh token goes only to the server that issued it, RFC 6749 section 10.4)."""
+    with serving(InteractiveFake()) as other:
+        other.add_interactive_client(CLIENT)
+        other.add_interactive_client("another-client")
+
+        async def scenario(vault: Vault) -> None:
+            await added(vault, fake)
+            _, tokens = await vault.login("acct", View(send(fake)))
+            assert tokens.refresh_token
+            value = {
+                "issuer": other.issuer,
+                "token_url": other.token_url,
+                "client_id": "another-client",
+            }[change]
+            await vault.edit("acct", {change: value}, {})  # the person then cancels the sign-in
+            with pytest.raises(RejectedError):
+                await vault.refresh("acct")
+            sent = [r.body for r in other.requests_to("/token")] + [
+                r.body for r in fake.requests_to("/token")[1:]
+            ]
+            assert not any(tokens.refresh_token.encode() in body for body in sent)
+            bundle = vault.read_current_sync(vault.load().find("acct"))
+            assert bundle is not None and bundle.tokens is None
+
+        run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("change", [{"scope": "openid"}, {"client_auth": "none"}])
+def test_an_edit_on_the_same_server_keeps_the_tokens(
+    tmp_path: Path, fake: InteractiveFake, change: dict[str, str]
+) -> None:
+    async def scenario(vault: Vault) -> None:
+        await added(vault, fake)
+        _, tokens = await vault.login("acct", View(send(fake)))
+        await vault.edit("acct", change, {})
+        _, kept = await vault.token("acct")
+        assert kept.access_token == tokens.access_token
 
     run(tmp_path, scenario)
 
@@ -467,17 +576,60 @@ def test_hostile_device_replies_are_refused(fake: InteractiveFake, reply: dict[s
     assert view.steps == []  # nothing was shown to the person
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def test_listener_binds_loopback_only_and_frees_its_port() -> None:
     async def main() -> None:
-        for value, bound in ((None, "127.0.0.1"), ("http://localhost/cb", "127.0.0.1")):
+        both = ["127.0.0.1", "::1"] if _ipv6_loopback() else ["127.0.0.1"]
+        for value, bound in ((None, ["127.0.0.1"]), ("http://localhost/cb", both)):
             listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(value))
             await listener.start()
-            assert listener._server is not None
-            addresses = [s.getsockname()[0] for s in listener._server.sockets]
-            assert addresses == [bound]  # never 0.0.0.0 or a public address
+            addresses = sorted(s.getsockname()[0] for s in listener.sockets())
+            assert addresses == bound  # never 0.0.0.0 or a public address
             port = listener.port
             await listener.aclose()
             assert refused(port) and port_free(port)
+
+    asyncio.run(main())
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_a_localhost_redirect_holds_both_loopback_addresses() -> None:
+    """RFC 8252 section 8.3: a browser may resolve `localhost` to ::1 first. The listener of
+    a localhost redirect holds the port on 127.0.0.1 and ::1 alike, so no other program can
+    take the IPv6 one and receive the code; a port someone holds on ::1 is refused."""
+
+    async def main() -> None:
+        listener = oauth_interactive.LoopbackListener(
+            oauth_interactive.redirect_target("http://localhost/cb"), "s"
+        )
+        await listener.start()
+        try:
+            bound = sorted(s.getsockname()[0] for s in listener.sockets())
+            assert bound == ["127.0.0.1", "::1"]
+            for address in ("127.0.0.1", "[::1]"):
+                page = await get(f"http://{address}:{listener.port}/cb?state=x")
+                assert page.status_code == 400  # answered by us, not someone else
+        finally:
+            await listener.aclose()
+        assert port_free(listener.port)
+
+        with socket.socket(socket.AF_INET6) as squatter:
+            squatter.bind(("::1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            target = oauth_interactive.redirect_target(f"http://localhost:{port}/cb")
+            with pytest.raises(UserFacingError) as caught:
+                await oauth_interactive.LoopbackListener(target).start()
+            assert f"cannot listen on [::1]:{port}" in caught.value.message
+            assert port_free(port)  # the IPv4 half was let go again
 
     asyncio.run(main())
 
@@ -495,3 +647,53 @@ def test_a_port_in_use_is_a_clear_error() -> None:
             assert f"cannot listen on 127.0.0.1:{port}" in caught.value.message
 
         asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (403, "authorization_pending"),  # Auth0
+        (429, "slow_down"),  # Auth0
+        (428, "authorization_pending"),  # Google
+        (200, "authorization_pending"),  # GitHub: errors come with 200
+        (200, "slow_down"),
+    ],
+)
+def test_device_poll_answers_are_read_whatever_their_status(
+    fake: InteractiveFake, status: int, code: str
+) -> None:
+    """RFC 8628 section 3.5 names the codes, not the status: servers in use send them with
+    403, 428, 429 and even 200; each is a reason to keep polling, not a failed sign-in."""
+    fake.device_interval = 2
+    body = {"error": code, "error_description": f"{code} with HTTP {status}"}
+    fake.inject("/token", Fault.status(status, body), times=2)
+    clock = Clock()
+    tokens = device(fake, clock, View())
+    assert tokens.access_token and len(fake.requests_to("/token")) == 3
+    step = 5 if code == "slow_down" else 0
+    assert clock.sleeps == [2, 2 + step, 2 + 2 * step]
+
+
+@pytest.mark.parametrize("status", [403, 200])
+def test_device_denied_or_expired_whatever_the_status(fake: InteractiveFake, status: int) -> None:
+    fake.inject("/token", Fault.status(status, {"error": "access_denied"}))
+    with pytest.raises(RejectedError) as caught:
+        device(fake, Clock(), View())
+    assert "denied" in caught.value.message
+    fake.inject("/token", Fault.status(status, {"error": "expired_token"}))
+    with pytest.raises(RejectedError) as caught:
+        device(fake, Clock(), View())
+    assert "code expired" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(12, 12), (3, 7), (3600, 60), (10**12, 7), ("nan", 7)]
+)
+def test_slow_down_with_a_new_interval(fake: InteractiveFake, given: Any, expected: float) -> None:
+    """GitHub's slow_down names the interval to use from now on: taken when longer than 5 s
+    more, and never beyond a minute or when it is not a number."""
+    fake.device_interval = 2
+    fake.inject("/token", Fault.status(200, {"error": "slow_down", "interval": given}))
+    clock = Clock()
+    device(fake, clock, View())
+    assert clock.sleeps == [2, expected]

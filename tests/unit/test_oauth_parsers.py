@@ -57,6 +57,27 @@ def test_callback_query_parser(query: str) -> None:
     assert len(params) <= 32
 
 
+@pytest.mark.parametrize(
+    "found", ["https://issuer.test\x1b[31m", "https://issuer.test\n", "https://issuer.test\u202e"]
+)
+def test_an_issuer_that_differs_only_by_hidden_characters_shows_them(found: str) -> None:
+    """The refusal names both issuers; one that differs only by a control or format character
+    shows it escaped, never as two identical-looking names."""
+    doc = {"issuer": found, "token_endpoint": "https://issuer.test/t"}
+    with pytest.raises(MisconfiguredError) as caught:
+        oauth_discovery.parse_metadata(doc, "https://issuer.test", "h")
+    message = caught.value.message
+    assert repr(found)[1:-1] in message and "\n" not in message.replace("\\n", "")
+    assert all(c.isprintable() for c in message)
+
+
+def test_a_document_without_an_issuer_says_so() -> None:
+    for doc in ({"token_endpoint": "https://issuer.test/t"}, {"issuer": 5}):
+        with pytest.raises(MisconfiguredError) as caught:
+            oauth_discovery.parse_metadata(doc, "https://issuer.test", "h")
+        assert "the document names no issuer" in caught.value.message
+
+
 @given(
     st.dictionaries(
         st.sampled_from(["code", "state", "iss", "error", "error_description", "x"]),
@@ -75,6 +96,19 @@ def test_read_callback_acts_only_on_the_right_state(params: dict[str, str]) -> N
     assert params.get("state") == state
     assert code == params["code"] and all(" " <= c <= "~" for c in code)
     assert "error" not in params
+
+
+@given(st.text(max_size=300), st.booleans())
+def test_listener_acts_only_on_a_query_with_its_state(noise: str, with_state: bool) -> None:
+    """Whatever a request's query holds, the listener acts on it only when this sign-in's
+    state is in it exactly once; it never raises (it runs in the listener's task)."""
+    state = "Zm9vYmFy-state_0123456789"
+    listener = oauth_interactive.LoopbackListener(oauth_interactive.redirect_target(None), state)
+    query = noise + ("&state=" + state if with_state else "")
+    ours = listener._carries_state(query)
+    if ours:
+        assert query.count(state) >= 1
+    assert not listener._carries_state(noise.replace(state, ""))
 
 
 def test_read_callback_error_text_is_one_plain_line() -> None:

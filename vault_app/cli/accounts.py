@@ -268,9 +268,12 @@ def cmd_show(args: argparse.Namespace, io: Streams) -> int:
         f"  access token:   {'none' if tokens is None else 'held (masked)'}; expires "
         f"{relative(account.access_expires_at, now, unknown='unknown')}\n"
     )
-    out.write(
-        f"  refresh token:  expires {relative(account.refresh_expires_at, now, unknown='-')}\n"
-    )
+    if tokens is not None and not tokens.refresh_token:
+        out.write("  refresh token:  none\n")
+    else:
+        out.write(
+            f"  refresh token:  expires {relative(account.refresh_expires_at, now, unknown='-')}\n"
+        )
     out.write(f"  last refresh:   {relative(account.last_refresh_at, now)}\n")
     warning = account.refresh_warning(now)
     if warning:

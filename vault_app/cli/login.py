@@ -51,7 +51,6 @@ class TerminalView:
         self.browser = browser and sign_in.browser_available()
 
     def show(self, step: Step) -> None:
-        minutes = f"{sign_in.limit() / 60:g} minute{'s' if sign_in.limit() != 60 else ''}"
         if isinstance(step, BrowserStep):
             if self.browser:
                 self.err.write("Opening the browser to sign in. If it does not open, visit:\n")
@@ -67,11 +66,15 @@ class TerminalView:
             if step.verification_uri_complete:
                 if self.browser:
                     sign_in.open_browser(step.verification_uri_complete)
-                    self.err.write("(opened in the browser: ")
+                    self.err.write("(opening it in the browser: ")
                 else:
                     self.err.write("(or open: ")
                 self.err.write(f"{printable(step.verification_uri_complete)})\n")
-        self.err.write(f"Waiting for the sign-in (at most {minutes}; Ctrl+C cancels)...\n")
+        seconds = sign_in.limit()
+        if isinstance(step, DeviceStep):
+            seconds = min(seconds, step.expires_in)  # the code's own life may be shorter
+        limit = sign_in.duration_words(seconds)
+        self.err.write(f"Waiting for the sign-in (at most {limit}; Ctrl+C cancels)...\n")
         self.err.flush()
 
 

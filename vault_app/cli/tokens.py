@@ -157,10 +157,21 @@ def cmd_token(args: argparse.Namespace, io: Streams) -> int:
         raise UsageError("--env takes a variable name and goes with --format env")
     tokens, fields = valid_token(args.name, args.min_valid, args.force_refresh, io)
     if args.id_token:
-        io.out.write(id_token(args.name, tokens, args.min_valid, io) + "\n")
+        value = id_token(args.name, tokens, args.min_valid, io)
+        io.out.write(format_id_token(value, args.format, args.env or "ID_TOKEN") + "\n")
         return 0
     io.out.write(format_token(tokens, fields, args.format, args.env or "ACCESS_TOKEN") + "\n")
     return 0
+
+
+def format_id_token(value: str, fmt: str, variable: str) -> str:
+    """An id_token as `--format` asks, sent as a Bearer token (as APIs that take one want,
+    such as Google's Cloud Run); JSON gives `id_token` and its `expires_at` (from `exp`)."""
+    from vault_app.core import jwtinfo, token_formats
+
+    if fmt != "json":
+        return token_formats.render(value, "Bearer", "Authorization", fmt, variable)
+    return json.dumps({"id_token": value, "expires_at": iso_utc(jwtinfo.expiry_of(value))})
 
 
 def id_token(name: str, tokens: TokenSet, min_valid: float, io: Streams) -> str:

@@ -73,6 +73,14 @@ def limit() -> float:
     return seconds if 1 <= seconds <= SIGN_IN_LIMIT else SIGN_IN_LIMIT
 
 
+def duration_words(seconds: float) -> str:
+    """A sign-in's limit in words: "5 minutes", "1 minute", "100 s"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} s"
+
+
 def browser_available() -> bool:
     """Whether opening a browser can work here: $BROWSER is set, a graphical session is
     present, or the system always has one (Windows, macOS). Over SSH without a display the

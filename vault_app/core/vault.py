@@ -353,7 +353,9 @@ class Vault:
         self, name: str, fields: Mapping[str, str], secrets: Mapping[str, str]
     ) -> tuple[Account, UserFacingError | None]:
         """Change fields and secrets, then sign in again with them. Tokens from before are
-        kept until that sign-in replaces them: a failed edit never loses a refresh token."""
+        kept until that sign-in replaces them: a failed edit never loses a refresh token,
+        unless the edit points the account at another server or client
+        (Provider.token_destination), where those tokens must never be sent."""
         account = self.store.load().find(name)
         provider = get_provider(account.provider)
         clean = normalize_fields(provider, fields, complete=False)
@@ -374,12 +376,22 @@ class Vault:
             check_complete(provider, merged_fields, merged_secrets)
             provider.validate(AccountConfig(merged_fields, merged_secrets))
             replaced_token = any(k in provider.token_fields for k in secrets)
-            tokens = None if replaced_token else loaded.bundle.tokens
+            # Tokens go only where they came from (RFC 6749 section 10.4): an edit that
+            # points the account at another server or client drops them, even if the
+            # sign-in there then fails.
+            moved = provider.token_destination(loaded.account.fields) != (
+                provider.token_destination(merged_fields)
+            )
+            tokens = None if replaced_token or moved else loaded.bundle.tokens
+
             bundle = SecretBundle(secrets=merged_secrets, tokens=tokens)
 
             def change(acc: Account) -> None:
                 acc.fields = merged_fields
                 acc.refresh_expires_at = _field_expiry(acc)
+                if moved and tokens is None:
+                    acc.status = Status.SIGNED_OUT
+                    acc.access_expires_at = None
 
             # New secrets the metadata does not know of would be adopted by the next load
             # without the fields that go with them: all or nothing.
@@ -544,9 +556,10 @@ class Vault:
         gave as a secret replaces it there too."""
         secrets = dict(loaded.bundle.secrets)
         spec = provider.field("refresh_token")
-        if spec is not None and spec.secret and tokens.refresh_token:
+        if spec is not None and spec.secret and tokens.refresh_token and "refresh_token" in secrets:
             # The user's refresh token was rotated: keep only the newest, so no later
-            # sign-in can ever send a superseded one (reuse would revoke the family).
+            # sign-in can ever send a superseded one (reuse would revoke the family). One
+            # that came with the tokens (a browser sign-in, say) lives with them only.
             secrets["refresh_token"] = tokens.refresh_token
         return SecretBundle(secrets=secrets, tokens=tokens)
 

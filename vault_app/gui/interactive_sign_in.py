@@ -23,7 +23,7 @@ from functools import partial
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QGuiApplication, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -49,6 +49,7 @@ from vault_app.gui.plain_words import BROWSER_BUTTON, DEVICE_BUTTON
 
 log = logging.getLogger(__name__)
 QR_SIZE = 168  # logical pixels: large enough for a phone camera at arm's length
+CODE_WIDTH = 420  # logical pixels the user code may take before its type shrinks, then wraps
 GRANTS = {"authorization_code": BROWSER_BUTTON, "device_code": DEVICE_BUTTON}
 
 
@@ -165,17 +166,12 @@ class WaitingPanel(QFrame):
             "On any device (a phone will do), open the link and enter this code, or scan "
             "the QR code. This form finishes by itself."
         )
-        self.code.setText(step.user_code)
         self.code.setTextFormat(Qt.TextFormat.PlainText)
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code.setAccessibleName("User code")
-        font = QFont(self.code.font())
-        font.setPointSizeF(font.pointSizeF() * 2.2)
-        font.setBold(True)
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 2)
-        self.code.setFont(font)
+        self._show_code(step.user_code)
         self.copy_code.setAccessibleName("Copy the user code")
-        self.copy_code.clicked.connect(lambda: self._copy(self.code.text()))
+        self.copy_code.clicked.connect(lambda: self._copy(step.user_code))
         self.link.setText(step.verification_uri)
         self.qr.setAccessibleName("QR code of the sign-in link")
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -198,6 +194,24 @@ class WaitingPanel(QFrame):
         grid.addWidget(self.open_link, 3, 2)
         grid.setRowStretch(4, 1)
         layout.addLayout(grid)
+
+    def _show_code(self, code: str) -> None:
+        """The user code in large type. A long one (the server decides; up to 64
+        characters) gets smaller type, down to the normal size, and then wraps anywhere, so
+        the panel still fits a small screen; Copy always takes the code as sent."""
+        font = QFont(self.code.font())
+        base = font.pointSizeF()
+        font.setBold(True)
+        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 2)
+        for factor in (2.2, 1.8, 1.4, 1.0):
+            font.setPointSizeF(base * factor)
+            if QFontMetrics(font).horizontalAdvance(code) <= CODE_WIDTH:
+                break
+        self.code.setFont(font)
+        if QFontMetrics(font).horizontalAdvance(code) > CODE_WIDTH:
+            self.code.setWordWrap(True)
+            code = "\u200b".join(code)  # a break opportunity between every two characters
+        self.code.setText(code)
 
     def _qr_size(self) -> int:
         """QR_SIZE, smaller on a short screen (a quarter of its height, at least 96 logical

@@ -105,6 +105,17 @@ class Provider(abc.ABC):
     # Revoke sends the access token (a logout), so an expired one is refreshed first.
     revoke_needs_live_access_token: ClassVar[bool] = False
 
+    def token_destination(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """Where this account's tokens are sent, and as whom: tokens obtained under one
+        destination are never sent to another (an edit that changes it drops them). By
+        default the values of the URL and choice fields (a server, an environment)."""
+        kinds = (FieldKind.URL, FieldKind.CHOICE)
+        return tuple(
+            fields.get(spec.name) or spec.default or ""
+            for spec in self.fields
+            if spec.kind in kinds
+        )
+
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
 

@@ -357,6 +357,15 @@ class OAuth2Provider(Provider):
     def _ordered(self, names: set[str]) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.fields if spec.name in names)
 
+    def token_destination(self, fields: Mapping[str, str]) -> tuple[str, ...]:
+        """The token and revocation endpoints (set by hand or discovered) and the client:
+        the grant, scope or client authentication may change and the tokens stay."""
+        return (
+            oauth_discovery.endpoint(fields, "token_url") or "",
+            oauth_discovery.endpoint(fields, "revocation_url") or "",
+            fields.get("client_id") or "",
+        )
+
     def revoke_description(self, config: AccountConfig) -> str:
         if oauth_discovery.endpoint(config.fields, "revocation_url"):
             return (

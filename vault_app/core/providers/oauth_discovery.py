@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.providers import replies
 from vault_app.core.providers.base import AccountConfig, check_url
-from vault_app.core.redact import one_line
+from vault_app.core.redact import redact
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http
@@ -92,9 +92,9 @@ def parse_metadata(data: Any, issuer: str, host: str) -> Metadata:
         raise MisconfiguredError(f"{where}: the document is not a JSON object")
     found = data.get("issuer")
     if not isinstance(found, str) or not same_issuer(found, issuer):
-        shown = replies_text(found) if isinstance(found, str) else "no issuer"
+        shown = f"issuer {replies_text(found)}" if isinstance(found, str) else "no issuer"
         raise MisconfiguredError(
-            f"{where}: the document names issuer {shown}, not {replies_text(issuer)}; "
+            f"{where}: the document names {shown}, not {replies_text(issuer)}; "
             "refusing its endpoints"
         )
     endpoints: dict[str, str] = {}
@@ -124,8 +124,13 @@ def same_issuer(found: str, asked: str) -> bool:
 
 
 def replies_text(value: str, limit: int = 80) -> str:
-    """A value from outside, quoted for a one-line message (redact.one_line, then repr)."""
-    return repr(one_line(value, limit))
+    """A value from outside, quoted for a one-line message: secrets masked, at most `limit`
+    characters, and every unprintable character escaped by repr (not dropped, so a value
+    that differs from another only by a hidden character never looks the same)."""
+    text = redact(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text)
 
 
 def _endpoint(value: Any, key: str, where: str, *, query_allowed: bool) -> str:

@@ -3,11 +3,12 @@
 authorization grant (RFC 8628).
 
 Authorization code: a one-shot listener on 127.0.0.1 (a random port, or the port and path of
-the account's `redirect_uri`) receives the redirect. It answers the first GET to its path with
-a short fixed page and closes; other paths get a 404 and it keeps waiting. The `state` must
-match, the `iss` parameter must be the issuer when sent (and must be sent when the server's
-metadata says so), and the code is exchanged with the PKCE verifier, which never leaves this
-process except in that token request's body.
+the account's `redirect_uri`) receives the redirect. It answers the first GET to its path that
+carries this sign-in's `state` with a short fixed page and closes; other paths get a 404,
+requests without that state a 400, and it keeps waiting (any local process can connect, and
+none may end the sign-in). The `iss` parameter must be the issuer when sent (and must be sent
+when the server's metadata says so), and the code is exchanged with the PKCE verifier, which
+never leaves this process except in that token request's body.
 
 Device: the device authorization reply is checked field by field (its user code and links are
 shown to the person, opened in a browser and drawn as a QR code), then the token endpoint is
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
 import hashlib
 import hmac
 import logging
@@ -47,7 +49,13 @@ from vault_app.core.model import TokenSet
 from vault_app.core.providers import oauth_discovery, replies
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.redact import one_line
-from vault_app.core.sign_in import SIGN_IN_LIMIT, BrowserStep, DeviceStep, SignInView
+from vault_app.core.sign_in import (
+    SIGN_IN_LIMIT,
+    BrowserStep,
+    DeviceStep,
+    SignInView,
+    duration_words,
+)
 
 if TYPE_CHECKING:
     from vault_app.core.http import Http, Reply
@@ -361,15 +369,25 @@ def parse_head(raw: bytes) -> Head | None:
     return Head(method, path, query.partition("#")[0], host)
 
 
+class _NoIpv6Loopback(Exception):
+    """This machine has no ::1 to listen on."""
+
+
 class LoopbackListener:
     """The one-shot redirect listener. `start()` binds, `result()` waits for the first GET to
-    the redirect path and gives its query parameters, `aclose()` frees the port. Requests are
-    never logged (their query holds the code)."""
+    the redirect path that carries `state` (exactly once) and gives its query parameters,
+    `aclose()` frees the port. Any process on this machine, and any web page that guesses
+    the port, can send requests here: those without this sign-in's state are refused with
+    a 400 and counted in `refused`, and the wait goes on, so none can end the sign-in.
+    `state` None: the first GET counts, whatever it carries. Requests are never logged
+    (their query holds the code)."""
 
-    def __init__(self, target: RedirectTarget) -> None:
+    def __init__(self, target: RedirectTarget, state: str | None = None) -> None:
         self.target = target
+        self.state = state
+        self.refused = 0  # requests to the redirect path that did not carry `state`
         self.port = 0
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._result: asyncio.Future[dict[str, str]] | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -379,31 +397,63 @@ class LoopbackListener:
 
     async def start(self) -> None:
         self._result = asyncio.get_running_loop().create_future()
+        first = await self._bind(self.target.bind, self.target.port)
+        self._servers = [first]
+        self.port = first.sockets[0].getsockname()[1]
+        if self.target.host == "localhost":
+            # RFC 8252 section 8.3: a browser may resolve localhost to ::1 first. Hold the
+            # port there too, so no other program can take it and receive the redirect.
+            try:
+                self._servers.append(await self._bind("::1", self.port))
+            except _NoIpv6Loopback:
+                pass
+            except UsageError:
+                await self.aclose()
+                raise
+
+    async def _bind(self, address: str, port: int) -> asyncio.Server:
         try:
-            self._server = await asyncio.start_server(
-                self._serve, self.target.bind, self.target.port, limit=MAX_HEAD, backlog=8
-            )
+            return await asyncio.start_server(self._serve, address, port, limit=MAX_HEAD, backlog=8)
         except OSError as exc:
+            if address == "::1" and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                raise _NoIpv6Loopback from None
+            shown = f"[{address}]" if ":" in address else address
             raise UsageError(
-                f"oauth2: cannot listen on {self.target.host}:{self.target.port} for the "
-                f"redirect ({exc.strerror or exc}); is another sign-in running?"
+                f"oauth2: cannot listen on {shown}:{port} for the redirect "
+                f"({exc.strerror or exc}); is another sign-in or program using it?"
             ) from None
-        self.port = self._server.sockets[0].getsockname()[1]
+
+    def sockets(self) -> list[Any]:
+        """The listening sockets (one, or two for a localhost redirect)."""
+        return [sock for server in self._servers for sock in server.sockets]
 
     async def result(self) -> dict[str, str]:
         assert self._result is not None, "start() first"
         return await asyncio.shield(self._result)
 
     async def aclose(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
+        servers, self._servers = self._servers, []
+        for server in servers:
             server.close()
-            for writer in list(self._writers):
-                writer.close()
+        for writer in list(self._writers):
+            writer.close()
+        for server in servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         if self._result is not None and not self._result.done():
             self._result.cancel()
+
+    def _carries_state(self, query: str) -> bool:
+        """Whether `query` names this sign-in's state exactly once (read leniently, so a
+        response of this sign-in that is otherwise malformed still ends it with its error)."""
+        if self.state is None:
+            return True
+        if len(query) > MAX_QUERY:
+            return False
+        states = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "state"]
+        return len(states) == 1 and hmac.compare_digest(
+            states[0].encode("utf-8", "replace"), self.state.encode()
+        )
 
     def _expected_hosts(self) -> set[str]:
         hosts = {f"{self.target.host}:{self.port}"}
@@ -442,7 +492,13 @@ class LoopbackListener:
         try:
             params = parse_callback_query(head.query)
         except MisconfiguredError as exc:
+            if not self._carries_state(head.query):
+                self.refused += 1
+                return page("failed", 400)
             self._result.set_exception(exc)
+            return page("failed", 400)
+        if not self._carries_state(head.query):
+            self.refused += 1
             return page("failed", 400)
         self._result.set_result(params)
         ok = "code" in params and "error" not in params
@@ -471,7 +527,7 @@ async def sign_in_with_browser(
     pkce = make_pkce()
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32) if _wants_openid(fields) else None
-    listener = LoopbackListener(redirect_target(fields.get("redirect_uri")))
+    listener = LoopbackListener(redirect_target(fields.get("redirect_uri")), state)
     await listener.start()
     try:
         url = authorization_request(
@@ -486,7 +542,7 @@ async def sign_in_with_browser(
         try:
             params = await asyncio.wait_for(listener.result(), limit)
         except asyncio.TimeoutError:
-            raise RejectedError(_too_late(limit)) from None
+            raise RejectedError(_too_late(limit, listener.refused)) from None
         redirect_uri = listener.redirect_uri
     finally:
         await listener.aclose()
@@ -507,15 +563,15 @@ async def sign_in_with_browser(
     return await exchange(provider, http, config, form, "oauth2: code exchange", nonce=nonce)
 
 
-def _too_late(limit: float) -> str:
-    return f"oauth2: the sign-in was not completed within {_duration(limit)}; nothing was stored"
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} s"
+def _too_late(limit: float, refused: int = 0) -> str:
+    others = ""
+    if refused:
+        which = "redirect whose state does" if refused == 1 else "redirects whose state do"
+        others = f"; {refused} {which} not match this sign-in (refused)"
+    return (
+        f"oauth2: the sign-in was not completed within {duration_words(limit)}{others}; "
+        "nothing was stored"
+    )
 
 
 def _wants_openid(fields: Mapping[str, str]) -> bool:
@@ -593,19 +649,29 @@ def parse_device_reply(data: Mapping[str, Any], host: str) -> DeviceAuthorizatio
     )
 
 
+POLL_ERRORS = ("authorization_pending", "slow_down", "expired_token", "access_denied")
+
+
 def poll_error(reply: Reply) -> str | None:
     """The RFC 8628 section 3.5 error code of a token reply, when it is one of the four that
-    the polling loop handles itself."""
-    if reply.status not in (400, 401):
+    the polling loop handles itself. RFC 8628 names the codes, not the status, and servers
+    differ: 400 (the RFC), 403 and 429 (Auth0), 428 (Google), 200 (GitHub); so any 200 or 4xx
+    carrying one of them counts."""
+    if not (reply.status == 200 or 400 <= reply.status < 500):
         return None
     try:
-        data = reply.json_object("oauth2: device poll")
+        data = reply.fields("oauth2: device poll")
     except TransientError:
         return None
     code = data.get("error")
-    if code in ("authorization_pending", "slow_down", "expired_token", "access_denied"):
-        return str(code)
-    return None
+    return code if isinstance(code, str) and code in POLL_ERRORS else None
+
+
+def slowed_down(reply: Reply, interval: float) -> float:
+    """The polling interval after `slow_down`: 5 s more (RFC 8628 section 3.5), or the new
+    `interval` the reply names when that is longer (GitHub sends one); at most MAX_INTERVAL."""
+    given = bounds.duration(replies.seconds(reply.fields("oauth2: device poll").get("interval")))
+    return min(max(interval + SLOW_DOWN_STEP, given or 0.0), MAX_INTERVAL)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -677,7 +743,7 @@ async def sign_in_with_device(
         if code == "authorization_pending":
             continue
         if code == "slow_down":
-            interval = min(interval + SLOW_DOWN_STEP, MAX_INTERVAL)
+            interval = slowed_down(reply, interval)
             continue
         if code == "access_denied":
             raise RejectedError(f"oauth2: the sign-in was denied at {reply.host}")
