@@ -33,6 +33,7 @@ from vault_app.core.vault import Vault
 from vault_app.service.proxy import (
     KEY_HEADER,
     LocalProxy,
+    _dot_segments,
     _environment_proxy,
     _loopback_host,
     parse_listen,
@@ -193,6 +194,57 @@ def test_preflights_absolute_targets_and_duplicate_keys_are_refused(rig: Rig) ->
     ):
         answer = _raw(rig.proxy.address, request.encode())
         assert answer.startswith(f"HTTP/1.1 {status} ".encode()), (request, answer[:200])
+    assert rig.upstream.seen == []
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        # Dot segments, in any spelling an upstream may decode, would climb out of the
+        # upstream's base path (httpx itself resolves "/base/../admin" to "/admin").
+        ("/../admin", "dot segment"),
+        ("/a/../../admin", "dot segment"),
+        ("/..", "dot segment"),
+        ("/./x", "dot segment"),
+        ("/%2e%2e/admin", "dot segment"),
+        ("/%2E./admin", "dot segment"),
+        ("/..%2fadmin", "dot segment"),
+        ("/..%5cadmin", "dot segment"),
+        ("/..\\admin", "dot segment"),
+        # A fragment is never part of a request target (RFC 9112 section 3.2).
+        ("/a#frag", "fragment"),
+        ("/a?q=1#frag", "fragment"),
+    ],
+)
+def test_targets_that_leave_the_base_path_are_refused(rig: Rig, target: str, words: str) -> None:
+    answer = _raw(
+        rig.proxy.address,
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{rig.proxy.port}\r\n"
+        f"{KEY_HEADER}: {rig.key}\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert words.encode() in answer
+    assert rig.upstream.seen == []
+
+
+def test_paths_that_only_look_like_dots_pass(rig: Rig) -> None:
+    for target in ("/a..b/c", "/.well-known/x", "/...", "/x?next=../y", "//evil.example/x"):
+        response = rig.request("GET", target)
+        assert response.status_code == 200, target
+        assert rig.upstream.seen[-1].target == "/base" + target
+
+
+def test_content_length_beside_chunked_is_refused(rig: Rig) -> None:
+    """RFC 9112 section 6.1: a request with both framings is a smuggling attempt; forwarding
+    its Content-Length beside the chunked body would frame it differently upstream."""
+    head = f"POST /x HTTP/1.1\r\nHost: 127.0.0.1:{rig.proxy.port}\r\n{KEY_HEADER}: {rig.key}\r\n"
+    for framing in (
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ):
+        answer = _raw(rig.proxy.address, (head + framing).encode())
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b"Content-Length and Transfer-Encoding" in answer
     assert rig.upstream.seen == []
 
 
@@ -507,3 +559,14 @@ def test_any_host_header_is_judged_without_error(host: str) -> None:
         name = host.strip()
         name = name[1 : name.index("]")] if name.startswith("[") else name.partition(":")[0]
         assert is_loopback_host(name)
+
+
+@given(st.text(alphabet=st.sampled_from("/.%2eEfF5cC\\a?"), max_size=24))
+def test_a_target_without_dot_segments_stays_below_the_base(path: str) -> None:
+    """What _dot_segments lets pass, httpx never resolves out of the base path."""
+    target = ("/" + path).encode()
+    if _dot_segments(target):
+        return
+    base = httpx.URL("https://api.example.com/base")
+    url = base.copy_with(raw_path=b"/base" + target)
+    assert url.raw_path.startswith(b"/base/"), (target, url.raw_path)

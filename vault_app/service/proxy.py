@@ -7,6 +7,9 @@ What it guarantees (issue 13, DESIGN.md section 7):
   custom header only after a CORS preflight, and the proxy refuses every preflight and every
   request with an `Origin` header. A `Host` that is not a loopback name or address is refused
   too: a page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host.
+- A request target is only ever a path below the upstream's base: absolute-form, CONNECT, a
+  fragment or a dot segment (`..` in any spelling) is refused (400), and so is a request
+  framed both by Content-Length and Transfer-Encoding (RFC 9112 section 6.1, smuggling).
 - It never forwards its key header, drops a client's own header of the account's name, and
   injects `Authorization: Bearer TOKEN` (or a static key's own header name and scheme).
 - Bodies stream both ways in chunks of at most CHUNK bytes; nothing buffers a whole body,
@@ -339,8 +342,9 @@ class LocalProxy:
         writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
 
-    def _check(self, request: h11.Request) -> None:
-        """_Refused unless the request may pass (see the module docstring)."""
+    def _check(self, request: h11.Request) -> httpx.URL:
+        """The upstream URL the request goes to; _Refused unless it may pass (see the module
+        docstring)."""
         headers = {}
         keys = []
         for name, value in request.headers:
@@ -359,6 +363,22 @@ class LocalProxy:
             raise _Refused(403, f"refused: missing or wrong {KEY_HEADER} header")
         if request.method == b"CONNECT" or not request.target.startswith(b"/"):
             raise _Refused(400, "this is a reverse proxy: send origin-form targets (/path)")
+        if b"#" in request.target:
+            raise _Refused(400, "a request target carries no fragment (#)")
+        if _dot_segments(request.target):
+            raise _Refused(
+                400, "the path holds a dot segment (. or ..), which would leave the upstream's base"
+            )
+        if b"transfer-encoding" in headers and b"content-length" in headers:
+            # RFC 9112 section 6.1: the two framings disagree; a proxy that picked one and
+            # passed the other on would frame the request differently upstream (smuggling).
+            raise _Refused(400, "a request with both Content-Length and Transfer-Encoding")
+        import httpx
+
+        try:
+            return self._base.copy_with(raw_path=self._prefix + request.target)
+        except httpx.InvalidURL as exc:
+            raise _Refused(400, f"the request target cannot be forwarded ({exc})") from None
 
     async def _exchange(
         self,
@@ -371,7 +391,7 @@ class LocalProxy:
         method = request.method.decode("ascii")
         path = request.target.split(b"?", 1)[0].decode("latin-1")
         try:
-            self._check(request)
+            url = self._check(request)
         except _Refused as refused:
             log.warning(
                 "%s: %s %s -> %d (%s)",
@@ -401,12 +421,12 @@ class LocalProxy:
         repeatable = body is not None and method in IDEMPOTENT
         note = ""
         try:
-            response = await self._send(request, credential, body, conn, reader, writer)
+            response = await self._send(request, url, credential, body, conn, reader, writer)
             if response.status_code == 401:
                 fresh = await self._after_401(credential)
                 if fresh is not None and repeatable:
                     await response.aclose()
-                    response = await self._send(request, fresh, body, conn, reader, writer)
+                    response = await self._send(request, url, fresh, body, conn, reader, writer)
                     note = " (repeated after a refresh)"
                 elif fresh is not None:
                     note = " (token refreshed for the next request)"
@@ -456,6 +476,7 @@ class LocalProxy:
     async def _send(
         self,
         request: h11.Request,
+        url: httpx.URL,
         credential: Credential,
         body: bytes | None,
         conn: h11.Connection,
@@ -468,7 +489,7 @@ class LocalProxy:
         self.requests += 1
         upstream = httpx.Request(
             request.method.decode("ascii"),
-            self._base.copy_with(raw_path=self._prefix + request.target),
+            url,
             headers=_forwarded(request, credential, streamed=body is None),
             content=body if body is not None else self._body(conn, reader, writer),
             extensions={"timeout": self._timeouts},
@@ -544,6 +565,16 @@ def _loopback_host(host: str) -> bool:
     if port and not port.isdigit():
         return False
     return is_loopback_host(name) if name else False
+
+
+def _dot_segments(target: bytes) -> bool:
+    """Whether the path of a request target holds a `.` or `..` segment in any spelling an
+    upstream may decode (percent-encoded dots or slashes, backslashes as on Windows servers):
+    resolved there or by httpx (RFC 3986 section 5.2.4), one would leave the base path."""
+    from urllib.parse import unquote_to_bytes
+
+    path = unquote_to_bytes(target.split(b"?", 1)[0]).replace(b"\\", b"/")
+    return any(segment in (b".", b"..") for segment in path.split(b"/"))
 
 
 def _environment_proxy(upstream: httpx.URL) -> str | None:
