@@ -403,6 +403,27 @@ def test_a_hanging_upstream_ends_in_504(rig: Rig) -> None:
         rig.request("GET", "/x", proxy=quick)
 
 
+def test_an_upstream_dripping_its_head_ends_in_504_after_a_streamed_body_too(rig: Rig) -> None:
+    """The deadline holds for the reply head whatever the request body was: one that could
+    be kept, and one streamed (beyond the replay limit), counted from the body's end."""
+    quick = rig.thread.run(rig.service.start_proxy(rig.account, rig.upstream.url, deadline=0.5))
+    headers = {KEY_HEADER: quick.config.key}
+    for content in (b"x", b"x" * (1 * MiB)):
+        response = rig.request("PUT", "/drip-head", proxy=quick, headers=headers, content=content)
+        assert response.status_code == 504
+        assert "did not answer within 0.5 s" in response.text
+    assert [s.body_size for s in rig.upstream.seen] == [1, 1 * MiB]
+
+
+def test_an_upstream_reply_framed_twice_goes_on_by_its_chunks(rig: Rig) -> None:
+    """RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and a proxy must not
+    pass that Content-Length on (the client would frame the body differently)."""
+    response = rig.request("GET", "/both-framings")
+    assert response.status_code == 200
+    assert response.content == b"hello"
+    assert "content-length" not in response.headers
+
+
 def test_an_unreachable_upstream_is_502_and_a_missing_account_too(rig: Rig) -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))

@@ -21,9 +21,10 @@ What it guarantees (issue 13, DESIGN.md section 7):
   came, and the client's own retry carries the new token.
 - Redirects are passed back (3xx with their Location), never followed: the token never goes
   to another host.
-- The upstream must send its reply head within the deadline (default 30 s), else 504; it
-  cannot be reached: 502. Each request is logged as method, path (never the query) and
-  status, with no header values.
+- The upstream must send its whole reply head within the deadline (default 30 s) of the
+  request's end, else 504; it cannot be reached: 502. A reply framed by both Transfer-Encoding
+  and Content-Length goes on by its chunks, without that Content-Length. Each request is
+  logged as method, path (never the query) and status, with no header values.
 
 Built on h11 (the HTTP/1.1 parser httpx itself uses, sans-IO, strict about framing) over
 asyncio streams for the client side, and httpx for the upstream (TLS verification on, proxies
@@ -487,24 +488,49 @@ class LocalProxy:
 
         assert self._transport is not None
         self.requests += 1
+        sent = asyncio.Event()  # the whole body has gone upstream
         upstream = httpx.Request(
             request.method.decode("ascii"),
             url,
             headers=_forwarded(request, credential, streamed=body is None),
-            content=body if body is not None else self._body(conn, reader, writer),
+            content=body if body is not None else self._streamed(conn, reader, writer, sent),
             extensions={"timeout": self._timeouts},
         )
-        sending = self._transport.handle_async_request(upstream)
+        sending = asyncio.ensure_future(self._transport.handle_async_request(upstream))
         try:
-            if body is not None:  # all of the request is here: its answer has a deadline
-                return await asyncio.wait_for(sending, self.config.deadline)
-            return await sending
+            if body is None:
+                # A streamed body takes as long as its client takes to send it (each piece
+                # within the deadline); the deadline for the answer counts from its end.
+                # httpcore reads the reply only once the body is out.
+                ended = asyncio.ensure_future(sent.wait())
+                try:
+                    await asyncio.wait({sending, ended}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ended.cancel()
+            # The reply head within the deadline: httpx's own timeouts are per read, and an
+            # upstream that drips its head a byte at a time would never meet one.
+            return await asyncio.wait_for(sending, self.config.deadline)
         except (asyncio.TimeoutError, httpx.TimeoutException):
             raise _Upstream(
                 504, f"the upstream did not answer within {self.config.deadline:g} s"
             ) from None
         except httpx.HTTPError as exc:
             raise _Upstream(502, f"the upstream cannot be reached ({type(exc).__name__})") from None
+        finally:
+            if not sending.done():
+                sending.cancel()
+
+    async def _streamed(
+        self,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sent: asyncio.Event,
+    ) -> AsyncIterator[bytes]:
+        """The client's body as _body gives it; `sent` is set once all of it went out."""
+        async for chunk in self._body(conn, reader, writer):
+            yield chunk
+        sent.set()
 
     async def _relay(
         self, conn: h11.Connection, response: httpx.Response, writer: asyncio.StreamWriter
@@ -512,11 +538,15 @@ class LocalProxy:
         """The upstream's answer to the client, its body streamed chunk by chunk."""
         import httpx
 
-        listed = _connection_tokens(response.headers.get_list("connection"))
+        dropped = HOP_BY_HOP | _connection_tokens(response.headers.get_list("connection"))
+        if "transfer-encoding" in response.headers:
+            # RFC 9112 section 6.3: the body was framed by its chunks, and is sent on framed
+            # anew; a Content-Length beside them is not its length.
+            dropped |= {"content-length"}
         headers = [
             (name, value)
             for name, value in response.headers.raw
-            if name.lower().decode("latin-1") not in HOP_BY_HOP | listed
+            if name.lower().decode("latin-1") not in dropped
         ]
         writer.write(
             conn.send(
