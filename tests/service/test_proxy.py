@@ -10,6 +10,7 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from vault_app.core.errors import UsageError
 from vault_app.core.model import Account
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.vault import Vault
+from vault_app.service import proxy as proxy_module
 from vault_app.service.proxy import (
     KEY_HEADER,
     LocalProxy,
@@ -246,6 +248,58 @@ def test_content_length_beside_chunked_is_refused(rig: Rig) -> None:
         assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
         assert b"Content-Length and Transfer-Encoding" in answer
     assert rig.upstream.seen == []
+
+
+def _drip_until_closed(port: int, head: bytes) -> float:
+    """Send `head`, then one more byte of a header every 0.1 s (a slowloris client), until
+    the proxy closes the connection; the seconds that took (at most 30)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head)
+        sock.settimeout(0.1)  # the pace of the drip
+        while time.monotonic() - started < 30:
+            try:
+                if sock.recv(65536) == b"":
+                    break
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                break
+            try:
+                sock.sendall(b"z")
+            except ConnectionError:
+                break
+    return time.monotonic() - started
+
+
+def test_a_slowloris_client_is_cut_off(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request head must be all there within HEAD_TIMEOUT of the connection, however it
+    trickles in: anyone on the machine can connect, key or not, and each connection it holds
+    is a file descriptor of the app."""
+    monkeypatch.setattr(proxy_module, "HEAD_TIMEOUT", 0.5)
+    taken = _drip_until_closed(rig.proxy.port, b"GET /x HTTP/1.1\r\nX-Slow: ")
+    assert taken < 10
+    assert rig.upstream.seen == []
+
+
+def test_connections_beyond_the_limit_push_out_the_ones_still_to_speak(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At MAX_CONNECTIONS the oldest connection that has not sent a whole head yet makes room,
+    so silent connections never lock out a client with the key."""
+    monkeypatch.setattr(proxy_module, "MAX_CONNECTIONS", 4)
+    silent = [socket.create_connection(("127.0.0.1", rig.proxy.port), timeout=30) for _ in range(8)]
+    try:
+        for sock in silent:
+            sock.sendall(b"GET /x HTTP/1.1\r\n")
+        assert rig.request("GET", "/through").status_code == 200
+        assert len(rig.proxy._connections) <= 4
+        # The oldest were closed to make room for the newer ones.
+        silent[0].settimeout(30)
+        assert silent[0].recv(100) == b""
+    finally:
+        for sock in silent:
+            sock.close()
 
 
 def test_a_401_refreshes_once_and_repeats_once(rig: Rig) -> None:

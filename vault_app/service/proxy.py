@@ -7,6 +7,9 @@ What it guarantees (issue 13, DESIGN.md section 7):
   custom header only after a CORS preflight, and the proxy refuses every preflight and every
   request with an `Origin` header. A `Host` that is not a loopback name or address is refused
   too: a page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host.
+- Anyone on the machine can connect, key or not: a connection's first request head must be
+  all there within HEAD_TIMEOUT seconds however slowly it trickles in, and at MAX_CONNECTIONS
+  the oldest connection still to send one is closed to make room (slowloris).
 - A request target is only ever a path below the upstream's base: absolute-form, CONNECT, a
   fragment or a dot segment (`..` in any spelling) is refused (400), and so is a request
   framed both by Content-Length and Transfer-Encoding (RFC 9112 section 6.1, smuggling).
@@ -68,6 +71,8 @@ CACHE_SECONDS = 10.0  # how long a credential is reused without asking its sourc
 REFRESH_COOLDOWN = 30.0
 DEFAULT_DEADLINE = 30.0
 IDLE_TIMEOUT = 60.0  # seconds a client connection may sit between requests
+HEAD_TIMEOUT = 10.0  # seconds from a connection to the end of its first request head
+MAX_CONNECTIONS = 256  # client connections at once (each a file descriptor of the app)
 CONNECT_TIMEOUT = 10.0
 
 # RFC 9110 section 7.6.1, plus the ones this proxy owns or sets itself.
@@ -167,6 +172,8 @@ class LocalProxy:
         self._transport: httpx.AsyncHTTPTransport | None = None
         self._timeouts: dict[str, float] = {}
         self._connections: set[asyncio.Task[None]] = set()
+        # Connections still to send a whole first head, oldest first (dicts keep order).
+        self._unheard: dict[asyncio.Task[None], None] = {}
         self._current: Credential | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -284,13 +291,26 @@ class LocalProxy:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._connections) >= MAX_CONNECTIONS and not self._make_room():
+            writer.close()  # every connection is busy with a request: no room for one more
+            return
         self._connections.add(task)
+        self._unheard[task] = None
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         try:
             while True:
                 try:
-                    event = await self._next(conn, reader, IDLE_TIMEOUT)
-                except _ClientGone:
+                    if task in self._unheard:
+                        # Anyone on this machine can connect: the first head must be all
+                        # there soon, however slowly it trickles in. Only a client that
+                        # passed _check gets a second cycle, and the idle timeout.
+                        event = await asyncio.wait_for(
+                            self._next(conn, reader, HEAD_TIMEOUT), HEAD_TIMEOUT
+                        )
+                        del self._unheard[task]
+                    else:
+                        event = await self._next(conn, reader, IDLE_TIMEOUT)
+                except (_ClientGone, asyncio.TimeoutError):
                     break
                 if not isinstance(event, h11.Request):
                     break
@@ -308,9 +328,19 @@ class LocalProxy:
             log.exception("%s: proxy connection failed", self.config.account)
         finally:
             self._connections.discard(task)
+            self._unheard.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    def _make_room(self) -> bool:
+        """Close the oldest connection still to send its first head; False when none is."""
+        for task in self._unheard:
+            del self._unheard[task]
+            self._connections.discard(task)
+            task.cancel()
+            return True
+        return False
 
     async def _next(
         self, conn: h11.Connection, reader: asyncio.StreamReader, timeout: float
