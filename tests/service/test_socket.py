@@ -16,6 +16,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +24,9 @@ from tests.cli.support import add_static, assert_error, assert_ok, non_log_lines
 from tests.conftest import REPO, Cli
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
-from tests.service.support import serving, without_keyring
+from tests.service.support import loop_thread, serving, without_keyring
 from vault_app.service import client, paths, protocol
+from vault_app.service import server as server_module
 
 
 def _add_oauth(cli: Cli, fake: OAuth2Fake, name: str = "cc") -> None:
@@ -406,3 +408,35 @@ def test_a_rejected_refresh_still_serves_the_unexpired_token_with_a_warning(
         # Marked "sign-in needed" now: every served token says so, until the user acts.
         again = assert_ok(blind("token", "cc"))
         assert again.out == before and "needs a new sign-in" in again.err
+
+
+def test_a_busy_app_is_asked_again_not_passed_over(
+    tmp_path: Path, short_run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond MAX_CONNECTIONS the server answers `busy`; the CLI must read that answer (it
+    lost it when the server closed before reading its request) and ask again shortly, never
+    go its own way meanwhile: that would be the second refresher and a keyring read."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(short_run_dir))
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 2)
+    monkeypatch.setattr(server_module, "READ_TIMEOUT", 2.0)  # frees the silent ones' slots
+    home = tmp_path / "vault"
+
+    async def hello(request: protocol.Request) -> dict[str, Any]:
+        return {"app": "test"}
+
+    with loop_thread() as thread:
+        server = server_module.SocketServer(home, hello)
+        thread.run(server.start())
+        silent = []
+        try:
+            for _ in range(3):  # three exchanges waiting for a request: the next one is busy
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(str(server.path))
+                silent.append(sock)
+            reply = client.exchange({"v": 1, "op": "hello"}, home, reply_timeout=30)
+            assert reply is not None and reply["app"] == "test"
+            assert server.busy >= 1
+        finally:
+            for sock in silent:
+                sock.close()
+            thread.run(server.stop())

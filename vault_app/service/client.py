@@ -9,8 +9,9 @@ not ours), an app that speaks another protocol version, or a system without Unix
 (Windows). A failure the app reports (no such account, sign-in needed, ...) raises the same
 UserFacingError the direct path would; an app that accepted the request but does not answer
 within `reply_timeout` seconds is an error too, since falling back then would make a second
-refresher. With `quiet`, the reasons for not asking are not logged (the caller will ask again
-through a path that logs them)."""
+refresher; for the same reason an app too busy for one more connection is asked again.
+With `quiet`, the reasons for not asking are not logged (the caller will ask again through a
+path that logs them)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 0.5
 # Longer than the server's own deadline for a request (server.REQUEST_DEADLINE).
 REPLY_TIMEOUT = 150.0
+# Seconds before asking a busy app again, doubling up to BUSY_PAUSE_MAX.
+BUSY_PAUSE = 0.02
+BUSY_PAUSE_MAX = 0.5
 _RECV = 65536
 # RFC 9110 section 5.6.2: a field name is a token of these characters.
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -120,7 +124,8 @@ def exchange(
     quiet: bool = False,
 ) -> dict[str, Any] | None:
     """Send `request` (protocol.py) to this vault's app and return its successful reply; None
-    when no app serves the vault; the reported failure's UserFacingError otherwise."""
+    when no app serves the vault; the reported failure's UserFacingError otherwise. An app
+    that answers `busy` is asked again until `reply_timeout` seconds have passed."""
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
     path = paths.socket_file(paths.default_home() if home is None else home)
@@ -136,6 +141,28 @@ def exchange(
         return None
     if len(os.fsencode(path)) > paths.MAX_SOCKET_PATH:
         return None
+    import time
+
+    deadline = time.monotonic() + reply_timeout
+    pause = BUSY_PAUSE
+    while True:
+        try:
+            return _ask(path, request, reply_timeout, quiet)
+        except protocol.AppBusyError:
+            # Too many callers at once (a parallel build): the app serves them in turn. Going
+            # our own way meanwhile would make a second refresher.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            jitter = 0.5 + os.urandom(1)[0] / 510  # 0.5 to 1: callers spread out
+            time.sleep(min(pause * jitter, left))
+            pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+
+def _ask(
+    path: str, request: dict[str, Any], reply_timeout: float, quiet: bool
+) -> dict[str, Any] | None:
+    """One exchange with the app on `path`, as exchange() answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(CONNECT_TIMEOUT)
         try:
