@@ -440,3 +440,59 @@ def test_a_busy_app_is_asked_again_not_passed_over(
             for sock in silent:
                 sock.close()
             thread.run(server.stop())
+
+
+@pytest.mark.parametrize("exit_code", [0, -3, 256, 1000, True, "4"])
+def test_a_lying_app_cannot_make_a_failed_refresh_exit_0(cli: Cli, exit_code: object) -> None:
+    """A failure the app reports per account exits as the direct path would, whatever its
+    `exit` says: 0, negative or beyond 255 (256 exits 0 on POSIX) would hide it."""
+    answer = {
+        "v": 1,
+        "ok": True,
+        "results": [{"name": "cc", "ok": False, "message": "failed", "exit": exit_code}],
+    }
+    odd = _OddApp(cli.home, protocol.encode(answer))
+    try:
+        result = quiet(cli)("refresh", "cc")
+    finally:
+        odd.close()
+    assert 1 <= result.code <= 125, (result.code, result.err)
+
+
+def test_a_lying_app_cannot_write_escapes_to_the_terminal(cli: Cli) -> None:
+    answer = {
+        "v": 1,
+        "ok": True,
+        "results": [
+            {"name": "a\x1b]0;owned\x07", "ok": False, "message": "\x1b[2J\rgone", "exit": 5},
+            {"name": "b\x1b[31m", "ok": True, "expires_at": None},
+        ],
+    }
+    odd = _OddApp(cli.home, protocol.encode(answer))
+    try:
+        result = quiet(cli)("refresh", "a", "b")
+    finally:
+        odd.close()
+    assert result.code == 5
+    for stream in (result.out, result.err):
+        assert not any(c in stream for c in "\x1b\x07\r"), repr(stream)
+
+
+def test_an_expired_token_from_the_app_is_never_printed(cli: Cli) -> None:
+    """DESIGN.md section 5: `token` never exits 0 with an expired token, whoever served it."""
+    answer = {
+        "v": 1,
+        "ok": True,
+        "access_token": "expired-served-token-0010",
+        "token_type": "Bearer",
+        "expires_at": 1_000_000_000,  # 2001
+        "header_name": "Authorization",
+    }
+    for args in (("token", "st"), ("token", "st", "--format", "json")):
+        odd = _OddApp(cli.home, protocol.encode(answer))
+        try:
+            result = quiet(cli)(*args)
+        finally:
+            odd.close()
+        assert result.code != 0 and "expired-served-token-0010" not in result.out, result
+        assert "expired" in result.err

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from vault_app.cli.common import PROG, Streams
 from vault_app.core.errors import UserFacingError
+from vault_app.core.redact import redact
+from vault_app.core.text import printable
 from vault_app.core.timefmt import relative
 from vault_app.service import client
 
@@ -54,10 +56,12 @@ def refresh(names: list[str], everything: bool, io: Streams) -> int | None:
         return None
     code = 0
     for result in results:
+        name = printable(result.name)  # as the direct path writes them: escapes shown, inert
         if result.ok:
             when = relative(result.expires_at, unknown="unknown")
-            io.out.write(f"{result.name}: refreshed, expires {when}\n")
+            io.out.write(f"{name}: refreshed, expires {when}\n")
         else:
-            io.err.write(f"{PROG}: error: {result.name}: {result.message}\n")
+            message = printable(redact(result.message) or "failed")
+            io.err.write(f"{PROG}: error: {name}: {message}\n")
             code = max(code, result.exit_code)
     return code

@@ -21,7 +21,7 @@ import struct
 import sys
 
 from vault_app.core import bounds
-from vault_app.core.errors import MisconfiguredError, UserFacingError
+from vault_app.core.errors import MisconfiguredError, TransientError, UserFacingError
 from vault_app.service import paths, protocol
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -245,7 +245,8 @@ def token(
 ) -> ServedToken | None:
     """A token valid for `min_valid` seconds from the running app, or None: no app. The token,
     its type and header name are checked as `token` checks what it prints: a control
-    character (a CR LF would add a header line) or an invalid header name is refused (exit 5)."""
+    character (a CR LF would add a header line) or an invalid header name is refused (exit 5),
+    and so is a token already expired (TransientError)."""
     reply = exchange(
         {
             "v": protocol.VERSION,
@@ -276,6 +277,14 @@ def token(
     expires_at = None if expires is None else bounds.number(expires)
     if expires is not None and expires_at is None:
         raise _bad("expires_at")
+    import time
+
+    if expires_at is not None and expires_at <= time.time():
+        # DESIGN.md section 5: `token` never exits 0 with an expired token, whoever holds it.
+        raise TransientError(
+            "the running Token Vault app served an expired token; refresh the account "
+            "(token-vault refresh NAME) or restart the app"
+        )
     warning = reply.get("warning")
     if warning is not None:
         if not isinstance(warning, str):
@@ -323,6 +332,8 @@ def refresh(
             exit_code = item.get("exit")
             if isinstance(exit_code, bool) or not isinstance(exit_code, int):
                 raise _bad("exit")
+            if not 1 <= exit_code <= 125:  # as parse_reply: a failure never exits 0 (or 256)
+                exit_code = 1
             message = _text(item, "message", protocol.MAX_MESSAGE)
             results.append(RefreshResult(name, False, None, message, exit_code))
     return results
