@@ -25,6 +25,7 @@ from tests.cli.support import add_static, assert_error, assert_ok, quiet
 from tests.conftest import REPO, Cli
 from tests.fakes.echo import EchoUpstream, download_digest
 from tests.fakes.oauth2 import OAuth2Fake
+from tests.fakes.server import Fault
 from tests.service.support import LoopThread, loop_thread, serving, without_keyring
 from vault_app.core.engine import Refresher
 from vault_app.core.errors import UsageError
@@ -331,6 +332,19 @@ def test_a_repeat_rejected_again_goes_back_as_it_is(rig: Rig) -> None:
     assert len(rig.upstream.seen) == 2 and rig.refreshes() == before + 1
     assert rig.request("DELETE", "/things/1").status_code == 401
     assert len(rig.upstream.seen) == 3 and rig.refreshes() == before + 1
+
+
+def test_a_failed_refresh_after_a_401_is_not_tried_again_at_every_request(rig: Rig) -> None:
+    """The cooldown after a 401's refresh holds when that refresh failed too: a client that
+    retries in a loop against an upstream that rejects the token must not turn each retry
+    into a request to a token endpoint that is failing already."""
+    before = rig.refreshes()
+    rig.oauth.inject("/token", Fault.server_error(), times=None)
+    rig.upstream.reject_all = True
+    for _ in range(5):
+        assert rig.request("GET", "/things").status_code == 401
+    assert rig.proxy.refreshes == 1
+    assert rig.refreshes() == before + 1
 
 
 def test_a_post_is_never_repeated(rig: Rig) -> None:

@@ -19,9 +19,9 @@ What it guarantees (issue 13, DESIGN.md section 7):
   except that a request body of at most REPLAY_LIMIT bytes of an idempotent method (RFC 9110
   section 9.2.2) is kept so the request can be repeated.
 - A 401 from the upstream refreshes the token once (unless the token it rejected came from
-  such a refresh in the last REFRESH_COOLDOWN seconds) and repeats the request once when it can
-  be repeated; a POST, PATCH or a streamed body is never repeated: its 401 goes back as it
-  came, and the client's own retry carries the new token.
+  such a refresh, or such a refresh failed, in the last REFRESH_COOLDOWN seconds) and repeats
+  the request once when it can be repeated; a POST, PATCH or a streamed body is never
+  repeated: its 401 goes back as it came, and the client's own retry carries the new token.
 - Redirects are passed back (3xx with their Location), never followed: the token never goes
   to another host.
 - The upstream must send its whole reply head within the deadline (default 30 s) of the
@@ -177,7 +177,9 @@ class LocalProxy:
         self._current: Credential | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
-        self._refreshed: tuple[str, float] | None = None  # token a 401 refresh gave, when
+        # The last refresh a 401 asked for: the token it gave (the rejected one when it
+        # failed) and when; a 401 for that token within REFRESH_COOLDOWN asks for none.
+        self._refreshed: tuple[str, float] | None = None
         self._base: httpx.URL  # the upstream, parsed once (start)
         self._prefix = b""  # its path, without a trailing slash
         register([config.key])
@@ -267,7 +269,8 @@ class LocalProxy:
     async def _after_401(self, rejected: Credential) -> Credential | None:
         """A credential to try instead of one the upstream rejected: a newer one another
         request got meanwhile, or a refreshed one; None when refreshing again is pointless
-        (it came from such a refresh moments ago) or failed."""
+        (it came from such a refresh moments ago, or such a refresh failed moments ago) or
+        failed."""
         async with self._lock:
             current = self._current
             if current is not None and current.access_token != rejected.access_token:
@@ -281,6 +284,9 @@ class LocalProxy:
                 fresh = await self.source.credential(min_valid=MIN_VALID, force=True)
             except UserFacingError as exc:
                 log.warning("%s: refresh after a 401 failed: %s", self.config.account, exc.message)
+                # Failing now, it would fail for the next 401 too: a client retrying in a
+                # loop must not become a loop of requests to the token endpoint.
+                self._refreshed = (rejected.access_token, time.monotonic())
                 return None
             self._keep(fresh)
             self._refreshed = (fresh.access_token, time.monotonic())
