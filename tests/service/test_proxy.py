@@ -551,6 +551,22 @@ def test_the_proxy_listens_on_loopback_only(text: str, words: str) -> None:
         parse_listen(text)
 
 
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1:\u0668\u0660\u0668\u0660", "127.0.0.1:\u00b2", "\uff18\uff10\uff18\uff10"]
+)
+def test_a_port_is_ascii_digits(text: str) -> None:
+    """str.isdigit() holds for other scripts' digits and superscripts, and int() reads some
+    of them: Arabic-Indic digits bound port 8080 unasked, a superscript two crashed."""
+    with pytest.raises(UsageError, match="not a port"):
+        parse_listen(text)
+
+
+def test_a_host_header_port_is_ascii_digits() -> None:
+    assert _loopback_host("localhost:8080")
+    assert not _loopback_host("localhost:²")
+    assert not _loopback_host("127.0.0.1:\u0668\u0660")
+
+
 def test_listen_addresses() -> None:
     assert parse_listen("8080") == ("127.0.0.1", 8080)
     assert parse_listen("localhost:1") == ("127.0.0.1", 1)

@@ -142,7 +142,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise UsageError(
             f"--listen: {host} is not a loopback address; the proxy binds loopback only"
         )
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) <= 65535:
         raise UsageError(f"--listen: {port_text!r} is not a port number")
     return str(address), int(port_text)
 
@@ -628,7 +628,7 @@ def _loopback_host(host: str) -> bool:
         port = rest[1:]
     else:
         name, _, port = host.partition(":")
-    if port and not port.isdigit():
+    if port and not (port.isascii() and port.isdigit()):
         return False
     return is_loopback_host(name) if name else False
 
