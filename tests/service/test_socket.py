@@ -496,3 +496,21 @@ def test_an_expired_token_from_the_app_is_never_printed(cli: Cli) -> None:
             odd.close()
         assert result.code != 0 and "expired-served-token-0010" not in result.out, result
         assert "expired" in result.err
+
+
+def test_an_app_passed_over_is_asked_again_later(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that lives on (`token-vault proxy`) and once passed an app over (it was
+    killed mid-request) uses the app started after it: passing over is remembered only
+    for the moments one command asks twice, never for the life of the process."""
+    gone = _OddApp(cli.home, b"")  # took the request, then hung up: killed mid-request
+    try:
+        assert client.exchange({"v": 1, "op": "hello"}, cli.home, quiet=True) is None
+    finally:
+        gone.close()
+    monkeypatch.setattr(client, "PASS_OVER_SECONDS", 0.0)  # those moments are over
+    back = _OddApp(cli.home, protocol.encode({"v": 1, "ok": True, "app": "restarted"}))
+    try:
+        reply = client.exchange({"v": 1, "op": "hello"}, cli.home, quiet=True)
+    finally:
+        back.close()
+    assert reply is not None and reply["app"] == "restarted"

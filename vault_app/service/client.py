@@ -89,9 +89,12 @@ class RefreshResult:
         self.exit_code = exit_code
 
 
-# Socket path -> why this process does not use the app there: asked once per process, so
-# `token`'s early question and the CLI's own do not both connect (and both time out).
-_passed_over: dict[str, str] = {}
+# Socket path -> why this process does not use the app there, and since when (monotonic):
+# for PASS_OVER_SECONDS, so `token`'s early question and the CLI's own do not both connect
+# (and both time out); not longer, so a process that lives on (`token-vault proxy`) uses an
+# app started after the one it passed over (say, killed mid-request).
+_passed_over: dict[str, tuple[str, float]] = {}
+PASS_OVER_SECONDS = 10.0
 
 
 def _warn(message: str, quiet: bool) -> None:
@@ -102,8 +105,23 @@ def _warn(message: str, quiet: bool) -> None:
 
 
 def _pass_over(path: str, message: str, quiet: bool) -> None:
-    _passed_over[path] = message
+    import time
+
+    _passed_over[path] = (message, time.monotonic())
     _warn(message, quiet)
+
+
+def _still_passed_over(path: str) -> str | None:
+    """Why the app on `path` was passed over moments ago, or None."""
+    import time
+
+    found = _passed_over.get(path)
+    if found is None:
+        return None
+    if time.monotonic() - found[1] >= PASS_OVER_SECONDS:
+        del _passed_over[path]
+        return None
+    return found[0]
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -129,8 +147,9 @@ def exchange(
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
     path = paths.socket_file(paths.default_home() if home is None else home)
-    if path in _passed_over:
-        _warn(_passed_over[path], quiet)
+    passed = _still_passed_over(path)
+    if passed is not None:
+        _warn(passed, quiet)
         return None
     try:
         paths.check_private(os.path.dirname(path))
