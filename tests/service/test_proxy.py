@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -634,6 +635,50 @@ def test_the_proxy_command(cli: Cli, tmp_path: Path) -> None:
     logged = err.read_text()
     assert "st: GET /hello -> 200" in logged
     assert token not in logged and key not in logged
+
+
+def test_a_frozen_app_costs_the_proxy_its_deadline_not_a_hang(cli: Cli, tmp_path: Path) -> None:
+    """`token-vault proxy` asks the running app for its token; an app that stopped answering
+    (SIGSTOP, a debugger) must cost a request the proxy's deadline, then a clear error, not
+    the socket client's own wait of minutes."""
+    assert_ok(add_static(cli, "st", "frozen-app-token-0001"))
+    with EchoUpstream() as upstream, serving(cli, tmp_path / "serve.log") as served:
+        err = tmp_path / "proxy.err"
+        with open(err, "w") as err_file:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "vault_app",
+                    "proxy",
+                    "st",
+                    "--upstream",
+                    upstream.url,
+                    "--timeout",
+                    "1",
+                ],
+                env=quiet(without_keyring(cli)).env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+            )
+        try:
+            assert proc.stdout is not None
+            address = proc.stdout.readline().split()[3]
+            key = proc.stdout.readline().split()[1]
+            served.proc.send_signal(signal.SIGSTOP)
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                response = client.get(address + "/x", headers={KEY_HEADER: key})
+            assert response.status_code in (502, 504)
+            assert "no token within 1 s" in response.text
+            assert upstream.seen == []
+        finally:
+            served.proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
 
 
 @given(st.text(max_size=40))

@@ -25,9 +25,10 @@ What it guarantees (issue 13, DESIGN.md section 7):
 - Redirects are passed back (3xx with their Location), never followed: the token never goes
   to another host.
 - The upstream must send its whole reply head within the deadline (default 30 s) of the
-  request's end, else 504; it cannot be reached: 502. A reply framed by both Transfer-Encoding
-  and Content-Length goes on by its chunks, without that Content-Length. Each request is
-  logged as method, path (never the query) and status, with no header values.
+  request's end, else 504; it cannot be reached: 502. The token must come within the
+  deadline too (the running app frozen, a keyring prompt), else 502. A reply framed by both
+  Transfer-Encoding and Content-Length goes on by its chunks, without that Content-Length.
+  Each request is logged as method, path (never the query) and status, with no header values.
 
 Built on h11 (the HTTP/1.1 parser httpx itself uses, sans-IO, strict about framing) over
 asyncio streams for the client side, and httpx for the upstream (TLS verification on, proxies
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from vault_app.core.errors import UsageError, UserFacingError
+from vault_app.core.errors import TransientError, UsageError, UserFacingError
 from vault_app.core.providers.base import check_url
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.redact import redact, register
@@ -252,9 +253,22 @@ class LocalProxy:
             current = self._current
             if current is not None and self._reusable(current):
                 return current
-            fresh = await self.source.credential(min_valid=MIN_VALID, force=False)
+            fresh = await self._ask(force=False)
             self._keep(fresh)
             return fresh
+
+    async def _ask(self, *, force: bool) -> Credential:
+        """The source's credential within the deadline, else TransientError: a source that
+        stopped answering (the running app frozen, a keyring behind an unlock prompt) costs
+        a request its deadline, not the source's own minutes. The source's work goes on
+        unhurried (shielded): cancelling a refresh after the server rotated the token
+        would lose the new one."""
+        asked = asyncio.ensure_future(self.source.credential(min_valid=MIN_VALID, force=force))
+        asked.add_done_callback(_quietly)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asked), self.config.deadline)
+        except asyncio.TimeoutError:
+            raise TransientError(f"no token within {self.config.deadline:g} s") from None
 
     def _reusable(self, credential: Credential) -> bool:
         return time.monotonic() - self._fetched_at < CACHE_SECONDS and credential.valid_for(
@@ -281,7 +295,7 @@ class LocalProxy:
                     return None
             self.refreshes += 1
             try:
-                fresh = await self.source.credential(min_valid=MIN_VALID, force=True)
+                fresh = await self._ask(force=True)
             except UserFacingError as exc:
                 log.warning("%s: refresh after a 401 failed: %s", self.config.account, exc.message)
                 # Failing now, it would fail for the next 401 too: a client retrying in a
@@ -631,6 +645,13 @@ def _loopback_host(host: str) -> bool:
     if port and not (port.isascii() and port.isdigit()):
         return False
     return is_loopback_host(name) if name else False
+
+
+def _quietly(done: asyncio.Future[Credential]) -> None:
+    """Retrieve the outcome of a source's answer nobody waited for any more (asyncio would
+    log it as never retrieved; the proxy logged the timeout already)."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _dot_segments(target: bytes) -> bool:
