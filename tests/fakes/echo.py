@@ -3,7 +3,8 @@ received (method, path, query, headers, body size and SHA-256) and misbehaves on
 
 - a token in `rejected` gets 401 (every token does while `reject_all` is set);
 - a path ending in `/hang` never answers (until the server stops);
-- a path ending in `/redirect` answers 302 to another host;
+- a path ending in `/redirect` answers 302 to another host; `/redirect-same` to a URL of this
+  upstream, `/redirect-path` to an absolute path of it (both `/base/landing?from=1`);
 - a path ending in `/set-cookie` answers with a session cookie;
 - a path ending in `/both-framings` answers with a Content-Length beside a chunked body
   (RFC 9112 section 6.3: the chunked framing wins) whose length differs from it;
@@ -153,6 +154,12 @@ class EchoUpstream:
         elif parts.path.endswith("/hang"):
             self._release.wait(WAIT)
             handler.close_connection = True
+        elif parts.path.endswith(("/redirect-same", "/redirect-path")):
+            origin = self.url if parts.path.endswith("/redirect-same") else ""
+            handler.send_response(302)
+            handler.send_header("Location", f"{origin}/base/landing?from=1")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
         elif parts.path.endswith("/redirect"):
             handler.send_response(302)
             handler.send_header("Location", "http://elsewhere.invalid/landing")

@@ -451,6 +451,26 @@ def test_redirects_are_passed_back_not_followed(rig: Rig) -> None:
     assert len(rig.upstream.seen) == 1
 
 
+def test_redirects_within_the_upstream_point_back_at_the_proxy(rig: Rig) -> None:
+    """A Location in the upstream's base is said in the proxy's terms (as nginx's
+    proxy_redirect does), so a client that follows it (curl -L, Postman by default) comes
+    back through the proxy to the same place, token added: followed as it was, an absolute
+    path came back with the base twice (/base/base/...), and a URL went to the upstream
+    without the token."""
+    for path in ("/redirect-same", "/redirect-path"):
+        response = rig.request("GET", path)
+        assert response.status_code == 302
+        assert response.headers["location"] in (
+            rig.proxy.address + "/landing?from=1",
+            "/landing?from=1",
+        ), response.headers["location"]
+    with httpx.Client(timeout=30, trust_env=False, follow_redirects=True) as client:
+        followed = client.get(rig.proxy.address + "/redirect-path", headers={KEY_HEADER: rig.key})
+    assert followed.status_code == 200
+    assert followed.json()["target"] == "/base/landing?from=1"
+    assert rig.upstream.seen[-1].header("Authorization") == f"Bearer {rig.token()}"
+
+
 def test_a_hanging_upstream_ends_in_504(rig: Rig) -> None:
     quick = rig.thread.run(rig.service.start_proxy(rig.account, rig.upstream.url, deadline=0.5))
     response = rig.request("GET", "/hang", proxy=quick, headers={KEY_HEADER: quick.config.key})

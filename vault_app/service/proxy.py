@@ -23,7 +23,8 @@ What it guarantees (issue 13, DESIGN.md section 7):
   the request once when it can be repeated; a POST, PATCH or a streamed body is never
   repeated: its 401 goes back as it came, and the client's own retry carries the new token.
 - Redirects are passed back (3xx with their Location), never followed: the token never goes
-  to another host.
+  to another host. A Location into the upstream's base is said in the proxy's terms, so a
+  client that follows it comes back through the proxy.
 - The upstream must send its whole reply head within the deadline (default 30 s) of the
   request's end, else 504; it cannot be reached: 502. The token must come within the
   deadline too (the running app frozen, a keyring prompt), else 502. A reply framed by both
@@ -582,6 +583,37 @@ class LocalProxy:
             yield chunk
         sent.set()
 
+    def _local_location(self, value: bytes) -> bytes:
+        """A Location header (RFC 9110 section 10.2.2) in the proxy's terms when it points
+        into the upstream's base, as a URL of the upstream or an absolute path: a client that
+        follows it comes back through the proxy to the same place, with the token added
+        again. Anything else (another host, a path outside the base, a relative reference,
+        which resolves against the client's own URL) goes back as it came."""
+        import httpx
+
+        try:
+            text = value.decode("ascii")
+            target = httpx.URL(text)
+        except (UnicodeDecodeError, httpx.InvalidURL):
+            return value
+        if target.is_absolute_url:
+            origin = (target.scheme, target.host, target.port)
+            if origin != (self._base.scheme, self._base.host, self._base.port):
+                return value
+            start = self.address.encode("ascii")
+        elif text.startswith("/") and not text.startswith("//"):
+            start = b""
+        else:
+            return value
+        path = target.raw_path  # with the query
+        rest = path[len(self._prefix) :]
+        if not path.startswith(self._prefix) or rest[:1] not in (b"", b"/", b"?"):
+            return value
+        if not rest.startswith(b"/"):
+            rest = b"/" + rest
+        fragment = f"#{target.fragment}".encode("ascii") if target.fragment else b""
+        return start + rest + fragment
+
     async def _relay(
         self, conn: h11.Connection, response: httpx.Response, writer: asyncio.StreamWriter
     ) -> None:
@@ -594,7 +626,7 @@ class LocalProxy:
             # anew; a Content-Length beside them is not its length.
             dropped |= {"content-length"}
         headers = [
-            (name, value)
+            (name, self._local_location(value) if name.lower() == b"location" else value)
             for name, value in response.headers.raw
             if name.lower().decode("latin-1") not in dropped
         ]
