@@ -3,8 +3,13 @@ received (method, path, query, headers, body size and SHA-256) and misbehaves on
 
 - a token in `rejected` gets 401 (every token does while `reject_all` is set);
 - a path ending in `/hang` never answers (until the server stops);
-- a path ending in `/redirect` answers 302 to another host;
+- a path ending in `/redirect` answers 302 to another host; `/redirect-same` to a URL of this
+  upstream, `/redirect-path` to an absolute path of it (both `/base/landing?from=1`);
 - a path ending in `/set-cookie` answers with a session cookie;
+- a path ending in `/both-framings` answers with a Content-Length beside a chunked body
+  (RFC 9112 section 6.3: the chunked framing wins) whose length differs from it;
+- a path ending in `/drip-head` sends its status line, then one byte of a header every
+  DRIP seconds, never ending the head (until the server stops);
 - a path ending in `/download` with `?size=N` streams N bytes; with `&gate=1` it sends the
   first chunk, then waits for
   `download_gate` (the test sets it once that chunk came through the proxy);
@@ -25,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 CHUNK = 64 * 1024
 WAIT = 60.0  # the longest any scripted wait lasts (a forgotten test must not hang forever)
+DRIP = 0.05  # seconds between the bytes of a dripping reply head
 
 
 @dataclass
@@ -148,11 +154,29 @@ class EchoUpstream:
         elif parts.path.endswith("/hang"):
             self._release.wait(WAIT)
             handler.close_connection = True
+        elif parts.path.endswith(("/redirect-same", "/redirect-path")):
+            origin = self.url if parts.path.endswith("/redirect-same") else ""
+            handler.send_response(302)
+            handler.send_header("Location", f"{origin}/base/landing?from=1")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
         elif parts.path.endswith("/redirect"):
             handler.send_response(302)
             handler.send_header("Location", "http://elsewhere.invalid/landing")
             handler.send_header("Content-Length", "0")
             handler.end_headers()
+        elif parts.path.endswith("/both-framings"):
+            handler.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5\r\nhello\r\n0\r\n\r\n"
+            )
+        elif parts.path.endswith("/drip-head"):
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            handler.wfile.flush()
+            while not self._release.wait(DRIP):
+                handler.wfile.write(b"z")
+                handler.wfile.flush()
+            handler.close_connection = True
         elif parts.path.endswith("/set-cookie"):
             body = b"{}"
             handler.send_response(200)

@@ -103,7 +103,7 @@ def test_the_unit_file(tmp_path: Path) -> None:
     text = systemd.unit_text(["/opt/token vault/bin/token-vault"], Path("/home/u/my 100% vault"))
     assert 'ExecStart="/opt/token vault/bin/token-vault" serve\n' in text
     assert 'Environment="TOKEN_VAULT_HOME=/home/u/my 100%% vault"\n' in text
-    assert "WantedBy=default.target" in text and "Restart=on-failure" in text
+    assert "WantedBy=default.target" in text and "Restart=on-abnormal" in text
     assert systemd.unit_text(["/usr/bin/token-vault"], None).count("Environment=") == 0
     assert systemd.quote("a$b", dollars=True) == "a$$b"
     assert systemd.quote("a$b", dollars=False) == "a$b"
@@ -118,6 +118,43 @@ def test_the_unit_file(tmp_path: Path) -> None:
     )
     assert systemd.unit_name(None) == "token-vault.service"
     assert systemd.unit_name(tmp_path / "a") != systemd.unit_name(tmp_path / "b")
+
+
+def _restarts(unit: str, *, code: int | None = None, signal: bool = False) -> bool:
+    """Whether systemd restarts the unit's service after it exits with `code` or is killed by
+    a signal, by systemd.service(5)'s Restart=, RestartForceExitStatus= and
+    RestartPreventExitStatus= tables (clean exit codes: 0 only, no SuccessExitStatus=)."""
+    settings = dict(
+        line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0].isalpha()
+    )
+    force = settings.get("RestartForceExitStatus", "").split()
+    prevent = settings.get("RestartPreventExitStatus", "").split()
+    if code is not None and str(code) in prevent:
+        return False
+    if code is not None and str(code) in force:
+        return True
+    restart = settings.get("Restart", "no")
+    unclean_code = code is not None and code != 0
+    return {
+        "no": False,
+        "always": True,
+        "on-success": code == 0,
+        "on-failure": unclean_code or signal,
+        "on-abnormal": signal,
+        "on-abort": signal,
+        "on-watchdog": False,
+    }[restart]
+
+
+def test_the_unit_restarts_for_a_locked_keyring_not_for_an_app_already_serving() -> None:
+    """At login a keyring not unlocked yet (exit 6) passes: try again. Another app already
+    serving the vault (the window, exit 1), a broken vault file or bad usage do not pass by
+    themselves: restarting every RestartSec forever would only fill the journal."""
+    unit = systemd.unit_text(["/usr/bin/token-vault"], None)
+    assert _restarts(unit, code=6)
+    assert _restarts(unit, signal=True)
+    for code in (0, 1, 2, 3):
+        assert not _restarts(unit, code=code), code
 
 
 needs_verify = pytest.mark.skipif(

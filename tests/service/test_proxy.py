@@ -7,9 +7,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +26,18 @@ from tests.cli.support import add_static, assert_error, assert_ok, quiet
 from tests.conftest import REPO, Cli
 from tests.fakes.echo import EchoUpstream, download_digest
 from tests.fakes.oauth2 import OAuth2Fake
+from tests.fakes.server import Fault
 from tests.service.support import LoopThread, loop_thread, serving, without_keyring
 from vault_app.core.engine import Refresher
 from vault_app.core.errors import UsageError
 from vault_app.core.model import Account
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.vault import Vault
+from vault_app.service import proxy as proxy_module
 from vault_app.service.proxy import (
     KEY_HEADER,
     LocalProxy,
+    _dot_segments,
     _environment_proxy,
     _loopback_host,
     parse_listen,
@@ -196,6 +201,109 @@ def test_preflights_absolute_targets_and_duplicate_keys_are_refused(rig: Rig) ->
     assert rig.upstream.seen == []
 
 
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        # Dot segments, in any spelling an upstream may decode, would climb out of the
+        # upstream's base path (httpx itself resolves "/base/../admin" to "/admin").
+        ("/../admin", "dot segment"),
+        ("/a/../../admin", "dot segment"),
+        ("/..", "dot segment"),
+        ("/./x", "dot segment"),
+        ("/%2e%2e/admin", "dot segment"),
+        ("/%2E./admin", "dot segment"),
+        ("/..%2fadmin", "dot segment"),
+        ("/..%5cadmin", "dot segment"),
+        ("/..\\admin", "dot segment"),
+        # A fragment is never part of a request target (RFC 9112 section 3.2).
+        ("/a#frag", "fragment"),
+        ("/a?q=1#frag", "fragment"),
+    ],
+)
+def test_targets_that_leave_the_base_path_are_refused(rig: Rig, target: str, words: str) -> None:
+    answer = _raw(
+        rig.proxy.address,
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{rig.proxy.port}\r\n"
+        f"{KEY_HEADER}: {rig.key}\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert words.encode() in answer
+    assert rig.upstream.seen == []
+
+
+def test_paths_that_only_look_like_dots_pass(rig: Rig) -> None:
+    for target in ("/a..b/c", "/.well-known/x", "/...", "/x?next=../y", "//evil.example/x"):
+        response = rig.request("GET", target)
+        assert response.status_code == 200, target
+        assert rig.upstream.seen[-1].target == "/base" + target
+
+
+def test_content_length_beside_chunked_is_refused(rig: Rig) -> None:
+    """RFC 9112 section 6.1: a request with both framings is a smuggling attempt; forwarding
+    its Content-Length beside the chunked body would frame it differently upstream."""
+    head = f"POST /x HTTP/1.1\r\nHost: 127.0.0.1:{rig.proxy.port}\r\n{KEY_HEADER}: {rig.key}\r\n"
+    for framing in (
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ):
+        answer = _raw(rig.proxy.address, (head + framing).encode())
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b"Content-Length and Transfer-Encoding" in answer
+    assert rig.upstream.seen == []
+
+
+def _drip_until_closed(port: int, head: bytes) -> float:
+    """Send `head`, then one more byte of a header every 0.1 s (a slowloris client), until
+    the proxy closes the connection; the seconds that took (at most 30)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head)
+        sock.settimeout(0.1)  # the pace of the drip
+        while time.monotonic() - started < 30:
+            try:
+                if sock.recv(65536) == b"":
+                    break
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                break
+            try:
+                sock.sendall(b"z")
+            except ConnectionError:
+                break
+    return time.monotonic() - started
+
+
+def test_a_slowloris_client_is_cut_off(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request head must be all there within HEAD_TIMEOUT of the connection, however it
+    trickles in: anyone on the machine can connect, key or not, and each connection it holds
+    is a file descriptor of the app."""
+    monkeypatch.setattr(proxy_module, "HEAD_TIMEOUT", 0.5)
+    taken = _drip_until_closed(rig.proxy.port, b"GET /x HTTP/1.1\r\nX-Slow: ")
+    assert taken < 10
+    assert rig.upstream.seen == []
+
+
+def test_connections_beyond_the_limit_push_out_the_ones_still_to_speak(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At MAX_CONNECTIONS the oldest connection that has not sent a whole head yet makes room,
+    so silent connections never lock out a client with the key."""
+    monkeypatch.setattr(proxy_module, "MAX_CONNECTIONS", 4)
+    silent = [socket.create_connection(("127.0.0.1", rig.proxy.port), timeout=30) for _ in range(8)]
+    try:
+        for sock in silent:
+            sock.sendall(b"GET /x HTTP/1.1\r\n")
+        assert rig.request("GET", "/through").status_code == 200
+        assert len(rig.proxy._connections) <= 4
+        # The oldest were closed to make room for the newer ones.
+        silent[0].settimeout(30)
+        assert silent[0].recv(100) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+
+
 def test_a_401_refreshes_once_and_repeats_once(rig: Rig) -> None:
     first = rig.token()
     before = rig.refreshes()
@@ -225,6 +333,19 @@ def test_a_repeat_rejected_again_goes_back_as_it_is(rig: Rig) -> None:
     assert len(rig.upstream.seen) == 2 and rig.refreshes() == before + 1
     assert rig.request("DELETE", "/things/1").status_code == 401
     assert len(rig.upstream.seen) == 3 and rig.refreshes() == before + 1
+
+
+def test_a_failed_refresh_after_a_401_is_not_tried_again_at_every_request(rig: Rig) -> None:
+    """The cooldown after a 401's refresh holds when that refresh failed too: a client that
+    retries in a loop against an upstream that rejects the token must not turn each retry
+    into a request to a token endpoint that is failing already."""
+    before = rig.refreshes()
+    rig.oauth.inject("/token", Fault.server_error(), times=None)
+    rig.upstream.reject_all = True
+    for _ in range(5):
+        assert rig.request("GET", "/things").status_code == 401
+    assert rig.proxy.refreshes == 1
+    assert rig.refreshes() == before + 1
 
 
 def test_a_post_is_never_repeated(rig: Rig) -> None:
@@ -330,6 +451,26 @@ def test_redirects_are_passed_back_not_followed(rig: Rig) -> None:
     assert len(rig.upstream.seen) == 1
 
 
+def test_redirects_within_the_upstream_point_back_at_the_proxy(rig: Rig) -> None:
+    """A Location in the upstream's base is said in the proxy's terms (as nginx's
+    proxy_redirect does), so a client that follows it (curl -L, Postman by default) comes
+    back through the proxy to the same place, token added: followed as it was, an absolute
+    path came back with the base twice (/base/base/...), and a URL went to the upstream
+    without the token."""
+    for path in ("/redirect-same", "/redirect-path"):
+        response = rig.request("GET", path)
+        assert response.status_code == 302
+        assert response.headers["location"] in (
+            rig.proxy.address + "/landing?from=1",
+            "/landing?from=1",
+        ), response.headers["location"]
+    with httpx.Client(timeout=30, trust_env=False, follow_redirects=True) as client:
+        followed = client.get(rig.proxy.address + "/redirect-path", headers={KEY_HEADER: rig.key})
+    assert followed.status_code == 200
+    assert followed.json()["target"] == "/base/landing?from=1"
+    assert rig.upstream.seen[-1].header("Authorization") == f"Bearer {rig.token()}"
+
+
 def test_a_hanging_upstream_ends_in_504(rig: Rig) -> None:
     quick = rig.thread.run(rig.service.start_proxy(rig.account, rig.upstream.url, deadline=0.5))
     response = rig.request("GET", "/hang", proxy=quick, headers={KEY_HEADER: quick.config.key})
@@ -349,6 +490,27 @@ def test_a_hanging_upstream_ends_in_504(rig: Rig) -> None:
     assert quick not in rig.service.proxies
     with pytest.raises(httpx.ConnectError):
         rig.request("GET", "/x", proxy=quick)
+
+
+def test_an_upstream_dripping_its_head_ends_in_504_after_a_streamed_body_too(rig: Rig) -> None:
+    """The deadline holds for the reply head whatever the request body was: one that could
+    be kept, and one streamed (beyond the replay limit), counted from the body's end."""
+    quick = rig.thread.run(rig.service.start_proxy(rig.account, rig.upstream.url, deadline=0.5))
+    headers = {KEY_HEADER: quick.config.key}
+    for content in (b"x", b"x" * (1 * MiB)):
+        response = rig.request("PUT", "/drip-head", proxy=quick, headers=headers, content=content)
+        assert response.status_code == 504
+        assert "did not answer within 0.5 s" in response.text
+    assert [s.body_size for s in rig.upstream.seen] == [1, 1 * MiB]
+
+
+def test_an_upstream_reply_framed_twice_goes_on_by_its_chunks(rig: Rig) -> None:
+    """RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and a proxy must not
+    pass that Content-Length on (the client would frame the body differently)."""
+    response = rig.request("GET", "/both-framings")
+    assert response.status_code == 200
+    assert response.content == b"hello"
+    assert "content-length" not in response.headers
 
 
 def test_an_unreachable_upstream_is_502_and_a_missing_account_too(rig: Rig) -> None:
@@ -408,6 +570,22 @@ def test_a_static_key_goes_in_its_own_header(rig: Rig) -> None:
 def test_the_proxy_listens_on_loopback_only(text: str, words: str) -> None:
     with pytest.raises(UsageError, match=words):
         parse_listen(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1:\u0668\u0660\u0668\u0660", "127.0.0.1:\u00b2", "\uff18\uff10\uff18\uff10"]
+)
+def test_a_port_is_ascii_digits(text: str) -> None:
+    """str.isdigit() holds for other scripts' digits and superscripts, and int() reads some
+    of them: Arabic-Indic digits bound port 8080 unasked, a superscript two crashed."""
+    with pytest.raises(UsageError, match="not a port"):
+        parse_listen(text)
+
+
+def test_a_host_header_port_is_ascii_digits() -> None:
+    assert _loopback_host("localhost:8080")
+    assert not _loopback_host("localhost:²")
+    assert not _loopback_host("127.0.0.1:\u0668\u0660")
 
 
 def test_listen_addresses() -> None:
@@ -479,6 +657,50 @@ def test_the_proxy_command(cli: Cli, tmp_path: Path) -> None:
     assert token not in logged and key not in logged
 
 
+def test_a_frozen_app_costs_the_proxy_its_deadline_not_a_hang(cli: Cli, tmp_path: Path) -> None:
+    """`token-vault proxy` asks the running app for its token; an app that stopped answering
+    (SIGSTOP, a debugger) must cost a request the proxy's deadline, then a clear error, not
+    the socket client's own wait of minutes."""
+    assert_ok(add_static(cli, "st", "frozen-app-token-0001"))
+    with EchoUpstream() as upstream, serving(cli, tmp_path / "serve.log") as served:
+        err = tmp_path / "proxy.err"
+        with open(err, "w") as err_file:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "vault_app",
+                    "proxy",
+                    "st",
+                    "--upstream",
+                    upstream.url,
+                    "--timeout",
+                    "1",
+                ],
+                env=quiet(without_keyring(cli)).env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+            )
+        try:
+            assert proc.stdout is not None
+            address = proc.stdout.readline().split()[3]
+            key = proc.stdout.readline().split()[1]
+            served.proc.send_signal(signal.SIGSTOP)
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                response = client.get(address + "/x", headers={KEY_HEADER: key})
+            assert response.status_code in (502, 504)
+            assert "no token within 1 s" in response.text
+            assert upstream.seen == []
+        finally:
+            served.proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
+
+
 @given(st.text(max_size=40))
 def test_any_listen_text_is_loopback_or_a_usage_error(text: str) -> None:
     try:
@@ -507,3 +729,14 @@ def test_any_host_header_is_judged_without_error(host: str) -> None:
         name = host.strip()
         name = name[1 : name.index("]")] if name.startswith("[") else name.partition(":")[0]
         assert is_loopback_host(name)
+
+
+@given(st.text(alphabet=st.sampled_from("/.%2eEfF5cC\\a?"), max_size=24))
+def test_a_target_without_dot_segments_stays_below_the_base(path: str) -> None:
+    """What _dot_segments lets pass, httpx never resolves out of the base path."""
+    target = ("/" + path).encode()
+    if _dot_segments(target):
+        return
+    base = httpx.URL("https://api.example.com/base")
+    url = base.copy_with(raw_path=b"/base" + target)
+    assert url.raw_path.startswith(b"/base/"), (target, url.raw_path)

@@ -25,8 +25,9 @@ from tests.conftest import REPO, Cli
 from tests.fakes import hostile
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault, Reply, Request, Transform
-from tests.service.support import serving, without_keyring
+from tests.service.support import loop_thread, serving, without_keyring
 from vault_app.service import client, paths, protocol
+from vault_app.service import server as server_module
 
 
 def _add_oauth(cli: Cli, fake: OAuth2Fake, name: str = "cc") -> None:
@@ -470,3 +471,109 @@ def test_names_from_the_app_are_escaped_like_the_clis_own(
     assert failed.code == 4
     for text in (done.out, done.err, failed.out, failed.err):
         assert "\x1b" not in text and "\x07" not in text
+
+
+def test_a_busy_app_is_asked_again_not_passed_over(
+    tmp_path: Path, short_run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond MAX_CONNECTIONS the server answers `busy`; the CLI must read that answer (it
+    lost it when the server closed before reading its request) and ask again shortly, never
+    go its own way meanwhile: that would be the second refresher and a keyring read."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(short_run_dir))
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 2)
+    monkeypatch.setattr(server_module, "READ_TIMEOUT", 2.0)  # frees the silent ones' slots
+    home = tmp_path / "vault"
+
+    async def hello(request: protocol.Request) -> dict[str, Any]:
+        return {"app": "test"}
+
+    with loop_thread() as thread:
+        server = server_module.SocketServer(home, hello)
+        thread.run(server.start())
+        silent = []
+        try:
+            for _ in range(3):  # three exchanges waiting for a request: the next one is busy
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(str(server.path))
+                silent.append(sock)
+            reply = client.exchange({"v": 1, "op": "hello"}, home, reply_timeout=30)
+            assert reply is not None and reply["app"] == "test"
+            assert server.busy >= 1
+        finally:
+            for sock in silent:
+                sock.close()
+            thread.run(server.stop())
+
+
+@pytest.mark.parametrize("exit_code", [0, -3, 256, 1000, True, "4"])
+def test_a_lying_app_cannot_make_a_failed_refresh_exit_0(cli: Cli, exit_code: object) -> None:
+    """A failure the app reports per account exits as the direct path would, whatever its
+    `exit` says: 0, negative or beyond 255 (256 exits 0 on POSIX) would hide it."""
+    answer = {
+        "v": 1,
+        "ok": True,
+        "results": [{"name": "cc", "ok": False, "message": "failed", "exit": exit_code}],
+    }
+    odd = _OddApp(cli.home, protocol.encode(answer))
+    try:
+        result = quiet(cli)("refresh", "cc")
+    finally:
+        odd.close()
+    assert 1 <= result.code <= 125, (result.code, result.err)
+
+
+def test_a_lying_app_cannot_write_escapes_to_the_terminal(cli: Cli) -> None:
+    answer = {
+        "v": 1,
+        "ok": True,
+        "results": [
+            {"name": "a\x1b]0;owned\x07", "ok": False, "message": "\x1b[2J\rgone", "exit": 5},
+            {"name": "b\x1b[31m", "ok": True, "expires_at": None},
+        ],
+    }
+    odd = _OddApp(cli.home, protocol.encode(answer))
+    try:
+        result = quiet(cli)("refresh", "a", "b")
+    finally:
+        odd.close()
+    assert result.code == 5
+    for stream in (result.out, result.err):
+        assert not any(c in stream for c in "\x1b\x07\r"), repr(stream)
+
+
+def test_an_expired_token_from_the_app_is_never_printed(cli: Cli) -> None:
+    """DESIGN.md section 5: `token` never exits 0 with an expired token, whoever served it."""
+    answer = {
+        "v": 1,
+        "ok": True,
+        "access_token": "expired-served-token-0010",
+        "token_type": "Bearer",
+        "expires_at": 1_000_000_000,  # 2001
+        "header_name": "Authorization",
+    }
+    for args in (("token", "st"), ("token", "st", "--format", "json")):
+        odd = _OddApp(cli.home, protocol.encode(answer))
+        try:
+            result = quiet(cli)(*args)
+        finally:
+            odd.close()
+        assert result.code != 0 and "expired-served-token-0010" not in result.out, result
+        assert "expired" in result.err
+
+
+def test_an_app_passed_over_is_asked_again_later(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that lives on (`token-vault proxy`) and once passed an app over (it was
+    killed mid-request) uses the app started after it: passing over is remembered only
+    for the moments one command asks twice, never for the life of the process."""
+    gone = _OddApp(cli.home, b"")  # took the request, then hung up: killed mid-request
+    try:
+        assert client.exchange({"v": 1, "op": "hello"}, cli.home, quiet=True) is None
+    finally:
+        gone.close()
+    monkeypatch.setattr(client, "PASS_OVER_SECONDS", 0.0)  # those moments are over
+    back = _OddApp(cli.home, protocol.encode({"v": 1, "ok": True, "app": "restarted"}))
+    try:
+        reply = client.exchange({"v": 1, "op": "hello"}, cli.home, quiet=True)
+    finally:
+        back.close()
+    assert reply is not None and reply["app"] == "restarted"

@@ -9,8 +9,9 @@ not ours), an app that speaks another protocol version, or a system without Unix
 (Windows). A failure the app reports (no such account, sign-in needed, ...) raises the same
 UserFacingError the direct path would; an app that accepted the request but does not answer
 within `reply_timeout` seconds is an error too, since falling back then would make a second
-refresher. With `quiet`, the reasons for not asking are not logged (the caller will ask again
-through a path that logs them)."""
+refresher; for the same reason an app too busy for one more connection is asked again.
+With `quiet`, the reasons for not asking are not logged (the caller will ask again through a
+path that logs them)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import struct
 import sys
 
 from vault_app.core import bounds
-from vault_app.core.errors import MisconfiguredError, UserFacingError
+from vault_app.core.errors import MisconfiguredError, TransientError, UserFacingError
 from vault_app.service import paths, protocol
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads it the same)
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 0.5
 # Longer than the server's own deadline for a request (server.REQUEST_DEADLINE).
 REPLY_TIMEOUT = 150.0
+# Seconds before asking a busy app again, doubling up to BUSY_PAUSE_MAX.
+BUSY_PAUSE = 0.02
+BUSY_PAUSE_MAX = 0.5
 _RECV = 65536
 # RFC 9110 section 5.6.2: a field name is a token of these characters.
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -85,9 +89,12 @@ class RefreshResult:
         self.exit_code = exit_code
 
 
-# Socket path -> why this process does not use the app there: asked once per process, so
-# `token`'s early question and the CLI's own do not both connect (and both time out).
-_passed_over: dict[str, str] = {}
+# Socket path -> why this process does not use the app there, and since when (monotonic):
+# for PASS_OVER_SECONDS, so `token`'s early question and the CLI's own do not both connect
+# (and both time out); not longer, so a process that lives on (`token-vault proxy`) uses an
+# app started after the one it passed over (say, killed mid-request).
+_passed_over: dict[str, tuple[str, float]] = {}
+PASS_OVER_SECONDS = 10.0
 
 
 def _warn(message: str, quiet: bool) -> None:
@@ -98,8 +105,23 @@ def _warn(message: str, quiet: bool) -> None:
 
 
 def _pass_over(path: str, message: str, quiet: bool) -> None:
-    _passed_over[path] = message
+    import time
+
+    _passed_over[path] = (message, time.monotonic())
     _warn(message, quiet)
+
+
+def _still_passed_over(path: str) -> str | None:
+    """Why the app on `path` was passed over moments ago, or None."""
+    import time
+
+    found = _passed_over.get(path)
+    if found is None:
+        return None
+    if time.monotonic() - found[1] >= PASS_OVER_SECONDS:
+        del _passed_over[path]
+        return None
+    return found[0]
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -120,12 +142,14 @@ def exchange(
     quiet: bool = False,
 ) -> dict[str, Any] | None:
     """Send `request` (protocol.py) to this vault's app and return its successful reply; None
-    when no app serves the vault; the reported failure's UserFacingError otherwise."""
+    when no app serves the vault; the reported failure's UserFacingError otherwise. An app
+    that answers `busy` is asked again until `reply_timeout` seconds have passed."""
     if sys.platform == "win32" or not hasattr(socket, "AF_UNIX"):
         return None
     path = paths.socket_file(paths.default_home() if home is None else home)
-    if path in _passed_over:
-        _warn(_passed_over[path], quiet)
+    passed = _still_passed_over(path)
+    if passed is not None:
+        _warn(passed, quiet)
         return None
     try:
         paths.check_private(os.path.dirname(path))
@@ -136,6 +160,28 @@ def exchange(
         return None
     if len(os.fsencode(path)) > paths.MAX_SOCKET_PATH:
         return None
+    import time
+
+    deadline = time.monotonic() + reply_timeout
+    pause = BUSY_PAUSE
+    while True:
+        try:
+            return _ask(path, request, reply_timeout, quiet)
+        except protocol.AppBusyError:
+            # Too many callers at once (a parallel build): the app serves them in turn. Going
+            # our own way meanwhile would make a second refresher.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            jitter = 0.5 + os.urandom(1)[0] / 510  # 0.5 to 1: callers spread out
+            time.sleep(min(pause * jitter, left))
+            pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+
+def _ask(
+    path: str, request: dict[str, Any], reply_timeout: float, quiet: bool
+) -> dict[str, Any] | None:
+    """One exchange with the app on `path`, as exchange() answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(CONNECT_TIMEOUT)
         try:
@@ -218,7 +264,8 @@ def token(
 ) -> ServedToken | None:
     """A token valid for `min_valid` seconds from the running app, or None: no app. The token,
     its type and header name are checked as `token` checks what it prints: a control
-    character (a CR LF would add a header line) or an invalid header name is refused (exit 5)."""
+    character (a CR LF would add a header line) or an invalid header name is refused (exit 5),
+    and so is a token already expired (TransientError)."""
     reply = exchange(
         {
             "v": protocol.VERSION,
@@ -249,6 +296,14 @@ def token(
     expires_at = None if expires is None else bounds.number(expires)
     if expires is not None and expires_at is None:
         raise _bad("expires_at")
+    import time
+
+    if expires_at is not None and expires_at <= time.time():
+        # DESIGN.md section 5: `token` never exits 0 with an expired token, whoever holds it.
+        raise TransientError(
+            "the running Token Vault app served an expired token; refresh the account "
+            "(token-vault refresh NAME) or restart the app"
+        )
     warning = reply.get("warning")
     if warning is not None:
         if not isinstance(warning, str):
@@ -296,6 +351,8 @@ def refresh(
             exit_code = item.get("exit")
             if isinstance(exit_code, bool) or not isinstance(exit_code, int):
                 raise _bad("exit")
+            if not 1 <= exit_code <= 125:  # as parse_reply: a failure never exits 0 (or 256)
+                exit_code = 1
             message = _text(item, "message", protocol.MAX_MESSAGE)
             results.append(RefreshResult(name, False, None, message, exit_code))
     return results

@@ -61,6 +61,10 @@ MAX_MESSAGE = 1000
 OPS = ("hello", "token", "list", "refresh")
 
 
+class AppBusyError(TransientError):
+    """The app had no room for one more connection (`busy`): ask again shortly."""
+
+
 class ProtocolError(Exception):
     """A request or reply that breaks the format; `code` is the reply's error code."""
 
@@ -263,7 +267,8 @@ def failure(message: str, exit_code: int) -> UserFacingError:
 
 def parse_reply(line: bytes) -> dict[str, Any]:
     """A reply's object. A success is returned as it is; a failure raises the UserFacingError
-    of its exit code (a reply that breaks the format raises ProtocolError)."""
+    of its exit code, AppBusyError for `busy` (a reply that breaks the format raises
+    ProtocolError)."""
     data = _object(line, MAX_REPLY, "the reply")
     if data.get("ok") is True:
         return data
@@ -278,4 +283,6 @@ def parse_reply(line: bytes) -> dict[str, Any]:
     if not isinstance(exit_code, int) or not 1 <= exit_code <= 125:
         exit_code = 1
     text = "".join(c if c.isprintable() else " " for c in message[:MAX_MESSAGE])
+    if problem.get("code") == "busy":
+        raise AppBusyError(text or "the running app is busy")
     raise failure(text or "the running app reported a failure", exit_code)

@@ -7,20 +7,29 @@ What it guarantees (issue 13, DESIGN.md section 7):
   custom header only after a CORS preflight, and the proxy refuses every preflight and every
   request with an `Origin` header. A `Host` that is not a loopback name or address is refused
   too: a page that rebinds its DNS name to 127.0.0.1 still sends its own name as Host.
+- Anyone on the machine can connect, key or not: a connection's first request head must be
+  all there within HEAD_TIMEOUT seconds however slowly it trickles in, and at MAX_CONNECTIONS
+  the oldest connection still to send one is closed to make room (slowloris).
+- A request target is only ever a path below the upstream's base: absolute-form, CONNECT, a
+  fragment or a dot segment (`..` in any spelling) is refused (400), and so is a request
+  framed both by Content-Length and Transfer-Encoding (RFC 9112 section 6.1, smuggling).
 - It never forwards its key header, drops a client's own header of the account's name, and
   injects `Authorization: Bearer TOKEN` (or a static key's own header name and scheme).
 - Bodies stream both ways in chunks of at most CHUNK bytes; nothing buffers a whole body,
   except that a request body of at most REPLAY_LIMIT bytes of an idempotent method (RFC 9110
   section 9.2.2) is kept so the request can be repeated.
 - A 401 from the upstream refreshes the token once (unless the token it rejected came from
-  such a refresh in the last REFRESH_COOLDOWN seconds) and repeats the request once when it can
-  be repeated; a POST, PATCH or a streamed body is never repeated: its 401 goes back as it
-  came, and the client's own retry carries the new token.
+  such a refresh, or such a refresh failed, in the last REFRESH_COOLDOWN seconds) and repeats
+  the request once when it can be repeated; a POST, PATCH or a streamed body is never
+  repeated: its 401 goes back as it came, and the client's own retry carries the new token.
 - Redirects are passed back (3xx with their Location), never followed: the token never goes
-  to another host.
-- The upstream must send its reply head within the deadline (default 30 s), else 504; it
-  cannot be reached: 502. Each request is logged as method, path (never the query) and
-  status, with no header values.
+  to another host. A Location into the upstream's base is said in the proxy's terms, so a
+  client that follows it comes back through the proxy.
+- The upstream must send its whole reply head within the deadline (default 30 s) of the
+  request's end, else 504; it cannot be reached: 502. The token must come within the
+  deadline too (the running app frozen, a keyring prompt), else 502. A reply framed by both
+  Transfer-Encoding and Content-Length goes on by its chunks, without that Content-Length.
+  Each request is logged as method, path (never the query) and status, with no header values.
 
 Built on h11 (the HTTP/1.1 parser httpx itself uses, sans-IO, strict about framing) over
 asyncio streams for the client side, and httpx for the upstream (TLS verification on, proxies
@@ -43,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from vault_app.core.errors import UsageError, UserFacingError
+from vault_app.core.errors import TransientError, UsageError, UserFacingError
 from vault_app.core.providers.base import check_url
 from vault_app.core.proxy_env import is_loopback_host
 from vault_app.core.redact import redact, register
@@ -64,6 +73,8 @@ CACHE_SECONDS = 10.0  # how long a credential is reused without asking its sourc
 REFRESH_COOLDOWN = 30.0
 DEFAULT_DEADLINE = 30.0
 IDLE_TIMEOUT = 60.0  # seconds a client connection may sit between requests
+HEAD_TIMEOUT = 10.0  # seconds from a connection to the end of its first request head
+MAX_CONNECTIONS = 256  # client connections at once (each a file descriptor of the app)
 CONNECT_TIMEOUT = 10.0
 
 # RFC 9110 section 7.6.1, plus the ones this proxy owns or sets itself.
@@ -133,7 +144,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise UsageError(
             f"--listen: {host} is not a loopback address; the proxy binds loopback only"
         )
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) <= 65535:
         raise UsageError(f"--listen: {port_text!r} is not a port number")
     return str(address), int(port_text)
 
@@ -163,10 +174,14 @@ class LocalProxy:
         self._transport: httpx.AsyncHTTPTransport | None = None
         self._timeouts: dict[str, float] = {}
         self._connections: set[asyncio.Task[None]] = set()
+        # Connections still to send a whole first head, oldest first (dicts keep order).
+        self._unheard: dict[asyncio.Task[None], None] = {}
         self._current: Credential | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
-        self._refreshed: tuple[str, float] | None = None  # token a 401 refresh gave, when
+        # The last refresh a 401 asked for: the token it gave (the rejected one when it
+        # failed) and when; a 401 for that token within REFRESH_COOLDOWN asks for none.
+        self._refreshed: tuple[str, float] | None = None
         self._base: httpx.URL  # the upstream, parsed once (start)
         self._prefix = b""  # its path, without a trailing slash
         register([config.key])
@@ -239,9 +254,22 @@ class LocalProxy:
             current = self._current
             if current is not None and self._reusable(current):
                 return current
-            fresh = await self.source.credential(min_valid=MIN_VALID, force=False)
+            fresh = await self._ask(force=False)
             self._keep(fresh)
             return fresh
+
+    async def _ask(self, *, force: bool) -> Credential:
+        """The source's credential within the deadline, else TransientError: a source that
+        stopped answering (the running app frozen, a keyring behind an unlock prompt) costs
+        a request its deadline, not the source's own minutes. The source's work goes on
+        unhurried (shielded): cancelling a refresh after the server rotated the token
+        would lose the new one."""
+        asked = asyncio.ensure_future(self.source.credential(min_valid=MIN_VALID, force=force))
+        asked.add_done_callback(_quietly)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asked), self.config.deadline)
+        except asyncio.TimeoutError:
+            raise TransientError(f"no token within {self.config.deadline:g} s") from None
 
     def _reusable(self, credential: Credential) -> bool:
         return time.monotonic() - self._fetched_at < CACHE_SECONDS and credential.valid_for(
@@ -256,7 +284,8 @@ class LocalProxy:
     async def _after_401(self, rejected: Credential) -> Credential | None:
         """A credential to try instead of one the upstream rejected: a newer one another
         request got meanwhile, or a refreshed one; None when refreshing again is pointless
-        (it came from such a refresh moments ago) or failed."""
+        (it came from such a refresh moments ago, or such a refresh failed moments ago) or
+        failed."""
         async with self._lock:
             current = self._current
             if current is not None and current.access_token != rejected.access_token:
@@ -267,9 +296,12 @@ class LocalProxy:
                     return None
             self.refreshes += 1
             try:
-                fresh = await self.source.credential(min_valid=MIN_VALID, force=True)
+                fresh = await self._ask(force=True)
             except UserFacingError as exc:
                 log.warning("%s: refresh after a 401 failed: %s", self.config.account, exc.message)
+                # Failing now, it would fail for the next 401 too: a client retrying in a
+                # loop must not become a loop of requests to the token endpoint.
+                self._refreshed = (rejected.access_token, time.monotonic())
                 return None
             self._keep(fresh)
             self._refreshed = (fresh.access_token, time.monotonic())
@@ -280,13 +312,26 @@ class LocalProxy:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._connections) >= MAX_CONNECTIONS and not self._make_room():
+            writer.close()  # every connection is busy with a request: no room for one more
+            return
         self._connections.add(task)
+        self._unheard[task] = None
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         try:
             while True:
                 try:
-                    event = await self._next(conn, reader, IDLE_TIMEOUT)
-                except _ClientGone:
+                    if task in self._unheard:
+                        # Anyone on this machine can connect: the first head must be all
+                        # there soon, however slowly it trickles in. Only a client that
+                        # passed _check gets a second cycle, and the idle timeout.
+                        event = await asyncio.wait_for(
+                            self._next(conn, reader, HEAD_TIMEOUT), HEAD_TIMEOUT
+                        )
+                        del self._unheard[task]
+                    else:
+                        event = await self._next(conn, reader, IDLE_TIMEOUT)
+                except (_ClientGone, asyncio.TimeoutError):
                     break
                 if not isinstance(event, h11.Request):
                     break
@@ -304,9 +349,19 @@ class LocalProxy:
             log.exception("%s: proxy connection failed", self.config.account)
         finally:
             self._connections.discard(task)
+            self._unheard.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    def _make_room(self) -> bool:
+        """Close the oldest connection still to send its first head; False when none is."""
+        for task in self._unheard:
+            del self._unheard[task]
+            self._connections.discard(task)
+            task.cancel()
+            return True
+        return False
 
     async def _next(
         self, conn: h11.Connection, reader: asyncio.StreamReader, timeout: float
@@ -339,8 +394,9 @@ class LocalProxy:
         writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
 
-    def _check(self, request: h11.Request) -> None:
-        """_Refused unless the request may pass (see the module docstring)."""
+    def _check(self, request: h11.Request) -> httpx.URL:
+        """The upstream URL the request goes to; _Refused unless it may pass (see the module
+        docstring)."""
         headers = {}
         keys = []
         for name, value in request.headers:
@@ -359,6 +415,22 @@ class LocalProxy:
             raise _Refused(403, f"refused: missing or wrong {KEY_HEADER} header")
         if request.method == b"CONNECT" or not request.target.startswith(b"/"):
             raise _Refused(400, "this is a reverse proxy: send origin-form targets (/path)")
+        if b"#" in request.target:
+            raise _Refused(400, "a request target carries no fragment (#)")
+        if _dot_segments(request.target):
+            raise _Refused(
+                400, "the path holds a dot segment (. or ..), which would leave the upstream's base"
+            )
+        if b"transfer-encoding" in headers and b"content-length" in headers:
+            # RFC 9112 section 6.1: the two framings disagree; a proxy that picked one and
+            # passed the other on would frame the request differently upstream (smuggling).
+            raise _Refused(400, "a request with both Content-Length and Transfer-Encoding")
+        import httpx
+
+        try:
+            return self._base.copy_with(raw_path=self._prefix + request.target)
+        except httpx.InvalidURL as exc:
+            raise _Refused(400, f"the request target cannot be forwarded ({exc})") from None
 
     async def _exchange(
         self,
@@ -371,7 +443,7 @@ class LocalProxy:
         method = request.method.decode("ascii")
         path = request.target.split(b"?", 1)[0].decode("latin-1")
         try:
-            self._check(request)
+            url = self._check(request)
         except _Refused as refused:
             log.warning(
                 "%s: %s %s -> %d (%s)",
@@ -401,12 +473,12 @@ class LocalProxy:
         repeatable = body is not None and method in IDEMPOTENT
         note = ""
         try:
-            response = await self._send(request, credential, body, conn, reader, writer)
+            response = await self._send(request, url, credential, body, conn, reader, writer)
             if response.status_code == 401:
                 fresh = await self._after_401(credential)
                 if fresh is not None and repeatable:
                     await response.aclose()
-                    response = await self._send(request, fresh, body, conn, reader, writer)
+                    response = await self._send(request, url, fresh, body, conn, reader, writer)
                     note = " (repeated after a refresh)"
                 elif fresh is not None:
                     note = " (token refreshed for the next request)"
@@ -456,6 +528,7 @@ class LocalProxy:
     async def _send(
         self,
         request: h11.Request,
+        url: httpx.URL,
         credential: Credential,
         body: bytes | None,
         conn: h11.Connection,
@@ -466,24 +539,80 @@ class LocalProxy:
 
         assert self._transport is not None
         self.requests += 1
+        sent = asyncio.Event()  # the whole body has gone upstream
         upstream = httpx.Request(
             request.method.decode("ascii"),
-            self._base.copy_with(raw_path=self._prefix + request.target),
+            url,
             headers=_forwarded(request, credential, streamed=body is None),
-            content=body if body is not None else self._body(conn, reader, writer),
+            content=body if body is not None else self._streamed(conn, reader, writer, sent),
             extensions={"timeout": self._timeouts},
         )
-        sending = self._transport.handle_async_request(upstream)
+        sending = asyncio.ensure_future(self._transport.handle_async_request(upstream))
         try:
-            if body is not None:  # all of the request is here: its answer has a deadline
-                return await asyncio.wait_for(sending, self.config.deadline)
-            return await sending
+            if body is None:
+                # A streamed body takes as long as its client takes to send it (each piece
+                # within the deadline); the deadline for the answer counts from its end.
+                # httpcore reads the reply only once the body is out.
+                ended = asyncio.ensure_future(sent.wait())
+                try:
+                    await asyncio.wait({sending, ended}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ended.cancel()
+            # The reply head within the deadline: httpx's own timeouts are per read, and an
+            # upstream that drips its head a byte at a time would never meet one.
+            return await asyncio.wait_for(sending, self.config.deadline)
         except (asyncio.TimeoutError, httpx.TimeoutException):
             raise _Upstream(
                 504, f"the upstream did not answer within {self.config.deadline:g} s"
             ) from None
         except httpx.HTTPError as exc:
             raise _Upstream(502, f"the upstream cannot be reached ({type(exc).__name__})") from None
+        finally:
+            if not sending.done():
+                sending.cancel()
+
+    async def _streamed(
+        self,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sent: asyncio.Event,
+    ) -> AsyncIterator[bytes]:
+        """The client's body as _body gives it; `sent` is set once all of it went out."""
+        async for chunk in self._body(conn, reader, writer):
+            yield chunk
+        sent.set()
+
+    def _local_location(self, value: bytes) -> bytes:
+        """A Location header (RFC 9110 section 10.2.2) in the proxy's terms when it points
+        into the upstream's base, as a URL of the upstream or an absolute path: a client that
+        follows it comes back through the proxy to the same place, with the token added
+        again. Anything else (another host, a path outside the base, a relative reference,
+        which resolves against the client's own URL) goes back as it came."""
+        import httpx
+
+        try:
+            text = value.decode("ascii")
+            target = httpx.URL(text)
+        except (UnicodeDecodeError, httpx.InvalidURL):
+            return value
+        if target.is_absolute_url:
+            origin = (target.scheme, target.host, target.port)
+            if origin != (self._base.scheme, self._base.host, self._base.port):
+                return value
+            start = self.address.encode("ascii")
+        elif text.startswith("/") and not text.startswith("//"):
+            start = b""
+        else:
+            return value
+        path = target.raw_path  # with the query
+        rest = path[len(self._prefix) :]
+        if not path.startswith(self._prefix) or rest[:1] not in (b"", b"/", b"?"):
+            return value
+        if not rest.startswith(b"/"):
+            rest = b"/" + rest
+        fragment = f"#{target.fragment}".encode("ascii") if target.fragment else b""
+        return start + rest + fragment
 
     async def _relay(
         self, conn: h11.Connection, response: httpx.Response, writer: asyncio.StreamWriter
@@ -491,11 +620,15 @@ class LocalProxy:
         """The upstream's answer to the client, its body streamed chunk by chunk."""
         import httpx
 
-        listed = _connection_tokens(response.headers.get_list("connection"))
+        dropped = HOP_BY_HOP | _connection_tokens(response.headers.get_list("connection"))
+        if "transfer-encoding" in response.headers:
+            # RFC 9112 section 6.3: the body was framed by its chunks, and is sent on framed
+            # anew; a Content-Length beside them is not its length.
+            dropped |= {"content-length"}
         headers = [
-            (name, value)
+            (name, self._local_location(value) if name.lower() == b"location" else value)
             for name, value in response.headers.raw
-            if name.lower().decode("latin-1") not in HOP_BY_HOP | listed
+            if name.lower().decode("latin-1") not in dropped
         ]
         writer.write(
             conn.send(
@@ -541,9 +674,26 @@ def _loopback_host(host: str) -> bool:
         port = rest[1:]
     else:
         name, _, port = host.partition(":")
-    if port and not port.isdigit():
+    if port and not (port.isascii() and port.isdigit()):
         return False
     return is_loopback_host(name) if name else False
+
+
+def _quietly(done: asyncio.Future[Credential]) -> None:
+    """Retrieve the outcome of a source's answer nobody waited for any more (asyncio would
+    log it as never retrieved; the proxy logged the timeout already)."""
+    if not done.cancelled():
+        done.exception()
+
+
+def _dot_segments(target: bytes) -> bool:
+    """Whether the path of a request target holds a `.` or `..` segment in any spelling an
+    upstream may decode (percent-encoded dots or slashes, backslashes as on Windows servers):
+    resolved there or by httpx (RFC 3986 section 5.2.4), one would leave the base path."""
+    from urllib.parse import unquote_to_bytes
+
+    path = unquote_to_bytes(target.split(b"?", 1)[0]).replace(b"\\", b"/")
+    return any(segment in (b".", b"..") for segment in path.split(b"/"))
 
 
 def _environment_proxy(upstream: httpx.URL) -> str | None:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT = 10.0  # seconds for a connected client to send its request line
 REQUEST_DEADLINE = 120.0  # seconds for the work (a refresh may wait on the account lock)
 MAX_CONNECTIONS = 128
+SKIP_TIMEOUT = 1.0  # seconds a refused client has to finish sending its request
 
 Handler = Callable[[protocol.Request], Awaitable[dict[str, Any]]]
 
@@ -65,6 +66,7 @@ class SocketServer:
         self._inode: tuple[int, int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.refused = 0  # connections of other users refused, for the log and tests
+        self.busy = 0  # connections answered `busy`
 
     async def start(self) -> None:
         """Listen, or ServiceUnavailableError saying why not (nothing is left behind)."""
@@ -174,10 +176,13 @@ class SocketServer:
         if uid != os.getuid():
             self.refused += 1
             log.warning("refused a CLI socket connection from uid %d (pid %d)", uid, pid)
+            await _skip_request(reader)
             return protocol.error(
                 "forbidden", f"refused: this socket serves uid {os.getuid()} only", 1
             )
         if len(self._tasks) > MAX_CONNECTIONS:
+            self.busy += 1
+            await _skip_request(reader)
             return protocol.error("busy", "too many connections at once; try again", 5)
         try:
             line = await asyncio.wait_for(reader.readuntil(b"\n"), READ_TIMEOUT)
@@ -209,3 +214,11 @@ class SocketServer:
         except Exception as exc:
             log.exception("CLI socket request failed unexpectedly")
             return protocol.error("failed", f"unexpected {type(exc).__name__} in the app", 1)
+
+
+async def _skip_request(reader: asyncio.StreamReader) -> None:
+    """Read (and drop) the request a refused client is sending, for a moment at most: closing
+    a Unix socket with unread data in it resets the connection, and the client would lose
+    the refusal written to it."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(reader.readuntil(b"\n"), SKIP_TIMEOUT)

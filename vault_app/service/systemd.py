@@ -74,8 +74,12 @@ def unit_text(argv: list[str], custom_home: Path | None) -> str:
     if custom_home is not None:
         lines.append(f"Environment={quote(f'TOKEN_VAULT_HOME={custom_home}', dollars=False)}")
     lines += [
-        # A keyring that is not unlocked yet at login exits with 6: try again a little later.
-        "Restart=on-failure",
+        # A keyring that is not unlocked yet at login exits with 6: try again a little later;
+        # and after a crash. Not after exit 1 (another app already serves the vault, or the
+        # vault file is unusable) or 2: neither passes by itself, and restarting every 15 s
+        # forever would only fill the journal.
+        "Restart=on-abnormal",
+        "RestartForceExitStatus=6",
         "RestartSec=15",
         "TimeoutStopSec=10",
         "",
