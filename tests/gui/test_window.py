@@ -212,3 +212,28 @@ def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyP
     model.tick([0])
     assert changed == [(0, ACCESS), (0, LAST)]
     assert model.index(0, LAST).data() == "3m ago"
+
+
+def test_countdown_timer_runs_only_while_the_window_is_shown(
+    window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
+) -> None:
+    """Hidden in the tray, the app has nothing to draw: the 1 Hz tick stops, and showing the
+    window brings the countdowns up to date at once and starts it again."""
+    run(_seed(memory_vault, alpha=_jwt(3600)))
+    window.adapter.load()
+    assert not window._second.isActive()  # attached, never shown
+    ticks: list[int] = []
+    window.model.dataChanged.connect(lambda *_a: ticks.append(1))
+    window.show()
+    qtbot.waitExposed(window)
+    assert window._second.isActive()
+    assert window._second.interval() == 1000
+    window.hide()
+    assert not window._second.isActive()
+    window.model._shown.clear()  # as if an hour passed: every ticking cell looks different
+    ticks.clear()
+    window.show()
+    qtbot.waitExposed(window)
+    assert window._second.isActive()
+    assert ticks, "showing the window did not bring its countdowns up to date"
+    window.close()

@@ -22,9 +22,11 @@ from PySide6.QtGui import (
     QCloseEvent,
     QCursor,
     QGuiApplication,
+    QHideEvent,
     QKeyEvent,
     QKeySequence,
     QScreen,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -143,7 +145,9 @@ class MainWindow(QMainWindow):
         self.clipboard_label = self.status.clipboard_label
         self.next_label = self.status.next_label
         self.clipboard.countdown.connect(self.status.set_clipboard)
-        self._second = QTimer(self)  # the countdowns and the status bar, once a second
+        # The countdowns and the status bar, once a second, only while the window is shown:
+        # hidden in the tray the app sleeps until its next deadline (showEvent, hideEvent).
+        self._second = QTimer(self)
         self._second.setInterval(1000)
         self._second.timeout.connect(self.tick)
         self._save_timer = QTimer(self)
@@ -460,7 +464,8 @@ class MainWindow(QMainWindow):
         for action in self._adapter_actions:
             action.setEnabled(True)
         self._update_actions()
-        self._second.start()
+        if self.isVisible():
+            self._second.start()
         adapter.accounts_loaded.connect(self._accounts_loaded)
         adapter.account_changed.connect(self._account_changed)
         adapter.account_removed.connect(self._account_removed)
@@ -736,6 +741,18 @@ class MainWindow(QMainWindow):
             self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return True
         return False
+
+    @guarded()
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if hasattr(self, "adapter") and not self._second.isActive():
+            self.tick()  # what a second of sleep, or an hour in the tray, changed
+            self._second.start()
+
+    @guarded()
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._second.stop()
 
     @guarded()
     def closeEvent(self, event: QCloseEvent) -> None:
