@@ -140,14 +140,16 @@ def storm_rows(data: dict[str, Any], label: str) -> list[Row]:
             f"≈ {data['projected_s']:.0f} s projected)"
         )
         ratio = f"> {elapsed / ideal:.1f} {X} (≈ {data['projected_s'] / ideal:.0f} {X})"
+    # On gnome-keyring the target is against the keyring's own floor (the row below).
+    against_ideal = "keyring_floor_s" not in data
     rows = [
         Row(
             f"refresh storm, {n:,} accounts, {label}: time to all fresh",
             value,
             f"ideal {n:,} / 8 {X} {ms(data['latency_s'])} = {ideal:.3g} s",
             ratio,
-            f"≤ 1.3 {X}",
-            data["finished"] and elapsed / ideal <= 1.3,
+            f"≤ 1.3 {X}" if against_ideal else "—",
+            data["finished"] and elapsed / ideal <= 1.3 if against_ideal else None,
             {"value_s": elapsed, "reference_s": ideal, "ratio": elapsed / ideal},
         ),
         Row(
@@ -166,10 +168,11 @@ def storm_rows(data: dict[str, Any], label: str) -> list[Row]:
             Row(
                 f"refresh storm, {n:,} accounts, {label}: against the keyring's own cost",
                 f"{elapsed:.2f} s",
-                f"keyring floor {floor:.2f} s (read + write + delete per account, in a row)",
+                f"keyring floor {floor:.2f} s (write + delete per account, in a row, one "
+                "kept connection)",
                 ratio_text(elapsed / floor),
-                "—",
-                None,
+                f"≤ 1.3 {X}",
+                data["finished"] and elapsed / floor <= 1.3,
                 {"value_s": elapsed, "reference_s": floor, "ratio": elapsed / floor},
             )
         )

@@ -29,7 +29,7 @@ from vault_app.core.settings import DEFAULT_SETTINGS
 from vault_app.core.text import first_unprintable
 
 if TYPE_CHECKING:
-    from filelock import AsyncFileLock
+    from vault_app.core.account_lock import AccountLock
 
 __all__ = ["DEFAULT_SETTINGS", "FILE_NAME", "SCHEMA_VERSION", "AccountStore", "VaultDoc"]
 
@@ -367,17 +367,15 @@ class AccountStore:
 
     # -- locks ----------------------------------------------------------------------------
 
-    def async_account_lock(self, account_id: str, timeout: float = 120) -> AsyncFileLock:
+    def async_account_lock(self, account_id: str, timeout: float = 120) -> AccountLock:
         """The cross-process lock held around any change to one account's secrets; waiting
-        for it polls instead of blocking the event loop. (Attempts stay on the loop: on a
-        worker thread each one waited behind the GIL and other work, and a 1,000-account
-        refresh storm took half as long again.)"""
+        for it polls instead of blocking the event loop (account_lock.py). (Attempts stay on
+        the loop: on a worker thread each one waited behind the GIL and other work, and a
+        1,000-account refresh storm took half as long again.)"""
         self._ensure_dirs()
-        from filelock import AsyncFileLock
+        from vault_app.core.account_lock import AccountLock
 
-        return AsyncFileLock(
-            self.lock_dir / f"{account_id}.lock", timeout=timeout, run_in_executor=False
-        )
+        return AccountLock(self.lock_dir / f"{account_id}.lock", timeout)
 
     def export_definitions(self, names: list[str] | None = None) -> list[dict[str, Any]]:
         doc = self.load()
