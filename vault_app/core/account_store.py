@@ -69,6 +69,9 @@ class VaultDoc:
     # Ids of accounts still shared with AccountStore's cache: find() and by_id() hand out a
     # copy of those instead (copy-on-write), so changing what they return is always safe.
     _shared: set[str] = field(default_factory=set, repr=False, compare=False)
+    # Account id -> its place in `accounts`, checked on every use and rebuilt when stale
+    # (callers may reorder, append or replace the list): by_id in O(1) for 2,000 accounts.
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, DEFAULT_SETTINGS.get(name))
@@ -80,10 +83,16 @@ class VaultDoc:
         raise NoSuchAccountError(f"no account named {name!r} (see: token-vault list)")
 
     def by_id(self, account_id: str) -> Account:
-        for row, account in enumerate(self.accounts):
-            if account.id == account_id:
-                return self._own(row, account)
-        raise NoSuchAccountError("the account was removed meanwhile")
+        row = self._index.get(account_id)
+        accounts = self.accounts
+        if row is None or row >= len(accounts) or accounts[row].id != account_id:
+            self._index = {}
+            for place, account in enumerate(accounts):
+                self._index.setdefault(account.id, place)  # the first, as a scan finds
+            row = self._index.get(account_id)
+            if row is None:
+                raise NoSuchAccountError("the account was removed meanwhile")
+        return self._own(row, accounts[row])
 
     def _own(self, row: int, account: Account) -> Account:
         if self._shared and account.id in self._shared:

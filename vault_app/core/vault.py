@@ -66,7 +66,7 @@ from vault_app.core.secret_store import (
     owned_by,
     unowned,
 )
-from vault_app.core.vault_slots import request_done
+from vault_app.core.vault_slots import request_done, request_slot
 
 log = logging.getLogger(__name__)
 
@@ -467,6 +467,7 @@ class Vault:
             started = time.time()
             try:
                 try:
+                    await request_slot()
                     tokens, signed_in = await self._obtain(
                         account_id, provider, config, current, fresh_sign_in
                     )

@@ -169,10 +169,13 @@ class AccountModel(QAbstractTableModel):
             self._rows[account.id] = row
             self.endInsertRows()
             return
-        self._accounts[row] = account
+        before, self._accounts[row] = self._accounts[row], account
         if account.status is not Status.ERROR:
             self._retry_at.pop(account.id, None)
-        self._row_changed(row)
+        # A refresh changes the times and the status; name and provider rarely change, and a
+        # signal for a cell that did not change still costs the sorted proxy a look.
+        same_name = (before.name, before.provider) == (account.name, account.provider)
+        self._row_changed(row, first=PROVIDER + 1 if same_name else 0)
 
     def remove(self, account_id: str) -> None:
         row = self._rows.get(account_id)
@@ -208,10 +211,10 @@ class AccountModel(QAbstractTableModel):
             index = self.index(row, column)
             self.dataChanged.emit(index, index)
 
-    def _row_changed(self, row: int) -> None:
+    def _row_changed(self, row: int, first: int = 0) -> None:
         # One signal per cell: a view repaints a changed single cell only if it is on
         # screen, but any range by repainting everything (20 ms with buttons on 15 rows).
-        for column in range(ACTIONS):
+        for column in range(first, ACTIONS):
             cell = self.index(row, column)
             self.dataChanged.emit(cell, cell)
 

@@ -592,13 +592,16 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _account_changed(self, account: Account) -> None:
+        known = self.model.row_of(account.id) is not None
         self.model.upsert(account)
-        self._loaded = True
         row = self._row_widgets.get(account.id)
         if row is not None:
             row.update_for(account)
-        self._update_empty()
-        self._update_actions()
+        if not (known and self._loaded):  # a changed row leaves the table as full as it was
+            self._loaded = True
+            self._update_empty()
+        if account.id == self.selected_id():
+            self._update_actions()
 
     def _account_removed(self, account_id: str) -> None:
         self.model.remove(account_id)
