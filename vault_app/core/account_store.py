@@ -14,6 +14,7 @@ changes that span the keyring and the network.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import stat
@@ -156,6 +157,24 @@ class AccountStore:
         if self._cache is cached:
             self._cache = (identity, doc)
         return doc
+
+    def preview(self) -> tuple[list[Account], dict[str, Any]] | None:
+        """The accounts and settings as stored, read for the window's first paint with the
+        standard library's json alone (the schema check's msgspec costs the first frame more
+        than reading 2,000 accounts does). A folder or file others could change is refused
+        as load() refuses it; anything unusual gives None. For display only: load() reads
+        the file properly right after, and its word is final (a damaged file is reported
+        then, and the preview taken away). A missing file is an empty vault."""
+        try:
+            _check_private(self.home, os.stat(self.home), is_folder=True)
+            with open(self.path, "rb") as handle:
+                _check_private(self.path, os.fstat(handle.fileno()), is_folder=False)
+                data = json.loads(handle.read())
+            return _previewed(data, time.time())
+        except FileNotFoundError:
+            return [], {}
+        except (OSError, ValueError, TypeError, AttributeError, UserFacingError):
+            return None
 
     def _identity(self) -> Identity:
         return _identity(self.path.stat(), os.stat(self.home))
@@ -393,6 +412,58 @@ class AccountStore:
 
 
 Identity = tuple[int, int, int, int, int, int, int]
+
+
+def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | None:
+    """AccountStore.preview's reading of the parsed file: the fields the window shows, with
+    times as vault_schema reads them (bounds.moment); None for anything not of our shape."""
+    from vault_app.core import bounds
+    from vault_app.core.model import Status
+
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), int):
+        return None
+    if data["schema"] > SCHEMA_VERSION or not isinstance(data.get("accounts", []), list):
+        return None
+    settings = data.get("settings", {})
+    accounts = []
+    for item in data.get("accounts", []):
+        texts = [item.get(key) for key in ("id", "name", "provider")]
+        if not all(isinstance(text, str) and text for text in texts):
+            return None
+        fields, secret_fields = item.get("fields", {}), item.get("secret_fields", [])
+        last_error, generation = item.get("last_error"), item.get("generation", 0)
+        if not (
+            isinstance(fields, dict)
+            and all(isinstance(v, str) for v in fields.values())
+            and isinstance(secret_fields, list)
+            and (last_error is None or isinstance(last_error, str))
+            and isinstance(generation, int)
+        ):
+            return None
+        times = {
+            key: bounds.moment(item.get(key), now)
+            for key in (
+                "access_expires_at",
+                "refresh_expires_at",
+                "refresh_obtained_at",
+                "last_refresh_at",
+                "created_at",
+            )
+        }
+        accounts.append(
+            Account(
+                id=texts[0],
+                name=texts[1],
+                provider=texts[2],
+                fields=fields,
+                status=Status(item.get("status", Status.SIGNED_OUT.value)),
+                last_error=last_error,
+                generation=generation,
+                secret_fields=[str(name) for name in secret_fields],
+                **times,
+            )
+        )
+    return accounts, settings if isinstance(settings, dict) else {}
 
 
 def _identity(file: os.stat_result, folder: os.stat_result) -> Identity:

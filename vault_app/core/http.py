@@ -20,6 +20,7 @@ httpx is imported on first use, so commands that never touch the network never l
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import email.utils
 import functools
@@ -28,7 +29,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -297,11 +298,32 @@ class _NetworkLoop:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        # DNS lookups run in the default executor: one stuck there must not hold the exit.
+        self.loop.set_default_executor(_DaemonPool())
         self.loop.run_forever()
 
     async def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Await `work` on the network loop; cancelling the caller cancels it there."""
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+
+class _DaemonPool(concurrent.futures.ThreadPoolExecutor):
+    """A ThreadPoolExecutor (what asyncio's set_default_executor takes) whose work runs on
+    daemon threads that nobody joins at exit (core/daemon_executor.py)."""
+
+    def __init__(self) -> None:
+        from vault_app.core.daemon_executor import DaemonExecutor
+
+        super().__init__(max_workers=1)
+        self._daemons = DaemonExecutor(name="network-worker")
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        return self._daemons.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._daemons.shutdown()
 
 
 _network: _NetworkLoop | None = None

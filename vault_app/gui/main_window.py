@@ -49,7 +49,7 @@ from vault_app.core.errors import RejectedError, TransientError, UserFacingError
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.schedule import EngineSettings
 from vault_app.core.timefmt import span
-from vault_app.gui import theme
+from vault_app.gui import first_paint, theme
 from vault_app.gui.account_model import (
     ACCESS,
     ACTIONS,
@@ -586,8 +586,26 @@ class MainWindow(QMainWindow):
     # -- contents ---------------------------------------------------------------------------
 
     def _accounts_loaded(self, accounts: list[Account]) -> None:
+        first = not self._loaded
         self._loaded = True
         self.model.set_accounts(accounts)
+        self._update_empty()
+        self._update_actions()
+        if first:  # the first frame that shows the accounts (or the first-run page)
+            page = self.stack.currentWidget()
+            watched = self.table.viewport() if page is self.table or page is None else page
+            first_paint.watch(watched, name="rows")
+
+    def show_preview(self, accounts: list[Account]) -> None:
+        """The accounts as launch.py read them for the first frame (AccountStore.preview).
+        The adapter's load follows: the same accounts change nothing, others replace them,
+        and a file that fails its checks takes them away (forget_preview)."""
+        self._accounts_loaded(accounts)
+
+    def forget_preview(self) -> None:
+        """The metadata file failed the full load: show none of what the preview read."""
+        self._loaded = False
+        self.model.set_accounts([])
         self._update_empty()
         self._update_actions()
 
