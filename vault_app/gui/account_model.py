@@ -129,6 +129,7 @@ class AccountModel(QAbstractTableModel):
         self.sort_column = -1
         self.descending = False
         self._order_ids: list[str] = []  # the ids in the order before a re-sort
+        self._next_lapse: float | None = None  # the next access expiry; None: look again
         self._reindex()
         theme.theme().changed.connect(self._theme_changed)
 
@@ -242,6 +243,7 @@ class AccountModel(QAbstractTableModel):
         }:
             return  # what the window shows already (the first frame's preview): no reset
         self._shown.clear()
+        self._next_lapse = None
         self.beginResetModel()
         self._accounts = self._in_order(incoming)
         self._reindex()
@@ -249,6 +251,21 @@ class AccountModel(QAbstractTableModel):
 
     def accounts(self) -> list[Account]:
         return list(self._accounts)
+
+    def account_at(self, row: int) -> Account | None:
+        return self._accounts[row] if 0 <= row < len(self._accounts) else None
+
+    def cell_looks(self, row: int, column: int) -> tuple[str, QColor | None]:
+        """What data(TICK_ROLE) answers for a cell, without the trip through Qt (for the
+        countdown delegate): its text and colour, or a dash when it cannot be shown."""
+        account = self.account_at(row)
+        if account is None:
+            return UNSHOWN, None
+        try:
+            return self._looks(account, column, time.time())
+        except Exception as exc:
+            report("AccountModel.data", exc)  # where data() would have said so
+            return UNSHOWN, None
 
     def account(self, account_id: str) -> Account | None:
         row = self._rows.get(account_id)
@@ -263,6 +280,7 @@ class AccountModel(QAbstractTableModel):
 
     def upsert(self, account: Account) -> None:
         account = checked(account)
+        self._next_lapse = None
         row = self._rows.get(account.id)
         if row is None:
             row = self._place_for(account, None)
@@ -373,14 +391,22 @@ class AccountModel(QAbstractTableModel):
         last, self._last_tick = self._last_tick, now
         if last is None:
             return []
+        if self._next_lapse is not None and now < self._next_lapse:
+            return []  # nothing lapses before then: no look at 2,000 rows every second
         lapsed = []
+        upcoming = float("inf")
         for row, account in enumerate(self._accounts):
             expires = account.access_expires_at
-            if expires is not None and last < expires <= now and row not in on_screen:
+            if expires is None:
+                continue
+            if expires > now:
+                upcoming = min(upcoming, expires)
+            elif expires > last and row not in on_screen:
                 self._shown.pop((account.id, STATUS), None)
                 cell = self.index(row, STATUS)
                 self.dataChanged.emit(cell, cell)
                 lapsed.append(account.id)
+        self._next_lapse = upcoming
         return lapsed
 
     # -- what a cell says -------------------------------------------------------------------

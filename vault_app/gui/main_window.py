@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(ACTIONS, QHeaderView.ResizeMode.Fixed)
         header.sectionResized.connect(self._section_resized)
         header.sortIndicatorChanged.connect(lambda *_a: self._save_state_soon())
-        self.countdown_delegate = CountdownDelegate(self.table)
+        self.countdown_delegate = CountdownDelegate(self.table, self.model, self.proxy)
         for column in COUNTDOWNS:
             self.table.setItemDelegateForColumn(column, self.countdown_delegate)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
