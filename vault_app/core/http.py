@@ -1,5 +1,6 @@
 """The process's HTTP clients (one httpx.AsyncClient per CA bundle and proxy, created lazily
-inside the running loop) and the limits every request runs under (DESIGN.md section 7):
+inside the process's network loop, a daemon thread of its own that every request runs on
+whatever loop awaits it) and the limits every request runs under (DESIGN.md section 7):
 
 - an overall deadline per request (`Http.deadline`, the vault setting `request_deadline`, 30 s
   by default) on top of httpx's per-phase timeouts, which a reply dripping one byte at a time
