@@ -1,7 +1,8 @@
 """The start-up floor: a bare PySide6 window (QApplication + QMainWindow + an empty QTableView),
-with the same first-paint marker as Token Vault (vault_app/gui/first_paint.py): when
+with the same markers as Token Vault (vault_app/gui/first_paint.py): when
 $TOKEN_VAULT_FIRST_PAINT names a file, the wall-clock time of the window's first paint is
-appended to it. Kept minimal on purpose; it imports nothing from vault_app."""
+appended to it as "paint <time>" and "rows <time>" (an empty table: its first frame is all).
+Kept minimal on purpose; it imports nothing from vault_app."""
 
 import os
 import sys
@@ -20,8 +21,10 @@ class FirstPaint(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
+            # Its first frame is all it has to show: the first paint, and its "rows".
+            now = time.time()
             with open(self.path, "a", encoding="ascii") as out:
-                out.write(f"{time.time():.6f}\n")
+                out.write(f"paint {now:.6f}\nrows {now:.6f}\n")
             self.widget.removeEventFilter(self)
         return False
 

@@ -19,7 +19,7 @@ from bench import cli_token, service, window_startup
 from bench.common import REPO, run_json
 
 RESULTS = REPO / "bench" / "results"
-SECTIONS = ("startup", "cli", "tick", "storm", "service")
+SECTIONS = ("startup", "cli", "tick", "storm", "service", "idle")
 X = "\N{MULTIPLICATION SIGN}"
 
 
@@ -45,20 +45,25 @@ def ratio_text(value: float) -> str:
 def startup_rows(data: dict[str, Any]) -> list[Row]:
     rows = []
     bare = data["bare"]
-    for key, how in (("painted", "first paint (in-app marker)"), ("mapped", "window mapped (X)")):
+    targets = {"0": 1.2, "2000": 1.3}  # issue 14: rows on screen against the bare window
+    for key, how in (
+        ("rows", "rows on screen (in-app marker: first paint with the accounts)"),
+        ("painted", "first paint (in-app marker)"),
+        ("mapped", "window mapped (X, from outside)"),
+    ):
         floor = bare[f"{key}_median_s"]
         for count in ("0", "500", "2000"):
             value = data[count][f"{key}_median_s"]
             ratio = value / floor
-            has_target = count == "2000"
+            limit = targets.get(count) if key == "rows" else None
             rows.append(
                 Row(
                     f"start-up to {how}, {int(count):,} accounts",
                     ms(value),
                     f"bare PySide6 window {ms(floor)}",
                     ratio_text(ratio),
-                    f"≤ 1.3 {X}" if has_target else "—",
-                    ratio <= 1.3 if has_target else None,
+                    f"≤ {limit} {X}" if limit else "—",
+                    ratio <= limit if limit else None,
                     {"value_s": value, "reference_s": floor, "ratio": ratio},
                 )
             )
@@ -73,8 +78,8 @@ def memory_rows(data: dict[str, Any]) -> list[Row]:
             f"{zero / 1024:.0f} MiB",
             f"bare PySide6 window {bare / 1024:.0f} MiB",
             ratio_text(zero / bare),
-            "—",
-            None,
+            f"≤ 1.4 {X}",
+            zero / bare <= 1.4,
             {"value_kib": zero, "reference_kib": bare, "ratio": zero / bare},
         ),
         Row(
@@ -180,14 +185,16 @@ def storm_rows(data: dict[str, Any], label: str) -> list[Row]:
             f"≈ {data['projected_s']:.0f} s projected)"
         )
         ratio = f"> {elapsed / ideal:.1f} {X} (≈ {data['projected_s'] / ideal:.0f} {X})"
+    # On gnome-keyring the target is against the keyring's own floor (the row below).
+    against_ideal = "keyring_floor_s" not in data
     rows = [
         Row(
             f"refresh storm, {n:,} accounts, {label}: time to all fresh",
             value,
             f"ideal {n:,} / 8 {X} {ms(data['latency_s'])} = {ideal:.3g} s",
             ratio,
-            f"≤ 1.3 {X}",
-            data["finished"] and elapsed / ideal <= 1.3,
+            f"≤ 1.3 {X}" if against_ideal else "—",
+            data["finished"] and elapsed / ideal <= 1.3 if against_ideal else None,
             {"value_s": elapsed, "reference_s": ideal, "ratio": elapsed / ideal},
         ),
         Row(
@@ -206,14 +213,43 @@ def storm_rows(data: dict[str, Any], label: str) -> list[Row]:
             Row(
                 f"refresh storm, {n:,} accounts, {label}: against the keyring's own cost",
                 f"{elapsed:.2f} s",
-                f"keyring floor {floor:.2f} s (read + write + delete per account, in a row)",
+                f"keyring floor {floor:.2f} s (write + delete per account, in a row, one "
+                "kept connection)",
                 ratio_text(elapsed / floor),
-                "—",
-                None,
+                f"≤ 1.3 {X}",
+                data["finished"] and elapsed / floor <= 1.3,
                 {"value_s": elapsed, "reference_s": floor, "ratio": elapsed / floor},
             )
         )
     return rows
+
+
+def idle_rows(data: dict[str, Any]) -> list[Row]:
+    app, bare = data["app"], data["bare"]
+    seconds, n = data["seconds"], data["accounts"]
+    limit = seconds / 5  # at most one wake-up every 5 s on average
+    hidden = data["app_windows_on_screen"] == 0
+    return [
+        Row(
+            f"idle in the tray, {n} accounts, none due: CPU time over {seconds:.0f} s",
+            f"{app['cpu_s']:.2f} s",
+            f"bare PySide6 tray app {bare['cpu_s']:.2f} s",
+            "—",
+            "≤ 0.1 s",
+            hidden and app["cpu_s"] <= 0.1,
+            {"value_s": app["cpu_s"], "reference_s": bare["cpu_s"]},
+        ),
+        Row(
+            f"idle in the tray, {n} accounts, none due: wake-ups over {seconds:.0f} s "
+            "(voluntary context switches, all threads)",
+            f"{app['wakeups']} ({app['wakeups_per_5s']:.2f} per 5 s)",
+            f"bare PySide6 tray app {bare['wakeups']}",
+            "—",
+            f"≤ {limit:.0f} (1 per 5 s)",
+            hidden and app["wakeups"] <= limit,
+            {"value": app["wakeups"], "reference": bare["wakeups"]},
+        ),
+    ]
 
 
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
@@ -263,6 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--storm-cap", type=float, default=60.0)
     parser.add_argument("--proxy-requests", type=int, default=500)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
     chosen = set(args.only.split(",")) if args.only else set(SECTIONS)
     began = time.perf_counter()
@@ -320,15 +357,31 @@ def main() -> None:
         }
         rows += service_rows(data["service"])
         section("service", started)
+    if "idle" in chosen:
+        print("== idle in the tray", file=sys.stderr)
+        started = time.perf_counter()
+        data["idle"] = run_json(
+            "bench.idle", "--seconds", str(args.idle_seconds), timeout=args.idle_seconds + 120
+        )
+        rows += idle_rows(data["idle"])
+        section("idle", started)
     if "startup" in chosen:
         rows += memory_rows(data["startup"])
 
     import PySide6
 
     notes = [
-        "Start-up: from a wall-clock stamp just before spawning to the first paint marker the "
-        "program writes ($TOKEN_VAULT_FIRST_PAINT), and to the MapNotify of its window on "
-        "the Xvfb display (one `xev -root`); memory is VmRSS 2 s after the first paint.",
+        "Start-up: from a wall-clock stamp just before spawning to the markers the program "
+        "writes ($TOKEN_VAULT_FIRST_PAINT: its first paint, and its first paint that shows "
+        "the accounts, or with none the first-run page), and to the MapNotify of its window "
+        "on the Xvfb display (one `xev -root`, from outside); memory is VmRSS 2 s after the "
+        "paint with the accounts.",
+        "Idle: `token-vault --minimized` on an Xvfb display of its own with `trayer` as the "
+        "tray host (the window stays hidden in the tray; checked with xwininfo), next to "
+        "bench/bare_tray.py at the same time; after 8 s of settling, CPU is utime + stime "
+        "from /proc/PID/stat and wake-ups the growth of voluntary_ctxt_switches summed over "
+        "/proc/PID/task/*/status (each time a sleeping thread is woken it switches out "
+        "voluntarily once when it sleeps again).",
         "Storms: the keyring run uses fewer accounts because gnome-keyring rewrites its whole "
         "keyring file on every change (a write costs about 0.1 ms per stored item), so 1,000 "
         "accounts cannot be seeded and refreshed there within the 5-minute budget.",

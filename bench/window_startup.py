@@ -6,7 +6,10 @@ launch is timed two ways from a wall-clock stamp taken just before spawning:
 - outside: the MapNotify of the process's top-level window on the X display, read from one
   long-running `xev -root -event substructure` (no polling); the window is matched to the
   process by its _NET_WM_PID afterwards;
-- inside: the first-paint marker the program appends to $TOKEN_VAULT_FIRST_PAINT.
+- inside: the markers the program appends to $TOKEN_VAULT_FIRST_PAINT: "paint <time>" at the
+  window's first paint and "rows <time>" at the first paint that shows its accounts (or, with
+  none, its first-run page). The bare window writes both at its first paint: its empty table
+  is all it ever shows.
 In the first `memory_rounds` rounds the bare window, 0 and 2,000 accounts also stay up until
 `settle` seconds after their first paint, and VmRSS is read. Every program is then stopped
 with SIGTERM and waited for before the next starts (one Token Vault per vault home raises the
@@ -109,6 +112,7 @@ def window_pid(window: str) -> int | None:
 class Samples:
     mapped: list[float] = field(default_factory=list)  # seconds from spawn
     painted: list[float] = field(default_factory=list)
+    rows: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
 
 
@@ -118,8 +122,9 @@ def launch(
     watcher: MapWatcher,
     marker: Path,
     settle: float | None,
-) -> tuple[float, float, int | None]:
-    """One start: seconds to MapNotify and to first paint, and VmRSS when `settle` is set."""
+) -> tuple[float, float, float, int | None]:
+    """One start: seconds to MapNotify, to the first paint and to the first paint with the
+    accounts, and VmRSS when `settle` is set."""
     if variant == "bare":
         command = [PYTHON, str(REPO / "bench" / "bare_window.py")]
         env = dict(os.environ)
@@ -133,13 +138,13 @@ def launch(
         started = time.time()
         app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=REPO)
         try:
-            painted_at = wait_for_paint(app, marker, log, variant)
+            marks = wait_for_paint(app, marker, log, variant)
             mapped_at = mapped_time(app.pid, watcher)
             rss = None
             if settle is not None:
-                time.sleep(max(painted_at + settle - time.time(), 0))
+                time.sleep(max(marks["rows"] + settle - time.time(), 0))
                 rss = rss_kib(app.pid)
-            return mapped_at - started, painted_at - started, rss
+            return mapped_at - started, marks["paint"] - started, marks["rows"] - started, rss
         finally:
             app.send_signal(signal.SIGTERM)
             try:
@@ -149,19 +154,26 @@ def launch(
                 app.wait()
 
 
-def wait_for_paint(app: subprocess.Popen[bytes], marker: Path, log: Any, variant: str) -> float:
-    """The wall-clock time the program wrote to its first-paint marker file."""
+def wait_for_paint(
+    app: subprocess.Popen[bytes], marker: Path, log: Any, variant: str
+) -> dict[str, float]:
+    """The wall-clock times the program wrote to its marker file: "paint" and "rows"."""
     deadline = time.monotonic() + LAUNCH_TIMEOUT
     while True:
         if time.monotonic() > deadline or app.poll() is not None:
             log.seek(0)
             raise RuntimeError(
-                f"{variant}: no first paint within {LAUNCH_TIMEOUT:g} s "
+                f"{variant}: no first paint with rows within {LAUNCH_TIMEOUT:g} s "
                 f"(exit {app.poll()}): {log.read()[-2000:].decode(errors='replace')}"
             )
         text = marker.read_text() if marker.exists() else ""
-        if text.endswith("\n"):
-            return float(text.split()[0])
+        marks = {}
+        for line in text.splitlines(keepends=True):
+            if line.endswith("\n") and len(line.split()) == 2:
+                name, when = line.split()
+                marks.setdefault(name, float(when))
+        if "paint" in marks and "rows" in marks:
+            return marks
         time.sleep(0.005)
 
 
@@ -199,17 +211,18 @@ def run(runs: int = 7, memory_rounds: int = 3, settle: float = 2.0) -> dict[str,
                     settle_for = (
                         settle if round_ < memory_rounds and variant in MEMORY_VARIANTS else None
                     )
-                    mapped, painted, rss = launch(
+                    mapped, painted, rows, rss = launch(
                         variant, homes, watcher, work / "marker", settle_for
                     )
                     samples = results[variant]
                     samples.mapped.append(mapped)
                     samples.painted.append(painted)
+                    samples.rows.append(rows)
                     if rss is not None:
                         samples.rss_kib.append(rss)
                     print(
                         f"  start-up {variant:>4}: mapped {mapped * 1000:6.0f} ms, "
-                        f"painted {painted * 1000:6.0f} ms"
+                        f"painted {painted * 1000:6.0f} ms, rows {rows * 1000:6.0f} ms"
                         + (f", RSS {rss / 1024:.0f} MiB" if rss else ""),
                         file=sys.stderr,
                     )
@@ -219,9 +232,11 @@ def run(runs: int = 7, memory_rounds: int = 3, settle: float = 2.0) -> dict[str,
         variant: {
             "mapped_median_s": median(s.mapped),
             "painted_median_s": median(s.painted),
+            "rows_median_s": median(s.rows),
             "rss_median_kib": median([float(r) for r in s.rss_kib]) if s.rss_kib else None,
             "mapped_s": s.mapped,
             "painted_s": s.painted,
+            "rows_s": s.rows,
             "rss_kib": s.rss_kib,
         }
         for variant, s in results.items()

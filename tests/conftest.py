@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,51 +77,99 @@ def secret_service(_secret_service_checked: bool) -> None:
     pytest.skip("needs the private keyring session: run scripts/test")
 
 
+class PrivateKeyring:
+    """A gnome-keyring-daemon on a D-Bus bus of its own, with files in `root`; `restart()`
+    stops the daemon and starts a new one on the same files (as a session supervisor does
+    after it dies), waiting until it owns its bus name again."""
+
+    PASSWORD = b"private-keyring"
+
+    def __init__(self, root: Path) -> None:
+        self.log = root / "daemon.log"
+        self.env = {"XDG_DATA_HOME": str(root / "data"), "XDG_RUNTIME_DIR": str(root / "run")}
+        for folder in self.env.values():
+            Path(folder).mkdir(mode=0o700, parents=True)
+        self.bus = subprocess.Popen(
+            [
+                "dbus-daemon",
+                f"--config-file={REPO / 'scripts' / 'dbus-session.conf'}",
+                "--nofork",
+                "--print-address=1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.bus.stdout is not None
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = self.bus.stdout.readline().strip()
+        self.daemon: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                env={**os.environ, **self.env},
+            )
+        assert self.daemon.stdin is not None
+        self.daemon.stdin.write(self.PASSWORD)
+        self.daemon.stdin.close()
+        for _ in range(150):
+            if _secret_service_running({**os.environ, **self.env}):
+                return
+            time.sleep(0.1)
+        said = self.log.read_text(errors="replace")[-2000:]
+        pytest.fail(f"the private gnome-keyring-daemon did not come up; its log:\n{said}")
+
+    def stop_daemon(self) -> None:
+        if self.daemon is not None:
+            self.daemon.terminate()
+            self.daemon.wait(timeout=10)
+            self.daemon = None
+        for _ in range(150):  # its bus name is released once the bus sees it gone
+            if not _secret_service_running({**os.environ, **self.env}):
+                return
+            time.sleep(0.1)
+        pytest.fail("the private gnome-keyring-daemon did not go away")
+
+    def restart(self) -> None:
+        self.stop_daemon()
+        self.start()
+
+    def close(self) -> None:
+        self.stop_daemon()
+        self.bus.terminate()
+        self.bus.wait(timeout=10)
+
+
+@pytest.fixture
+def restartable_keyring(secret_service: None) -> Iterator[PrivateKeyring]:
+    """A gnome-keyring of its own that a test may restart (see PrivateKeyring). Its files
+    are under a short path: the daemon's control socket path must fit a sockaddr_un (108
+    bytes), or a restarted daemon cannot bind it again."""
+    with tempfile.TemporaryDirectory(prefix="tv-keyring-") as root:
+        keyring = PrivateKeyring(Path(root))
+        try:
+            keyring.start()
+            yield keyring
+        finally:
+            keyring.close()
+
+
 @pytest.fixture
 def private_keyring(tmp_path: Path, secret_service: None) -> Iterator[dict[str, str]]:
     """A gnome-keyring of its own on a D-Bus bus of its own, for tests that kill keyring clients
     mid-call: gnome-keyring aborts when a client vanishes during OpenSession (an upstream
     bug), and that must not take the shared daemon down with it. Yields the environment
     variables that point a process at it."""
-    root = tmp_path / "private-keyring"
-    env = {"XDG_DATA_HOME": str(root / "data"), "XDG_RUNTIME_DIR": str(root / "run")}
-    for folder in env.values():
-        Path(folder).mkdir(mode=0o700, parents=True)
-    bus = subprocess.Popen(
-        [
-            "dbus-daemon",
-            f"--config-file={REPO / 'scripts' / 'dbus-session.conf'}",
-            "--nofork",
-            "--print-address=1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert bus.stdout is not None
-    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    assert daemon.stdin is not None
-    daemon.stdin.write(b"private-keyring")
-    daemon.stdin.close()
+    keyring = PrivateKeyring(tmp_path / "private-keyring")
     try:
-        for _ in range(150):
-            if _secret_service_running({**os.environ, **env}):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the private gnome-keyring-daemon did not come up")
-        yield env
+        keyring.start()
+        yield keyring.env
     finally:
-        for proc in (daemon, bus):
-            proc.terminate()
-            proc.wait(timeout=10)
+        keyring.close()
 
 
 @dataclass

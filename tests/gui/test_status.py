@@ -9,7 +9,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
 from vault_app.core.model import Account, Status
@@ -230,3 +232,61 @@ def test_the_status_message_is_not_squeezed_by_where_secrets_are_kept(
     window.resize(1600, 300)
     qtbot.waitUntil(lambda: bar.keyring_label.text() == bar.keyring_label.full)
     assert bar.message.text() == message
+
+
+_changes = st.lists(
+    st.tuples(
+        st.sampled_from(["upsert", "busy", "idle", "remove", "sort"]),
+        st.integers(0, 7),  # which account
+        st.integers(-100, 3000),  # a new expiry, seconds from START
+        st.sampled_from(list(Status)),
+        st.tuples(st.integers(0, 5), st.booleans()),  # a sort column and descending
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60)
+@given(changes=_changes)
+def test_rows_stay_in_sort_order_through_any_changes(
+    clock: list[float], changes: list[tuple[str, int, int, Status, tuple[int, bool]]]
+) -> None:
+    """The model keeps its rows sorted itself (no proxy sorting through data()): after any
+    mix of refreshes, new and removed accounts, busy rows and re-sorts, the rows are in the
+    order of their sort keys, the row index matches, and a selected account stays selected
+    (its persistent index follows the moves)."""
+    model = AccountModel(
+        [_account(f"acct-{i}", access_expires_at=START + 60 * i) for i in range(4)]
+    )
+    proxy = AccountFilter(model)
+    proxy.sort(ACCESS, Qt.SortOrder.AscendingOrder)
+    watched = QPersistentModelIndex(proxy.index(0, NAME))
+    watched_name = watched.data()
+    for action, which, expiry, status, (column, descending) in changes:
+        name = f"acct-{which}"
+        account = next((a for a in model.accounts() if a.name == name), None)
+        if action == "upsert":
+            model.upsert(
+                Account(
+                    id=account.id if account else name,
+                    name=name,
+                    provider="oauth2",
+                    status=status,
+                    access_expires_at=START + expiry,
+                )
+            )
+        elif action in ("busy", "idle") and account is not None:
+            model.set_busy(account.id, action == "busy")
+        elif action == "remove" and account is not None and account.name != watched_name:
+            model.remove(account.id)
+        elif action == "sort":
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+            proxy.sort(column, order)
+        rows = model.accounts()
+        keys = [model._sort_key(a, model.sort_column, START) for a in rows]
+        wanted = sorted(keys, reverse=model.descending)
+        assert keys == wanted
+        assert all(model.row_of(a.id) == row for row, a in enumerate(rows))
+        names = [proxy.index(r, NAME).data() for r in range(proxy.rowCount())]
+        assert names == [a.name for a in rows]
+        assert watched.isValid() and watched.data() == watched_name

@@ -19,7 +19,7 @@ from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
 from vault_app.gui import theme
 from vault_app.gui.account_model import ACCESS, LAST, STATUS, AccountModel
-from vault_app.gui.clipboard import SECRET_MARKERS
+from vault_app.gui.clipboard import SECRET_MARKERS, SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.row_actions import RowActions
 from vault_app.gui.show_dialog import ShowDialog
@@ -212,3 +212,65 @@ def test_tick_signals_only_cells_that_look_different(monkeypatch: pytest.MonkeyP
     model.tick([0])
     assert changed == [(0, ACCESS), (0, LAST)]
     assert model.index(0, LAST).data() == "3m ago"
+
+
+def test_countdown_timer_runs_only_while_the_window_is_shown(
+    window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
+) -> None:
+    """Hidden in the tray, the app has nothing to draw: the 1 Hz tick stops, and showing the
+    window brings the countdowns up to date at once and starts it again."""
+    run(_seed(memory_vault, alpha=_jwt(3600)))
+    window.adapter.load()
+    assert not window._second.isActive()  # attached, never shown
+    ticks: list[int] = []
+    window.model.dataChanged.connect(lambda *_a: ticks.append(1))
+    window.show()
+    qtbot.waitExposed(window)
+    assert window._second.isActive()
+    assert window._second.interval() == 1000
+    window.hide()
+    assert not window._second.isActive()
+    window.model._shown.clear()  # as if an hour passed: every ticking cell looks different
+    ticks.clear()
+    window.show()
+    qtbot.waitExposed(window)
+    assert window._second.isActive()
+    assert ticks, "showing the window did not bring its countdowns up to date"
+    window.close()
+
+
+def test_the_first_frame_shows_the_previewed_accounts(qtbot: QtBot) -> None:
+    """launch.py hands the window the accounts before it is shown: its first paint has the
+    rows. The full load that follows with the same accounts resets nothing; a file that
+    fails the full load takes the preview away without claiming an empty vault."""
+    from PySide6.QtCore import QEvent, QObject
+
+    now = time.time()
+    accounts = [
+        Account(id=f"id-{i}", name=f"acct-{i}", provider="static", access_expires_at=now + 600)
+        for i in range(3)
+    ]
+    window = MainWindow(None, SecretClipboard())
+    qtbot.addWidget(window)
+    window.show_preview(accounts)
+    rows_at_first_paint: list[int] = []
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not rows_at_first_paint:
+                rows_at_first_paint.append(window.proxy.rowCount())
+            return False
+
+    watch = Watch()
+    window.table.viewport().installEventFilter(watch)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: bool(rows_at_first_paint))
+    assert rows_at_first_paint == [3]
+    resets: list[int] = []
+    window.model.modelReset.connect(lambda: resets.append(1))
+    window._accounts_loaded([a.copy() for a in accounts])  # what the full load gives
+    assert resets == [] and window.proxy.rowCount() == 3
+    window.forget_preview()
+    assert window.proxy.rowCount() == 0
+    assert window.stack.currentWidget() is window.table  # not the first-run page

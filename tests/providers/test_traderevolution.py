@@ -15,6 +15,7 @@ from tests.fakes.server import Fault, Reply, Request
 from tests.fakes.traderevolution import TraderEvolutionFake
 from tests.providers.wire import (
     FaultCase,
+    changed_elsewhere,
     claims_of,
     expect_plain_http_refused,
     expect_transient_and_nothing_changed,
@@ -359,6 +360,7 @@ def test_a_stored_malformed_refresh_token_is_never_sent(vault_home: Path) -> Non
             bundle.tokens.refresh_token = "r1\r\nX-Injected: 1"
             store = vault.secrets()
             store.call(lambda: store.write_bundle(account.id, account.generation, bundle))
+            changed_elsewhere(vault, account.id)
             _, tokens = await vault.refresh("te")
             assert fake.is_active(tokens.access_token)
             assert tokens.refresh_token is not None and "\r" not in tokens.refresh_token

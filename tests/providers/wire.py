@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,6 +64,23 @@ def stored(vault: Vault, name: str) -> Stored:
     return Stored(account.generation, text)
 
 
+def changed_elsewhere(vault: Vault, account_id: str) -> None:
+    """Mark the account as changed by another process, as one would leave it: holding the
+    account's lock file and stamping it. A test that rewrites keyring items behind the
+    vault's back calls this, so the vault reads them again instead of trusting what it
+    wrote itself (vault._Held)."""
+    import fcntl
+
+    path = vault.store.lock_dir / f"{account_id}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, b"another-process\n", 0)
+        os.ftruncate(fd, len(b"another-process\n"))
+    finally:
+        os.close(fd)
+
+
 def age_tokens(vault: Vault, name: str, seconds: float) -> None:
     """Make the stored tokens `seconds` older, as if this machine's clock had moved on (the
     vault measures a token's life on its own clock, so moving the server's clock does not
@@ -76,6 +94,7 @@ def age_tokens(vault: Vault, name: str, seconds: float) -> None:
         tokens.expires_at -= seconds
     store = vault.secrets()
     store.call(lambda: store.write_bundle(account.id, account.generation, bundle))
+    changed_elsewhere(vault, account.id)
 
     def change(doc: Any) -> None:
         stored = doc.find(name)

@@ -607,3 +607,74 @@ def test_concurrent_processes_lose_no_change(tmp_path: Path) -> None:
     assert codes == [0, 0, 0, 0]
     expected = sorted(f"p{n}-{i:02d}" for n in range(4) for i in range(per_process))
     assert _names(AccountStore(home)) == expected
+
+
+# -- the first frame's preview ---------------------------------------------------------------
+
+
+def test_preview_reads_what_load_reads(tmp_path: Path) -> None:
+    """The window's first frame is filled by preview() (json alone, no schema check): for a
+    file the store wrote it gives the very accounts and settings load() gives, odd times
+    read as unknown the same way."""
+    store = AccountStore(tmp_path / "vault")
+    now = time.time()
+
+    def fill(doc: VaultDoc) -> None:
+        for i in range(5):
+            doc.accounts.append(
+                Account(
+                    id=f"id-{i}",
+                    name=f"acct-{i}",
+                    provider="oauth2",
+                    fields={"token_url": "https://example.test/token"},
+                    access_expires_at=now + 60 * i,
+                    last_refresh_at=now - 10,
+                    last_error="x" if i == 2 else None,
+                    generation=i,
+                    secret_fields=["client_secret"],
+                )
+            )
+        doc.settings["colour_scheme"] = "dark"
+
+    store.update(fill)
+    data = json.loads(store.path.read_text())
+    data["accounts"][3]["access_expires_at"] = 1e300  # hand-edited: unknown for both
+    store.path.write_text(json.dumps(data))
+    previewed = AccountStore(store.home).preview()
+    assert previewed is not None
+    accounts, settings = previewed
+    loaded = AccountStore(store.home).load()
+    assert accounts == loaded.accounts
+    assert accounts[3].access_expires_at is None
+    assert settings == loaded.settings
+
+
+def test_preview_refuses_what_load_refuses_and_never_guesses(tmp_path: Path) -> None:
+    store = AccountStore(tmp_path / "vault")
+    assert store.preview() == ([], {})  # no vault yet: empty, as load() says
+    store.update(_adder("one"))
+    good = store.path.read_text()
+    for damaged in (
+        "{not json",
+        json.dumps({"schema": SCHEMA_VERSION + 1, "vault_id": "v", "accounts": []}),
+        json.dumps({"schema": SCHEMA_VERSION, "accounts": [{"id": 5, "name": "x"}]}),
+        json.dumps({"schema": SCHEMA_VERSION, "accounts": [{"id": "a", "name": "b"}]}),
+        json.dumps(
+            {
+                "schema": SCHEMA_VERSION,
+                "accounts": [{"id": "a", "name": "b", "provider": "p", "status": "bogus"}],
+            }
+        ),
+        json.dumps([1, 2]),
+    ):
+        store.path.write_text(damaged)
+        assert store.preview() is None, damaged
+    store.path.write_text(good)
+    assert store.preview() is not None
+    os.chmod(store.home, 0o770)  # others could point an account elsewhere: refused
+    try:
+        assert store.preview() is None
+        with pytest.raises(VaultFileError, match="can be changed by other users"):
+            AccountStore(store.home).load()
+    finally:
+        os.chmod(store.home, 0o700)

@@ -18,6 +18,7 @@ from vault_app.core.account_store import VaultDoc
 from vault_app.core.engine import EngineSettings, Event, EventKind, Refresher, refresh_at
 from vault_app.core.errors import RejectedError, TransientError
 from vault_app.core.model import Account, Status, TokenSet
+from vault_app.core.vault_slots import request_done, request_slot
 
 T0 = 1_800_000_000.0
 LIFETIME = 1800.0
@@ -82,6 +83,7 @@ class StubVault:
 
     async def _renew(self, account_id: str, how: str) -> tuple[Account, TokenSet]:
         self.calls.append((account_id, how, self.clock.t))
+        await request_slot()  # as the vault does right before it asks the provider
         self.running += 1
         self.peak = max(self.peak, self.running)
         try:
@@ -101,6 +103,7 @@ class StubVault:
             return account, TokenSet(access_token="t", expires_at=account.access_expires_at)
         finally:
             self.running -= 1
+            request_done()
 
     def _account(self, account_id: str) -> Account:
         return next(a for a in self.accounts if a.id == account_id)

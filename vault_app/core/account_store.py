@@ -14,6 +14,7 @@ changes that span the keyring and the network.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import stat
@@ -23,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from vault_app.core import files
 from vault_app.core.errors import NoSuchAccountError, UsageError, UserFacingError, VaultFileError
 from vault_app.core.model import Account, Leftover
 from vault_app.core.settings import DEFAULT_SETTINGS
 from vault_app.core.text import first_unprintable
 
 if TYPE_CHECKING:
-    from filelock import AsyncFileLock
+    from vault_app.core.account_lock import AccountLock
 
 __all__ = ["DEFAULT_SETTINGS", "FILE_NAME", "SCHEMA_VERSION", "AccountStore", "VaultDoc"]
 
@@ -71,6 +73,9 @@ class VaultDoc:
     # Ids of accounts still shared with AccountStore's cache: find() and by_id() hand out a
     # copy of those instead (copy-on-write), so changing what they return is always safe.
     _shared: set[str] = field(default_factory=set, repr=False, compare=False)
+    # Account id -> its place in `accounts`, checked on every use and rebuilt when stale
+    # (callers may reorder, append or replace the list): by_id in O(1) for 2,000 accounts.
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, DEFAULT_SETTINGS.get(name))
@@ -82,10 +87,16 @@ class VaultDoc:
         raise NoSuchAccountError(f"no account named {name!r} (see: token-vault list)")
 
     def by_id(self, account_id: str) -> Account:
-        for row, account in enumerate(self.accounts):
-            if account.id == account_id:
-                return self._own(row, account)
-        raise NoSuchAccountError("the account was removed meanwhile")
+        row = self._index.get(account_id)
+        accounts = self.accounts
+        if row is None or row >= len(accounts) or accounts[row].id != account_id:
+            self._index = {}
+            for place, account in enumerate(accounts):
+                self._index.setdefault(account.id, place)  # the first, as a scan finds
+            row = self._index.get(account_id)
+            if row is None:
+                raise NoSuchAccountError("the account was removed meanwhile")
+        return self._own(row, accounts[row])
 
     def _own(self, row: int, account: Account) -> Account:
         if self._shared and account.id in self._shared:
@@ -150,6 +161,26 @@ class AccountStore:
             self._cache = (identity, doc)
         return doc
 
+    def preview(self) -> tuple[list[Account], dict[str, Any]] | None:
+        """The accounts and settings as stored, read for the window's first paint with the
+        standard library's json alone (the schema check's msgspec costs the first frame more
+        than reading 2,000 accounts does). A folder or file others could change is refused
+        as load() refuses it; anything unusual gives None. For display only: load() reads
+        the file properly right after, and its word is final (a damaged file is reported
+        then, and the preview taken away). A missing file is an empty vault."""
+        try:
+            _check_private(self.home, os.stat(self.home), is_folder=True)
+            raw = files.read_capped(
+                self.path,
+                MAX_FILE_BYTES,
+                check=lambda info: _check_private(self.path, info, is_folder=False),
+            )
+            return _previewed(json.loads(raw), time.time())
+        except FileNotFoundError:
+            return [], {}
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError, UserFacingError):
+            return None  # a nesting too deep for json is RecursionError
+
     def _identity(self) -> Identity:
         return _identity(self.path.stat(), os.stat(self.home))
 
@@ -174,8 +205,6 @@ class AccountStore:
         except OSError as exc:
             raise VaultFileError(f"cannot read {self.home}: {_reason(exc)}") from None
         _check_private(self.home, folder, is_folder=True)
-        from vault_app.core import files
-
         try:
             raw = files.read_capped(
                 self.path,
@@ -377,17 +406,15 @@ class AccountStore:
 
     # -- locks ----------------------------------------------------------------------------
 
-    def async_account_lock(self, account_id: str, timeout: float = 120) -> AsyncFileLock:
+    def async_account_lock(self, account_id: str, timeout: float = 120) -> AccountLock:
         """The cross-process lock held around any change to one account's secrets; waiting
-        for it polls instead of blocking the event loop. (Attempts stay on the loop: on a
-        worker thread each one waited behind the GIL and other work, and a 1,000-account
-        refresh storm took half as long again.)"""
+        for it polls instead of blocking the event loop (account_lock.py). (Attempts stay on
+        the loop: on a worker thread each one waited behind the GIL and other work, and a
+        1,000-account refresh storm took half as long again.)"""
         self._ensure_dirs()
-        from filelock import AsyncFileLock
+        from vault_app.core.account_lock import AccountLock
 
-        return AsyncFileLock(
-            self.lock_dir / f"{account_id}.lock", timeout=timeout, run_in_executor=False
-        )
+        return AccountLock(self.lock_dir / f"{account_id}.lock", timeout)
 
     def export_definitions(self, names: list[str] | None = None) -> list[dict[str, Any]]:
         doc = self.load()
@@ -396,6 +423,58 @@ class AccountStore:
 
 
 Identity = tuple[int, int, int, int, int, int, int]
+
+
+def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | None:
+    """AccountStore.preview's reading of the parsed file: the fields the window shows, with
+    times as vault_schema reads them (bounds.moment); None for anything not of our shape."""
+    from vault_app.core import bounds
+    from vault_app.core.model import Status
+
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), int):
+        return None
+    if data["schema"] > SCHEMA_VERSION or not isinstance(data.get("accounts", []), list):
+        return None
+    settings = data.get("settings", {})
+    accounts = []
+    for item in data.get("accounts", []):
+        texts = [item.get(key) for key in ("id", "name", "provider")]
+        if not all(isinstance(text, str) and text for text in texts):
+            return None
+        fields, secret_fields = item.get("fields", {}), item.get("secret_fields", [])
+        last_error, generation = item.get("last_error"), item.get("generation", 0)
+        if not (
+            isinstance(fields, dict)
+            and all(isinstance(v, str) for v in fields.values())
+            and isinstance(secret_fields, list)
+            and (last_error is None or isinstance(last_error, str))
+            and isinstance(generation, int)
+        ):
+            return None
+        times = {
+            key: bounds.moment(item.get(key), now)
+            for key in (
+                "access_expires_at",
+                "refresh_expires_at",
+                "refresh_obtained_at",
+                "last_refresh_at",
+                "created_at",
+            )
+        }
+        accounts.append(
+            Account(
+                id=texts[0],
+                name=texts[1],
+                provider=texts[2],
+                fields=fields,
+                status=Status(item.get("status", Status.SIGNED_OUT.value)),
+                last_error=last_error,
+                generation=generation,
+                secret_fields=[str(name) for name in secret_fields],
+                **times,
+            )
+        )
+    return accounts, settings if isinstance(settings, dict) else {}
 
 
 def _identity(file: os.stat_result, folder: os.stat_result) -> Identity:

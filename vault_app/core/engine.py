@@ -30,11 +30,15 @@ from vault_app.core.errors import RejectedError, UserFacingError
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import get_provider
 from vault_app.core.schedule import DAY, EngineSettings, refresh_at
-from vault_app.core.vault_slots import REQUEST_DONE
+from vault_app.core.vault_slots import REQUEST_DONE, REQUEST_SLOT
 
 __all__ = ["DAY", "EngineSettings", "Event", "EventKind", "Refresher", "refresh_at"]
 
 log = logging.getLogger(__name__)
+
+# While refreshes are in flight, passes over the accounts after each one ends are gathered
+# into one per this many seconds (deadlines are minutes apart; a quarter second is nothing).
+PASS_GATHER = 0.25
 
 
 class Clock(Protocol):
@@ -122,8 +126,10 @@ class Refresher:
         self._listeners: list[Callable[[Event], None]] = []
         self._states: dict[str, _State] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._gate = asyncio.Semaphore(self.settings.max_in_flight)
+        self._gate = asyncio.Semaphore(self.settings.max_in_flight)  # requests to servers
+        self._ready = asyncio.Semaphore(self.settings.max_in_flight)  # getting ready for one
         self._wake = asyncio.Event()
+        self._gathering: asyncio.TimerHandle | None = None
         self._stopped = False
         self.next_at: float | None = None  # for the status bar
         self.peak_in_flight = 0
@@ -238,31 +244,59 @@ class Refresher:
                 self._in_flight[account.id] = task
 
     async def _refresh(self, account: Account, mode: str) -> None:
-        """One of at most `max_in_flight` slots covers the refresh up to the provider's
-        answer; the vault frees it then (REQUEST_DONE), so storing the result, batched with
-        others, no longer holds back the next request."""
-        held = False
+        """At most `max_in_flight` requests to servers at once: the vault takes one of the
+        slots right before it asks the provider (REQUEST_SLOT) and frees it once the provider
+        has answered (REQUEST_DONE). As many refreshes again may get ready meanwhile (the
+        account's lock, its secrets from the keyring), so a freed slot goes straight to a
+        refresh that only has to send its request; storing results, batched, comes after."""
+        state = {"ready": False, "slot": False}
+
+        def leave_ready() -> None:
+            if state["ready"]:
+                state["ready"] = False
+                self._ready.release()
+
+        async def take_slot() -> None:
+            if state["slot"]:
+                return
+            await self._gate.acquire()
+            state["slot"] = True
+            self._running += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._running)
+            leave_ready()
 
         def free() -> None:
-            nonlocal held
-            if held:
-                held = False
+            if state["slot"]:
+                state["slot"] = False
                 self._running -= 1
                 self._gate.release()
 
         try:
-            await self._gate.acquire()
-            held = True
-            self._running += 1
-            self.peak_in_flight = max(self.peak_in_flight, self._running)
+            await self._ready.acquire()
+            state["ready"] = True
+            REQUEST_SLOT.set(take_slot)
             REQUEST_DONE.set(free)
             try:
                 await self._refresh_one(account, mode)
             finally:
                 free()
+                leave_ready()
         finally:
             self._in_flight.pop(account.id, None)
+            self._refresh_ended()
+
+    def _refresh_ended(self) -> None:
+        """Look again once a refresh ends (its account has a new deadline): at once after the
+        last one in flight, otherwise at most every PASS_GATHER seconds. A pass looks at every
+        account, and a storm of 1,000 refreshes needs a handful of passes, not 1,000."""
+        if not self._in_flight:
             self._wake.set()
+        elif self._gathering is None:
+            self._gathering = asyncio.get_running_loop().call_later(PASS_GATHER, self._gathered)
+
+    def _gathered(self) -> None:
+        self._gathering = None
+        self._wake.set()
 
     async def _refresh_one(self, account: Account, mode: str) -> None:
         state = self._state(account.id)
@@ -371,6 +405,9 @@ class Refresher:
     async def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+        if self._gathering is not None:
+            self._gathering.cancel()
+            self._gathering = None
         tasks = list(self._in_flight.values())
         for task in tasks:
             task.cancel()

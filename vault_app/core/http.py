@@ -1,5 +1,6 @@
 """The process's HTTP clients (one httpx.AsyncClient per CA bundle and proxy, created lazily
-inside the running loop) and the limits every request runs under (DESIGN.md section 7):
+inside the process's network loop, a daemon thread of its own that every request runs on
+whatever loop awaits it) and the limits every request runs under (DESIGN.md section 7):
 
 - an overall deadline per request (`Http.deadline`, the vault setting `request_deadline`, 30 s
   by default) on top of httpx's per-phase timeouts, which a reply dripping one byte at a time
@@ -20,18 +21,20 @@ httpx is imported on first use, so commands that never touch the network never l
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import email.utils
 import functools
 import os
 import re
 import ssl
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from vault_app import __version__
@@ -292,14 +295,71 @@ def _trust_store(
 
 
 _ClientKey = tuple[str | None, str | None]  # (CA bundle, proxy URL)
+T = TypeVar("T")
+
+
+class _NetworkLoop:
+    """A daemon thread running an asyncio loop of its own, where the HTTP clients live and
+    every request runs. httpx, httpcore and anyio schedule a dozen callbacks per request; on
+    the window's Qt-driven loop (qasync) each one is a Qt timer event, and together they
+    were a third of the GUI thread's time in a refresh storm. Here they cost what plain
+    asyncio costs, and the window's loop only hands a request over and takes the reply."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=self._run, name="network", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        # DNS lookups run in the default executor: one stuck there must not hold the exit.
+        self.loop.set_default_executor(_DaemonPool())
+        self.loop.run_forever()
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Await `work` on the network loop; cancelling the caller cancels it there."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+
+class _DaemonPool(concurrent.futures.ThreadPoolExecutor):
+    """A ThreadPoolExecutor (what asyncio's set_default_executor takes) whose work runs on
+    daemon threads that nobody joins at exit (core/daemon_executor.py)."""
+
+    def __init__(self) -> None:
+        from vault_app.core.daemon_executor import DaemonExecutor
+
+        super().__init__(max_workers=1)
+        self._daemons = DaemonExecutor(name="network-worker")
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        return self._daemons.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._daemons.shutdown()
+
+
+_network: _NetworkLoop | None = None
+_network_lock = threading.Lock()
+
+
+def network() -> _NetworkLoop:
+    """The process's network loop, started on first use."""
+    global _network
+    with _network_lock:
+        if _network is None:
+            _network = _NetworkLoop()
+        return _network
 
 
 class Http:
-    """Lazily created shared clients: one per CA bundle and proxy in use."""
+    """Shared clients, one per CA bundle and proxy in use, made on first use. Requests run on
+    the process's network loop (see _NetworkLoop) whatever loop the caller awaits them on."""
 
     def __init__(self, deadline: float = DEFAULT_DEADLINE) -> None:
         self.deadline = deadline  # seconds; the vault sets it from `request_deadline`
-        self._clients: dict[_ClientKey, httpx.AsyncClient] = {}
+        self._clients: dict[_ClientKey, httpx.AsyncClient] = {}  # network loop only
         self._making: dict[_ClientKey, asyncio.Future[httpx.AsyncClient]] = {}
         self._proxies: ProxyEnvironment | None = None
 
@@ -310,9 +370,10 @@ class Http:
         return self._proxies
 
     async def _client(self, ca_bundle: str | None, proxy: str | None) -> httpx.AsyncClient:
-        """The client for this CA bundle and proxy. It is made on a worker thread: importing
-        httpx and loading certificate stores into an SSL context takes 0.1-0.2 s, which on
-        the event loop would freeze the window for as long."""
+        """The client for this CA bundle and proxy, made the first time on a worker thread of
+        the network loop: importing httpx and loading certificate stores takes 0.1-0.2 s (and
+        a CA bundle on a mount that does not answer, for ever), which must hold up neither
+        the window's loop nor the other requests on the network loop."""
         key = (ca_bundle, proxy)
         client = self._clients.get(key)
         if client is not None:
@@ -370,12 +431,28 @@ class Http:
         bytes. Errors: TransientError (connection trouble, an oversized or unreadable reply),
         SentButNoAnswerError (no reply after the request went out), MisconfiguredError (a
         proxy setting, TLS, the URL). Status codes are the caller's (raise_for_status)."""
+        work = self._request(
+            method, url, what, json_body, form, headers, ca_bundle, limit, self.deadline
+        )
+        return await network().run(work)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        ca_bundle: str | None,
+        limit: int,
+        deadline: float,
+    ) -> Reply:
         host = urlsplit(url).netloc or url
         try:
             proxy = self.proxies().proxy_for(url)
         except ProxyProblem as exc:
             raise MisconfiguredError(f"{what}: {exc}") from None
-        deadline = self.deadline
         made: list[httpx.AsyncClient] = []
 
         async def exchange() -> Reply:
@@ -473,13 +550,12 @@ class Http:
         )
 
     async def aclose(self) -> None:
-        clients = list(self._clients.values())
-        for making in list(self._making.values()):  # one still being made gets closed too
-            with contextlib.suppress(Exception):
-                client = await asyncio.shield(making)
-                if all(client is not known for known in clients):
-                    clients.append(client)
-        self._clients, self._making = {}, {}
+        if not self._clients:
+            return
+        await network().run(self._aclose())
+
+    async def _aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
 

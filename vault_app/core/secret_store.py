@@ -241,6 +241,9 @@ class SecretStore:
         self.retries = retries
         self.hint_file = hint_file
         self._executor = _DaemonExecutor("keyring")
+        # Heads this process wrote or read that hold their value itself (not a chunk list),
+        # so deleting a superseded generation needs no read first. Keyring thread only.
+        self._plain_heads: set[str] = set()
 
     @property
     def service(self) -> str:
@@ -296,16 +299,29 @@ class SecretStore:
         )
 
     def close(self) -> None:
+        """Stop the keyring thread after what it was given (its connection closed); does
+        not wait."""
+        backend = self._backend
+        if backend is not None and hasattr(backend, "close"):
+            self._executor.submit(backend.close)
         self._executor.shutdown()
 
     # -- blocking primitives: run only on the keyring thread -------------------------------
 
     def backend(self) -> Backend:
+        """The backend given, else the system keyring as keyring resolves it: where that is
+        its SecretService backend as configured by default, the same items over one kept
+        connection (secret_service.py), else keyring's own API."""
         if self._backend is None:
             resolved = _KeyringBackend()
             if self.hint_file is not None:
                 _note_direct_read(self.hint_file, resolved.direct_read)
-            self._backend = resolved
+            if resolved.direct_read:
+                from vault_app.core.secret_service import SecretServiceBackend
+
+                self._backend = SecretServiceBackend(resolved.name)
+            else:
+                self._backend = resolved
         return self._backend
 
     def _key(self, account_id: str, generation: int, chunk: int | None = None) -> str:
@@ -314,9 +330,13 @@ class SecretStore:
 
     def read_raw(self, account_id: str, generation: int) -> str | None:
         backend = self.backend()
-        head = backend.get_password(self.service, self._key(account_id, generation))
+        head_key = self._key(account_id, generation)
+        head = backend.get_password(self.service, head_key)
         if head is None or not head.startswith(_CHUNK_PREFIX):
+            if head is not None:
+                self._plain_heads.add(head_key)
             return head
+        self._plain_heads.discard(head_key)
         try:
             count_text, digest = head[len(_CHUNK_PREFIX) :].split(":", 1)
             count = int(count_text)
@@ -338,8 +358,10 @@ class SecretStore:
     def write_raw(self, account_id: str, generation: int, value: str) -> None:
         backend = self.backend()
         head_key = self._key(account_id, generation)
+        self._plain_heads.discard(head_key)
         if len(value) <= self.chunk_limit:
             backend.set_password(self.service, head_key, value)
+            self._plain_heads.add(head_key)
             return
         parts = [value[i : i + self.chunk_limit] for i in range(0, len(value), self.chunk_limit)]
         for index, part in enumerate(parts, start=1):
@@ -354,6 +376,12 @@ class SecretStore:
         `call`); otherwise deleting is best effort (a stale generation nobody reads)."""
         backend = self.backend()
         head_key = self._key(account_id, generation)
+        if head_key in self._plain_heads and not strict:
+            # Written or read by this process as a plain value: no chunks to find first.
+            self._plain_heads.discard(head_key)
+            _delete(backend, self.service, head_key, strict)
+            return
+        self._plain_heads.discard(head_key)
         head = backend.get_password(self.service, head_key)
         if head is None:
             return

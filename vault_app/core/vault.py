@@ -68,7 +68,7 @@ from vault_app.core.secret_store import (
     owned_by,
     unowned,
 )
-from vault_app.core.vault_slots import request_done
+from vault_app.core.vault_slots import request_done, request_slot
 
 if TYPE_CHECKING:
     from vault_app.core.sign_in import SignInView
@@ -83,9 +83,23 @@ _ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 @dataclass
 class Loaded:
-    """An account re-read under its lock, with the generation its secrets came from."""
+    """An account re-read under its lock, with the generation its secrets came from.
+    `current`: the generation and bundle the keyring and the metadata agree on when the lock
+    is released (what `_commit` stored), or None when they may not."""
 
     account: Account
+    generation: int
+    bundle: SecretBundle
+    current: tuple[int, SecretBundle] | None = None
+
+
+@dataclass
+class _Held:
+    """What this process last read or wrote of one account's secrets, and the stamp its lock
+    file held then: while the file still holds that stamp, no other process has held the lock,
+    so the keyring holds the same (account_lock.py)."""
+
+    stamp: bytes
     generation: int
     bundle: SecretBundle
 
@@ -110,6 +124,9 @@ class Vault:
         # may have used it up, so it is not sent again (sign in instead) until a renewal
         # succeeds. In memory: what is stored never changes on a failure.
         self._spent: dict[str, str] = {}
+        # Account id -> its secrets as this process last read or wrote them, so a refresh
+        # does not read back from the keyring what this process stored there itself.
+        self._held: dict[str, _Held] = {}
         self.longest_lock_hold = 0.0  # seconds, for diagnostics and the crash test
         # One line each: what went wrong without failing the operation (a refresh whose
         # metadata could not be written). Front ends show and clear them; the newest 100 are
@@ -164,32 +181,46 @@ class Vault:
         async with lock:
             file_lock = await self._acquire_account_lock(account_id)
             acquired = time.monotonic()
+            # Forgotten unless the body ends well: after a failure nothing is assumed.
+            held = self._held.pop(account_id, None)
             try:
                 doc = self.store.load()
                 account = doc.by_id(account_id)
                 self.http.deadline = request_deadline(doc.setting("request_deadline"))
-                store = self.secrets()
-                found = await store.acall(
-                    lambda: store.read_current(account_id, account.generation)
-                )
-                if found is None and account.generation > 0:
-                    raise VaultFileError(
-                        f"{account.name}: its secrets are missing from the keyring"
+                if (
+                    held is not None
+                    and held.generation == account.generation
+                    and file_lock.unchanged_since(held.stamp)
+                ):
+                    generation, bundle = held.generation, held.bundle
+                else:
+                    store = self.secrets()
+                    found = await store.acall(
+                        lambda: store.read_current(account_id, account.generation)
                     )
-                generation, bundle = found if found else (account.generation, SecretBundle())
-                yield Loaded(account, generation, bundle)
+                    if found is None and account.generation > 0:
+                        raise VaultFileError(
+                            f"{account.name}: its secrets are missing from the keyring"
+                        )
+                    generation, bundle = found if found else (account.generation, SecretBundle())
+                loaded = Loaded(account, generation, bundle)
+                if generation == account.generation:  # not a crash leftover to adopt
+                    loaded.current = (generation, bundle)
+                yield loaded
+                if loaded.current is not None and file_lock.stamp:
+                    self._held[account_id] = _Held(file_lock.stamp, *loaded.current)
             finally:
                 await file_lock.release()
-                held = time.monotonic() - acquired
-                self.longest_lock_hold = max(self.longest_lock_hold, held)
-                log.debug("account %s: lock held for %.0f ms", account_id, held * 1000)
+                held_for = time.monotonic() - acquired
+                self.longest_lock_hold = max(self.longest_lock_hold, held_for)
+                log.debug("account %s: lock held for %.0f ms", account_id, held_for * 1000)
 
     async def _acquire_account_lock(self, account_id: str) -> Any:
         """The account's cross-process lock, acquired (the caller releases it)."""
         file_lock = self.store.async_account_lock(account_id, timeout=LOCK_TIMEOUT)
         try:
             await file_lock.acquire()
-        except TimeoutError:  # filelock's Timeout; before OSError, whose subclass it is
+        except TimeoutError:  # before OSError, whose subclass it is
             raise UserFacingError(
                 f"another Token Vault process has held this account for {LOCK_TIMEOUT:g} s; "
                 "try again"
@@ -218,6 +249,7 @@ class Vault:
         store = self.secrets()
         old = loaded.account.generation
         new = max(old, loaded.generation) + 1
+        loaded.current = None  # until the metadata says `new` as well
         await store.acall(lambda: store.write_bundle(loaded.account.id, new, bundle))
 
         def apply(account: Account) -> Account:
@@ -242,6 +274,7 @@ class Vault:
                 "can be written"
             )
             return apply(loaded.account.copy())
+        loaded.current = (new, bundle)
         for stale in range(max(old, 1), new):
             await store.acall(partial(store.delete_raw, loaded.account.id, stale))
         return account
@@ -462,6 +495,7 @@ class Vault:
             started = time.time()
             try:
                 try:
+                    await request_slot()
                     try:
                         tokens, signed_in = await self._obtain(
                             account_id, provider, config, current, fresh_sign_in
@@ -704,6 +738,7 @@ class Vault:
     async def _forget(self, account_id: str) -> Leftover:
         """Take the account out of the metadata, recording its keyring items as leftovers."""
         file_lock = await self._acquire_account_lock(account_id)
+        self._held.pop(account_id, None)
         try:
 
             def drop(doc: VaultDoc) -> Leftover:

@@ -99,6 +99,7 @@ class App:
         try:
             doc = self.vault.load()
         except UserFacingError as exc:
+            self.window.forget_preview()
             self.window.show_error(exc.message)
             return
         self.window.apply_settings(doc.settings)

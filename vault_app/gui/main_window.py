@@ -22,9 +22,11 @@ from PySide6.QtGui import (
     QCloseEvent,
     QCursor,
     QGuiApplication,
+    QHideEvent,
     QKeyEvent,
     QKeySequence,
     QScreen,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,7 +48,7 @@ from vault_app.core.errors import RejectedError, TransientError, UserFacingError
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.schedule import EngineSettings
 from vault_app.core.timefmt import span
-from vault_app.gui import theme
+from vault_app.gui import first_paint, theme
 from vault_app.gui.account_model import (
     ACCESS,
     ACTIONS,
@@ -144,7 +146,9 @@ class MainWindow(QMainWindow):
         self.clipboard_label = self.status.clipboard_label
         self.next_label = self.status.next_label
         self.clipboard.countdown.connect(self.status.set_clipboard)
-        self._second = QTimer(self)  # the countdowns and the status bar, once a second
+        # The countdowns and the status bar, once a second, only while the window is shown:
+        # hidden in the tray the app sleeps until its next deadline (showEvent, hideEvent).
+        self._second = QTimer(self)
         self._second.setInterval(1000)
         self._second.timeout.connect(self.tick)
         self._save_timer = QTimer(self)
@@ -352,7 +356,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(ACTIONS, QHeaderView.ResizeMode.Fixed)
         header.sectionResized.connect(self._section_resized)
         header.sortIndicatorChanged.connect(lambda *_a: self._save_state_soon())
-        self.countdown_delegate = CountdownDelegate(self.table)
+        self.countdown_delegate = CountdownDelegate(self.table, self.model, self.proxy)
         for column in COUNTDOWNS:
             self.table.setItemDelegateForColumn(column, self.countdown_delegate)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -464,7 +468,8 @@ class MainWindow(QMainWindow):
         for action in self._adapter_actions:
             action.setEnabled(True)
         self._update_actions()
-        self._second.start()
+        if self.isVisible():
+            self._second.start()
         adapter.accounts_loaded.connect(self._accounts_loaded)
         adapter.account_changed.connect(self._account_changed)
         adapter.account_removed.connect(self._account_removed)
@@ -585,19 +590,40 @@ class MainWindow(QMainWindow):
     # -- contents ---------------------------------------------------------------------------
 
     def _accounts_loaded(self, accounts: list[Account]) -> None:
+        first = not self._loaded
         self._loaded = True
         self.model.set_accounts(accounts)
         self._update_empty()
         self._update_actions()
+        if first:  # the first frame that shows the accounts (or the first-run page)
+            page = self.stack.currentWidget()
+            watched = self.table.viewport() if page is self.table or page is None else page
+            first_paint.watch(watched, name="rows")
+
+    def show_preview(self, accounts: list[Account]) -> None:
+        """The accounts as launch.py read them for the first frame (AccountStore.preview).
+        The adapter's load follows: the same accounts change nothing, others replace them,
+        and a file that fails its checks takes them away (forget_preview)."""
+        self._accounts_loaded(accounts)
+
+    def forget_preview(self) -> None:
+        """The metadata file failed the full load: show none of what the preview read."""
+        self._loaded = False
+        self.model.set_accounts([])
+        self._update_empty()
+        self._update_actions()
 
     def _account_changed(self, account: Account) -> None:
+        known = self.model.row_of(account.id) is not None
         self.model.upsert(account)
-        self._loaded = True
         row = self._row_widgets.get(account.id)
         if row is not None:
             row.update_for(account)
-        self._update_empty()
-        self._update_actions()
+        if not (known and self._loaded):  # a changed row leaves the table as full as it was
+            self._loaded = True
+            self._update_empty()
+        if account.id == self.selected_id():
+            self._update_actions()
 
     def _account_removed(self, account_id: str) -> None:
         self.model.remove(account_id)
@@ -740,6 +766,18 @@ class MainWindow(QMainWindow):
             self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return True
         return False
+
+    @guarded()
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if hasattr(self, "adapter") and not self._second.isActive():
+            self.tick()  # what a second of sleep, or an hour in the tray, changed
+            self._second.start()
+
+    @guarded()
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._second.stop()
 
     @guarded()
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -15,11 +15,9 @@ Three parts:
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import logging
 import os
-import queue
 import signal
 import socket
 import sys
@@ -29,6 +27,10 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QEvent, QObject
 
+from vault_app.core.daemon_executor import DaemonExecutor
+
+__all__ = ["DaemonExecutor", "ExitDeadline", "QuitInterceptor", "SignalWakeup"]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -37,56 +39,6 @@ SHUTDOWN_BUDGET = 2.5  # s the orderly shutdown may take before it gives up wait
 QUIT_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
 )
-
-
-class DaemonExecutor(concurrent.futures.Executor):
-    """Up to `max_workers` daemon threads; `shutdown` never waits for a call in progress."""
-
-    def __init__(self, max_workers: int = 32, name: str = "worker") -> None:
-        self._queue: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]]
-        self._queue = queue.SimpleQueue()
-        self._max = max_workers
-        self._name = name
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(
-        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
-    ) -> concurrent.futures.Future[T]:
-        if self._closed:
-            raise RuntimeError("executor is shut down")
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._queue.put((future, lambda: fn(*args, **kwargs)))
-        with self._lock:
-            if self._idle == 0 and len(self._threads) < self._max:
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                self._idle += 1
-            job = self._queue.get()
-            with self._lock:
-                self._idle -= 1
-            future, call = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(call())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop taking work. Never waits: a thread stuck in a call stays stuck, and being a
-        daemon it does not hold the process."""
-        self._closed = True
 
 
 class ExitDeadline:
