@@ -26,6 +26,7 @@ from tests.gui.stuck_markers import DNS
 from vault_app.core.account_store import VaultDoc
 from vault_app.core.model import Status
 from vault_app.core.vault import Vault
+from vault_app.gui.application import QuitAwareApplication
 
 
 def seed_dns_account(home: Path) -> None:
@@ -95,7 +96,7 @@ def main() -> int:
     if scenario == "dns":
         seed_dns_account(home)
         hang_dns()
-    app = QApplication(sys.argv[:1])
+    app = QuitAwareApplication(sys.argv[:1])  # what run_gui makes when none exists
     keep = listen_to_stdin(app)
     from vault_app.gui.launch import run_gui
 

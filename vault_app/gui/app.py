@@ -24,6 +24,7 @@ from vault_app.core.timefmt import span
 from vault_app.core.vault import Vault
 from vault_app.gui import quitting
 from vault_app.gui.adapter import VaultAdapter
+from vault_app.gui.application import QuitAwareApplication
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.plain_text import shown
@@ -384,8 +385,8 @@ def serve(
     # size and place now), then asks Qt to quit. That request (QEvent.Quit) starts our quit
     # instead of ending Qt's loop under the running tasks; aboutToQuit covers any other end.
     app.commitDataRequest.connect(lambda _manager: window.state_changed.emit(window.state_values()))
-    interceptor = quitting.QuitInterceptor(request_quit)
-    app.installEventFilter(interceptor)
+    if isinstance(app, QuitAwareApplication):
+        app.on_quit = request_quit
     app.aboutToQuit.connect(request_quit)
 
     def on_signal(_number: int) -> None:  # on the watcher thread
@@ -412,7 +413,8 @@ def serve(
                     # Qt's loop ended first (the session is ending): finish the quit.
                     request_quit()
     finally:
-        app.removeEventFilter(interceptor)
+        if isinstance(app, QuitAwareApplication):
+            app.on_quit = None
         wakeup.uninstall()
         if instance is not None:
             instance.close()

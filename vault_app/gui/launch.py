@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from vault_app.core.account_store import AccountStore, default_home
 from vault_app.gui import first_paint, theme
+from vault_app.gui.application import QuitAwareApplication
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import SingleInstance
@@ -26,7 +27,7 @@ FIRST_PAINT_WAIT_MS = 500  # the longest the rest waits for the window to be dra
 
 
 def run_gui(*, minimized: bool = False, demo: bool = False) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QuitAwareApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Token Vault")
     app.setDesktopFileName(APP_ID)

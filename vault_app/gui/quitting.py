@@ -10,7 +10,8 @@ Three parts:
   watcher arms the deadline and asks the loop to quit.
 - `ExitDeadline`: once a quit starts, a daemon thread ends the process with os._exit when the
   orderly shutdown has not finished in time.
-- `QuitInterceptor`: Qt's own quit request (a session ending) starts the same orderly quit.
+- `application.QuitAwareApplication` (its own module: the window imports it before its
+  first paint): Qt's own quit request (a session ending) starts the same orderly quit.
 """
 
 from __future__ import annotations
@@ -25,11 +26,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEvent, QObject
-
 from vault_app.core.daemon_executor import DaemonExecutor
 
-__all__ = ["DaemonExecutor", "ExitDeadline", "QuitInterceptor", "SignalWakeup"]
+__all__ = ["DaemonExecutor", "ExitDeadline", "SignalWakeup"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,22 +116,3 @@ class SignalWakeup:
 
 def _noted(_signum: int, _frame: object) -> None:
     return None
-
-
-class QuitInterceptor(QObject):
-    """Turns Qt's own quit request (QCoreApplication.quit, as a session manager ending the
-    session calls it) into ours, so the engine and the HTTP client are stopped before the
-    event loop ends. Installed on the QApplication."""
-
-    def __init__(self, request_quit: Callable[[], None]) -> None:
-        super().__init__()
-        self.request_quit = request_quit
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        try:
-            if event.type() == QEvent.Type.Quit:
-                self.request_quit()
-                return True
-        except Exception:  # a Qt virtual: never let it escape
-            log.exception("handling the quit request failed")
-        return False
