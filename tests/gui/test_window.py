@@ -221,20 +221,20 @@ def test_countdown_timer_runs_only_while_the_window_is_shown(
     window brings the countdowns up to date at once and starts it again."""
     run(_seed(memory_vault, alpha=_jwt(3600)))
     window.adapter.load()
-    assert not window._second.isActive()  # attached, never shown
+    assert not window.second.isActive()  # attached, never shown
     ticks: list[int] = []
     window.model.dataChanged.connect(lambda *_a: ticks.append(1))
     window.show()
     qtbot.waitExposed(window)
-    assert window._second.isActive()
-    assert window._second.interval() == 1000
+    assert window.second.isActive()
+    assert window.second.interval() == 1000
     window.hide()
-    assert not window._second.isActive()
+    assert not window.second.isActive()
     window.model._shown.clear()  # as if an hour passed: every ticking cell looks different
     ticks.clear()
     window.show()
     qtbot.waitExposed(window)
-    assert window._second.isActive()
+    assert window.second.isActive()
     assert ticks, "showing the window did not bring its countdowns up to date"
     window.close()
 

@@ -26,6 +26,7 @@ from vault_app.gui import quitting
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.application import QuitAwareApplication
 from vault_app.gui.clipboard import SecretClipboard
+from vault_app.gui.collector import GuiThreadCollector
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.plain_text import shown
 from vault_app.gui.plain_words import is_interactive
@@ -79,6 +80,11 @@ class App:
         self.window.state_changed.connect(self._save_settings)
         self.adapter.keyring_unusable.connect(self._no_keyring)
         self.engine.subscribe(self._notify)
+        # Cycles are collected on this thread only (collector.py): looked for each second
+        # while the window is shown and after each engine event.
+        self.collector = GuiThreadCollector(window)
+        window.second.timeout.connect(self.collector.check)
+        self.engine.subscribe(self.collector.check)
         # The CLI socket and the local proxies, over this window's vault and engine.
         self.service = VaultService(vault, self.engine, app="window")
         self.proxies = ProxyControls(
@@ -395,6 +401,7 @@ def serve(
 
     wakeup = quitting.SignalWakeup(on_signal)
     wakeup.install()
+    running.collector.install()
 
     async def main() -> None:
         running.show()
@@ -415,6 +422,7 @@ def serve(
     finally:
         if isinstance(app, QuitAwareApplication):
             app.on_quit = None
+        running.collector.uninstall()
         wakeup.uninstall()
         if instance is not None:
             instance.close()

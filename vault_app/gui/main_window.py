@@ -148,9 +148,9 @@ class MainWindow(QMainWindow):
         self.clipboard.countdown.connect(self.status.set_clipboard)
         # The countdowns and the status bar, once a second, only while the window is shown:
         # hidden in the tray the app sleeps until its next deadline (showEvent, hideEvent).
-        self._second = QTimer(self)
-        self._second.setInterval(1000)
-        self._second.timeout.connect(self.tick)
+        self.second = QTimer(self)
+        self.second.setInterval(1000)
+        self.second.timeout.connect(self.tick)
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_STATE_MS)
@@ -469,7 +469,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(True)
         self._update_actions()
         if self.isVisible():
-            self._second.start()
+            self.second.start()
         adapter.accounts_loaded.connect(self._accounts_loaded)
         adapter.account_changed.connect(self._account_changed)
         adapter.account_removed.connect(self._account_removed)
@@ -770,14 +770,14 @@ class MainWindow(QMainWindow):
     @guarded()
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if hasattr(self, "adapter") and not self._second.isActive():
+        if hasattr(self, "adapter") and not self.second.isActive():
             self.tick()  # what a second of sleep, or an hour in the tray, changed
-            self._second.start()
+            self.second.start()
 
     @guarded()
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
-        self._second.stop()
+        self.second.stop()
 
     @guarded()
     def closeEvent(self, event: QCloseEvent) -> None:
