@@ -18,6 +18,7 @@ from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
 from vault_app.gui.adapter import VaultAdapter
 from vault_app.gui.clipboard import SecretClipboard
+from vault_app.gui.collector import GuiThreadCollector
 from vault_app.gui.main_window import MainWindow
 
 T = TypeVar("T")
@@ -41,10 +42,16 @@ Run = Callable[[Awaitable[T]], T]
 def collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
     """Qt objects left in reference cycles are destroyed here, at a quiet moment, not by a
     later garbage collection that happens to run inside Qt's event dispatch (which crashes
-    whatever test is running then)."""
-    yield
-    gc.collect()
-    qapp.processEvents()
+    whatever test is running then). During the test, as in the app (serve), cycles are
+    collected on the GUI thread only, never on the keyring or network thread."""
+    collector = GuiThreadCollector()
+    collector.install()
+    try:
+        yield
+    finally:
+        collector.uninstall()
+        gc.collect()
+        qapp.processEvents()
 
 
 @pytest.fixture

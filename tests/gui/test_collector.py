@@ -72,7 +72,7 @@ def test_a_look_with_little_garbage_collects_nothing(collector: GuiThreadCollect
 
 def test_uninstall_gives_automatic_collection_back() -> None:
     made = GuiThreadCollector()
-    assert gc.isenabled()
+    gc.enable()  # as outside the GUI tests' own collector (conftest)
     made.install()
     assert not gc.isenabled()
     made.uninstall()
