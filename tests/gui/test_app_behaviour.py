@@ -12,6 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.gui.conftest import until
 from vault_app.core.engine import Event, EventKind
@@ -24,8 +25,11 @@ from vault_app.gui.main_window import MainWindow
 def test_copy_refreshes_an_expiring_token_first(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
-    with OAuth2Fake(access_lifetime=20) as fake:
+    with OAuth2Fake(access_lifetime=90) as fake:
         fake.add_client("gui", "gui-secret-0001")
+        # The first token arrives with 20 s left of its 90 (issued 70 s before it was sent):
+        # past the first half of its life, so a copy (30 s) refreshes it first.
+        fake.inject("/token", issued_ago(fake, 70))
         run(
             memory_vault.add(
                 "svc",
@@ -36,6 +40,8 @@ def test_copy_refreshes_an_expiring_token_first(
         )
         first = memory_vault.read_current_sync(memory_vault.load().find("svc"))
         assert first is not None and first.tokens is not None
+        left = first.tokens.remaining()
+        assert left is not None and 0 < left <= 20
         window.adapter.load()
         window.table.selectRow(0)
         window.copy_action.trigger()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
 from tests.gui.conftest import until
@@ -52,7 +53,9 @@ def _add_oauth(run: Any, vault: Vault, fake: OAuth2Fake, name: str = "svc") -> s
 def test_a_failed_copy_says_which_account_what_happened_and_what_to_do(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
-    with OAuth2Fake(access_lifetime=20) as fake:
+    with OAuth2Fake(access_lifetime=90) as fake:
+        # 20 s left of 90 (issued 70 s before it was sent): the copy must refresh first.
+        fake.inject("/token", issued_ago(fake, 70))
         account_id = _add_oauth(run, memory_vault, fake)
         _shown(window, qtbot)
         # An earlier copy is still on the clipboard: it must not be pasted in place of this.
@@ -97,7 +100,9 @@ def test_hidden_window_reports_through_a_notification(
         return True
 
     window.notify = notify
-    with OAuth2Fake(access_lifetime=20) as fake:
+    with OAuth2Fake(access_lifetime=90) as fake:
+        # 20 s left of 90 (issued 70 s before it was sent): the copy must refresh first.
+        fake.inject("/token", issued_ago(fake, 70))
         account_id = _add_oauth(run, memory_vault, fake)
         window.adapter.load()
         assert not window.isVisible()  # in the tray

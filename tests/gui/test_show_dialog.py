@@ -20,6 +20,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
 from tests.gui.conftest import until
@@ -97,10 +98,15 @@ def test_copy_takes_the_current_token_when_the_shown_one_is_about_to_expire(
     window: MainWindow, run: Any, memory_vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copied = _copies(window, monkeypatch)
-    with OAuth2Fake(access_lifetime=20) as fake:  # 20 s left is below the 30 s a copy needs
+    with OAuth2Fake(access_lifetime=90) as fake:
+        # 20 s left of 90 (issued 70 s before it was sent) is below the 30 s a copy needs,
+        # and past the first half of its life (when a caller is served whatever it asks).
+        fake.inject("/token", issued_ago(fake, 70))
         account = _add_client_account(run, memory_vault, fake)
         stored = memory_vault.read_current_sync(account)
         assert stored is not None and stored.tokens is not None
+        left = stored.tokens.remaining()
+        assert left is not None and 0 < left <= 20
         dialog = ShowDialog(
             account, stored.tokens, window.copy_text, window, adapter=window.adapter
         )
@@ -136,7 +142,9 @@ def test_show_on_a_failing_account_opens_and_says_what_is_wrong(
     window: MainWindow, run: Any, memory_vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copied = _copies(window, monkeypatch)
-    with OAuth2Fake(access_lifetime=20) as fake:
+    with OAuth2Fake(access_lifetime=90) as fake:
+        # 20 s left of 90 (issued 70 s before it was sent): Show and Copy refresh first.
+        fake.inject("/token", issued_ago(fake, 70))
         account = _add_client_account(run, memory_vault, fake)
         fake.add_client("gui", "rotated-secret-0002")  # the stored secret is refused now
         window.adapter.load()
@@ -171,9 +179,11 @@ def test_show_on_a_failing_account_opens_and_says_what_is_wrong(
 def test_show_when_the_server_is_down_says_it_may_pass(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
-    with OAuth2Fake(access_lifetime=20) as fake:
+    with OAuth2Fake(access_lifetime=90) as fake:
+        # 20 s left of 90 (issued 70 s before it was sent): Show refreshes first.
+        fake.inject("/token", issued_ago(fake, 70))
         account = _add_client_account(run, memory_vault, fake)
-        # The server is down: the refresh a 20-second token needs gets a 503 every time.
+        # The server is down: the refresh a token with 20 s left needs gets a 503 every time.
         fake.inject("/token", Fault.unavailable(), times=None)
         dialog = _show(window, account)
         run(until(lambda: not dialog.message.isHidden()))

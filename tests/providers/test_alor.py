@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.alor import AlorFake
+from tests.fakes.cached import issued_ago
 from tests.providers.wire import (
     FaultCase,
     claims_of,
@@ -114,14 +115,19 @@ def test_expiry_comes_from_the_jwt_exp(vault_home: Path) -> None:
 
 
 def test_short_lived_access_token_is_refreshed_on_demand(vault_home: Path) -> None:
-    with serving(AlorFake(access_lifetime=20)) as fake:
+    with serving(AlorFake(access_lifetime=90)) as fake:
         fake.add_refresh_token(REFRESH)
+        # The first token arrives with 20 s left of its 90 (issued 70 s before it was sent):
+        # past the first half of its life, so one that must last 60 s is refreshed first.
+        fake.inject("/refresh", issued_ago(fake, 70, "alor"))
 
         async def scenario(vault: Vault) -> None:
             await vault.add(
                 "alor", "alor", {"oauth_url": fake.base_url}, {"refresh_token": REFRESH}
             )
             _, first = await vault.token("alor")
+            left = first.remaining()
+            assert left is not None and 0 < left <= 20
             _, second = await vault.token("alor", min_valid=60)  # 20 s left is not enough
             assert second.access_token != first.access_token
             assert fake.is_active(second.access_token)

@@ -22,9 +22,9 @@ import pytest
 
 from tests.cli.support import add_static, assert_error, assert_ok, non_log_lines, quiet
 from tests.conftest import REPO, Cli
-from tests.fakes import hostile
+from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
-from tests.fakes.server import Fault, Reply, Request, Transform
+from tests.fakes.server import Fault
 from tests.service.support import loop_thread, serving, without_keyring
 from vault_app.service import client, paths, protocol
 from vault_app.service import server as server_module
@@ -148,21 +148,6 @@ def test_a_served_token_loads_no_keyring_event_loop_or_network(cli: Cli, tmp_pat
     assert imported & heavy == set()
 
 
-def _issued_ago(fake: OAuth2Fake, seconds: int) -> Transform:
-    """The genuine reply with its access JWT reissued as if `seconds` old (a cached token)."""
-
-    def older(claims: dict[str, Any]) -> None:
-        claims.update(iat=claims["iat"] - seconds, exp=claims["exp"] - seconds)
-
-    def transform(request: Request, genuine: Reply | None) -> Reply:
-        ctx = hostile.Context(request, genuine, hostile.DIALECTS["oauth2"], fake)
-        data = ctx.body()
-        ctx.reissue(data, older)
-        return ctx.json(data)
-
-    return transform
-
-
 def test_many_concurrent_calls_make_one_refresh(
     cli: Cli, oauth: OAuth2Fake, tmp_path: Path
 ) -> None:
@@ -171,7 +156,7 @@ def test_many_concurrent_calls_make_one_refresh(
     # half their life), so each needs a refresh; the refreshed one lives an hour. Done by
     # the app's engine: once, whatever the arrival order.
     oauth.access_lifetime = 90
-    oauth.inject("/token", Fault.transformed(_issued_ago(oauth, 60)))
+    oauth.inject("/token", issued_ago(oauth, 60))
     _add_oauth(cli, oauth)
     oauth.access_lifetime = 3600
     assert len(oauth.requests_to("/token")) == 1
@@ -435,7 +420,7 @@ def test_a_rejected_refresh_still_serves_the_unexpired_token_with_a_warning(
     expired; `token` prints it with one warning line (not for --force-refresh)."""
     # Issued 500 s before it arrived, 100 s left of 600: wanting 3000 s (or half its life,
     # as its server's tokens live less than that) needs a refresh.
-    oauth.inject("/token", Fault.transformed(_issued_ago(oauth, 500)))
+    oauth.inject("/token", issued_ago(oauth, 500))
     _add_oauth(cli, oauth)
     blind = without_keyring(cli)
     with serving(cli, tmp_path / "serve.log"):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from vault_app.core.engine import EventKind, Refresher
 from vault_app.core.errors import RejectedError
@@ -87,9 +88,13 @@ def test_tokens_come_from_memory_after_one_read(vault_home: Path, oauth: OAuth2F
 
 
 def test_concurrent_callers_share_one_refresh(vault_home: Path, oauth: OAuth2Fake) -> None:
+    # The first token arrives with 200 s left of its 600 (issued 400 s before it was sent):
+    # past the first half of its life, so callers who want 900 s are not served it.
+    oauth.inject("/token", issued_ago(oauth, 400))
+
     async def work(service: VaultService, _backend: CountingBackend) -> None:
         before = len(oauth.requests_to("/token"))
-        # Every caller needs more than the 600 s the token has: one refresh serves them all.
+        # Every caller needs more than the 200 s the token has: one refresh serves them all.
         oauth.access_lifetime = 3600
         results = await asyncio.gather(*(service.token("cc", min_valid=900) for _ in range(12)))
         assert len({tokens.access_token for _, tokens in results}) == 1
@@ -105,12 +110,17 @@ def test_concurrent_callers_share_one_refresh(vault_home: Path, oauth: OAuth2Fak
 def test_a_token_shorter_than_asked_costs_one_refresh_not_two(
     vault_home: Path, oauth: OAuth2Fake
 ) -> None:
+    # The first token arrives with 200 s left of its 600 (issued 400 s before it was sent):
+    # past the first half of its life, so it is refreshed for a caller who wants more; the
+    # new one lives 600 s, less than asked, and is the answer all the same.
+    oauth.inject("/token", issued_ago(oauth, 400))
+
     async def work(service: VaultService, _backend: CountingBackend) -> None:
         before = len(oauth.requests_to("/token"))
         _, tokens = await service.token("cc", min_valid=7200)  # more than any token lives
         assert len(oauth.requests_to("/token")) == before + 1
         remaining = tokens.remaining()
-        assert remaining is not None and 0 < remaining <= 600
+        assert remaining is not None and 300 < remaining <= 600  # the new one, not the first
 
     scenario(vault_home, oauth, work)
 
