@@ -96,6 +96,7 @@ class App:
 
     def show(self) -> None:
         """The window first; metadata, the keyring and the engine right after it is painted."""
+        self.collector.install()
         if self.tray is not None:
             self.tray.show()
         if not (self.minimized and self.tray is not None):
@@ -310,6 +311,7 @@ class App:
             "saving the window's state",
         )
         await _within(self._stop(), quitting.SHUTDOWN_BUDGET, "stopping the engine")
+        self.collector.uninstall()
 
     async def _stop(self) -> None:
         await self.service.stop()  # the CLI socket and the proxies first: no new work
@@ -401,7 +403,6 @@ def serve(
 
     wakeup = quitting.SignalWakeup(on_signal)
     wakeup.install()
-    running.collector.install()
 
     async def main() -> None:
         running.show()
@@ -422,7 +423,6 @@ def serve(
     finally:
         if isinstance(app, QuitAwareApplication):
             app.on_quit = None
-        running.collector.uninstall()
         wakeup.uninstall()
         if instance is not None:
             instance.close()
