@@ -159,6 +159,17 @@ def restartable_keyring(secret_service: None) -> Iterator[PrivateKeyring]:
 
 
 @pytest.fixture
+def on_private_keyring(
+    restartable_keyring: PrivateKeyring, monkeypatch: pytest.MonkeyPatch
+) -> PrivateKeyring:
+    """This process pointed at the test's own gnome-keyring (jeepney reads the bus address
+    from the environment on every connect)."""
+    for name, value in restartable_keyring.env.items():
+        monkeypatch.setenv(name, value)
+    return restartable_keyring
+
+
+@pytest.fixture
 def private_keyring(tmp_path: Path, secret_service: None) -> Iterator[dict[str, str]]:
     """A gnome-keyring of its own on a D-Bus bus of its own, for tests that kill keyring clients
     mid-call: gnome-keyring aborts when a client vanishes during OpenSession (an upstream

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import REPO, Cli
 from vault_app.core.account_store import SCHEMA_VERSION, AccountStore, VaultDoc
@@ -678,3 +680,91 @@ def test_preview_refuses_what_load_refuses_and_never_guesses(tmp_path: Path) -> 
             AccountStore(store.home).load()
     finally:
         os.chmod(store.home, 0o700)
+
+
+def _previewed_file(home: Path, doc: object) -> tuple[object, object]:
+    """preview() and load() of `doc` written as accounts.json: (None or the accounts and
+    settings previewed, the error load() raised or the accounts and settings it read)."""
+    home.mkdir(mode=0o700, exist_ok=True)
+    path = home / "accounts.json"
+    path.write_text(json.dumps(doc))
+    os.chmod(path, 0o600)
+    previewed = AccountStore(home).preview()
+    try:
+        loaded = AccountStore(home).load()
+    except UserFacingError as exc:
+        return previewed, exc
+    return previewed, (loaded.accounts, loaded.settings)
+
+
+_GOOD_ACCOUNT = {"id": "a1", "name": "one", "provider": "static", "generation": 1}
+_GOOD_FILE = {"schema": SCHEMA_VERSION, "vault_id": "v1", "accounts": [_GOOD_ACCOUNT]}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"vault_id": "../elsewhere"},
+        {"vault_id": None},
+        {"schema": 0},
+        {"schema": True},
+        {"settings": {"request_deadline": "soon"}},
+        {"settings": {"colour_scheme": "purple"}},
+        {"settings": {"clipboard_seconds": 1.5}},
+        {"settings": {"pinned_accounts": [1]}},
+        {"leftovers": 5},
+        {"leftovers": [{"id": "x"}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "id": "../../x"}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "name": "n" * 2000}]},
+        {"accounts": [_GOOD_ACCOUNT, {**_GOOD_ACCOUNT, "id": "a2"}]},  # one name twice
+        {"accounts": [_GOOD_ACCOUNT, {**_GOOD_ACCOUNT, "name": "two"}]},  # one id twice
+        {"accounts": [{**_GOOD_ACCOUNT, "access_expires_at": "soon"}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "access_expires_at": True}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "created_at": 10**400}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "generation": -1}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "generation": True}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "secret_fields": [1]}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "fields": {"token_url": None}}]},
+        {"accounts": [{**_GOOD_ACCOUNT, "status": None}]},
+    ],
+)
+def test_preview_shows_nothing_of_a_file_load_refuses(
+    tmp_path: Path, change: dict[str, object]
+) -> None:
+    """The first frame never shows a damaged file as if it were fine: whatever load()
+    refuses, preview() gives None (the window then waits for load's word)."""
+    previewed, loaded = _previewed_file(tmp_path / "vault", {**_GOOD_FILE, **change})
+    assert isinstance(loaded, UserFacingError)
+    assert previewed is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+_KEYS = st.sampled_from(
+    [
+        "schema", "vault_id", "accounts", "settings", "leftovers",
+        "id", "name", "provider", "fields", "status", "access_expires_at",
+        "refresh_expires_at", "last_refresh_at", "created_at", "last_error", "generation",
+        "secret_fields", "request_deadline", "colour_scheme", "column_widths",
+    ]
+)  # fmt: skip
+
+
+@given(where=st.integers(0, 2), key=_KEYS, value=_JSON)
+def test_preview_agrees_with_load_on_any_edit(
+    tmp_path_factory: pytest.TempPathFactory, where: int, key: str, value: object
+) -> None:
+    """One hand edit anywhere (top level, an account, the settings): preview() gives None
+    or exactly what load() reads."""
+    account = dict(_GOOD_ACCOUNT)
+    doc: dict[str, object] = {**_GOOD_FILE, "settings": {}}
+    target = (doc, account, doc["settings"])[where]
+    assert isinstance(target, dict)
+    target[key] = value
+    doc["accounts"] = [account, {**_GOOD_ACCOUNT, "id": "a2", "name": "two"}]
+    previewed, loaded = _previewed_file(tmp_path_factory.mktemp("edit") / "vault", doc)
+    if previewed is not None:
+        assert previewed == loaded

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from pathlib import Path
 
+import pytest
+
 from tests.cli.support import assert_ok
-from tests.conftest import Cli
+from tests.conftest import Cli, PrivateKeyring
+from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.traderevolution import TraderEvolutionFake
 from tests.providers.wire import changed_elsewhere
+from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Status
 from vault_app.core.secret_service import SecretServiceBackend
 from vault_app.core.secret_store import MemoryBackend
@@ -144,3 +149,50 @@ def test_a_refresh_by_another_process_is_never_undone(cli: Cli, vault_home: Path
     with _fake() as fake:
         asyncio.run(scenario(fake))
         assert SIGN_IN not in [r.path for r in fake.requests[1:]]
+
+
+def _lock_the_keyring() -> None:
+    """Lock the default collection, as `secret-tool lock` or a screen lock would."""
+    from contextlib import closing
+
+    import secretstorage
+
+    with closing(secretstorage.dbus_init()) as connection:
+        secretstorage.get_default_collection(connection).lock()
+
+
+@pytest.mark.parametrize("fault", ["locked", "daemon gone"])
+def test_a_keyring_unusable_between_refreshes_never_costs_the_rotated_token(
+    on_private_keyring: PrivateKeyring, vault_home: Path, fault: str
+) -> None:
+    """The keyring is locked, or its daemon gone, while this process holds an account's
+    secrets (vault._Held). The next refresh must not send the refresh token unless it can
+    store the one the server rotates in: a rotated token that cannot be written is lost,
+    and the one still stored is spent (reuse detection then revokes the whole grant)."""
+
+    async def scenario(fake: OAuth2Fake) -> None:
+        vault = Vault(vault_home, backend=SecretServiceBackend(), keyring_timeout=10)
+        try:
+            first = fake.issue_refresh_token("held-client", "erin")
+            fields = {"token_url": fake.token_url, "grant": "refresh_token"}
+            await vault.add(
+                "o", "oauth2", {**fields, "client_id": "held-client"},
+                {"client_secret": "held-secret-0001", "refresh_token": first},
+            )  # fmt: skip
+            await vault.refresh("o")  # held from here on
+            if fault == "locked":
+                await asyncio.to_thread(_lock_the_keyring)
+            else:
+                await asyncio.to_thread(on_private_keyring.stop_daemon)
+            with contextlib.suppress(UserFacingError):  # refused, or unlocked and stored
+                await vault.refresh("o")
+            await asyncio.to_thread(on_private_keyring.restart)  # back, unlocked
+            account, tokens = await vault.refresh("o")
+            assert account.status is Status.OK and fake.is_active(tokens.access_token)
+        finally:
+            await vault.aclose()
+
+    with OAuth2Fake(access_lifetime=600) as fake:
+        fake.add_client("held-client", "held-secret-0001")
+        asyncio.run(scenario(fake))
+        assert fake.reuses == []

@@ -17,17 +17,6 @@ from vault_app.core.secret_service import NoSuchItemError, SecretServiceBackend
 from vault_app.core.secret_store import SecretStore
 
 
-@pytest.fixture
-def on_private_keyring(
-    restartable_keyring: PrivateKeyring, monkeypatch: pytest.MonkeyPatch
-) -> PrivateKeyring:
-    """This process pointed at the test's own gnome-keyring (jeepney reads the bus address
-    from the environment on every connect)."""
-    for name, value in restartable_keyring.env.items():
-        monkeypatch.setenv(name, value)
-    return restartable_keyring
-
-
 def test_items_are_keyrings_own_and_one_connection_serves_them(
     on_private_keyring: PrivateKeyring,
 ) -> None:

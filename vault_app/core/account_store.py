@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -427,54 +429,139 @@ Identity = tuple[int, int, int, int, int, int, int]
 
 def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | None:
     """AccountStore.preview's reading of the parsed file: the fields the window shows, with
-    times as vault_schema reads them (bounds.moment); None for anything not of our shape."""
+    times as vault_schema reads them (bounds.moment); None for anything vault_schema would
+    refuse, whose checks are repeated here in plain Python (a first frame that showed a
+    damaged file as fine would be a lie, however soon load() took it back)."""
     from vault_app.core import bounds
     from vault_app.core.model import Status
 
-    if not isinstance(data, dict) or not isinstance(data.get("schema"), int):
+    if not isinstance(data, dict) or not _is_int(data.get("schema")):
         return None
-    if data["schema"] > SCHEMA_VERSION or not isinstance(data.get("accounts", []), list):
+    accounts_data = data.get("accounts", [])
+    settings, leftovers = data.get("settings", {}), data.get("leftovers", [])
+    if not (
+        1 <= data["schema"] <= SCHEMA_VERSION
+        and _is_id(data.get("vault_id"))
+        and isinstance(accounts_data, list)
+        and isinstance(settings, dict)
+        and all(_setting_ok(name, value) for name, value in settings.items())
+        and isinstance(leftovers, list)
+        and all(_leftover_ok(item) for item in leftovers)
+    ):
         return None
-    settings = data.get("settings", {})
     accounts = []
-    for item in data.get("accounts", []):
-        texts = [item.get(key) for key in ("id", "name", "provider")]
-        if not all(isinstance(text, str) and text for text in texts):
+    for item in accounts_data:
+        if not isinstance(item, dict):
             return None
+        texts: list[Any] = [item.get(key) for key in ("id", "name", "provider")]
         fields, secret_fields = item.get("fields", {}), item.get("secret_fields", [])
         last_error, generation = item.get("last_error"), item.get("generation", 0)
+        status = item.get("status", Status.SIGNED_OUT.value)
         if not (
-            isinstance(fields, dict)
+            _is_id(texts[0])
+            and all(_is_text(text) for text in texts[1:])
+            and isinstance(fields, dict)
             and all(isinstance(v, str) for v in fields.values())
             and isinstance(secret_fields, list)
+            and all(isinstance(name, str) for name in secret_fields)
             and (last_error is None or isinstance(last_error, str))
-            and isinstance(generation, int)
+            and _is_int(generation)
+            and 0 <= generation <= 2**53
+            and isinstance(status, str)
+            and all(item.get(key) is None or _is_number(item[key]) for key in _TIMES)
         ):
             return None
-        times = {
-            key: bounds.moment(item.get(key), now)
-            for key in (
-                "access_expires_at",
-                "refresh_expires_at",
-                "refresh_obtained_at",
-                "last_refresh_at",
-                "created_at",
-            )
-        }
+        times = {key: bounds.moment(item.get(key), now) for key in _TIMES}
         accounts.append(
             Account(
                 id=texts[0],
                 name=texts[1],
                 provider=texts[2],
                 fields=fields,
-                status=Status(item.get("status", Status.SIGNED_OUT.value)),
+                status=Status(status),
                 last_error=last_error,
                 generation=generation,
-                secret_fields=[str(name) for name in secret_fields],
+                secret_fields=secret_fields,
                 **times,
             )
         )
-    return accounts, settings if isinstance(settings, dict) else {}
+    if len({a.id for a in accounts}) != len(accounts):
+        return None
+    if len({a.name for a in accounts}) != len(accounts):
+        return None
+    return accounts, settings
+
+
+# What vault_schema checks, for _previewed (which must not import msgspec): its Id pattern
+# (searched, as msgspec does), NonEmpty's length, and the account times.
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TEXT_MAX = 1024
+_TIMES = (
+    "access_expires_at",
+    "refresh_expires_at",
+    "refresh_obtained_at",
+    "last_refresh_at",
+    "created_at",
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number msgspec reads as a float (an int too large for one is refused)."""
+    if isinstance(value, float):
+        return True
+    if not _is_int(value):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID.search(value) is not None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= _TEXT_MAX
+
+
+def _leftover_ok(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and _is_id(item.get("id"))
+        and isinstance(item.get("name"), str)
+        and all(_is_int(item.get(key)) and 0 <= item[key] <= 2**53 for key in ("first", "last"))
+    )
+
+
+def _setting_ok(name: str, value: Any) -> bool:
+    """Whether vault_schema.check_setting takes `value` for setting `name` (settings.py);
+    a setting of a kind not known here counts as refused."""
+    from vault_app.core.settings import SETTINGS
+
+    spec = SETTINGS.get(name)
+    if spec is None:
+        return True
+    if spec.kind is bool:
+        return isinstance(value, bool)
+    if spec.kind is str:
+        return isinstance(value, str) and (not spec.choices or value in spec.choices)
+    if spec.kind in (int, float):
+        if not (_is_int(value) if spec.kind is int else _is_number(value)):
+            return False
+        low = -math.inf if spec.low is None else spec.low
+        high = math.inf if spec.high is None else spec.high
+        return bool(low <= value <= high)
+    if spec.kind == dict[str, int]:
+        return isinstance(value, dict) and all(_is_int(v) for v in value.values())
+    if spec.kind == list[str]:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
 
 
 def _identity(file: os.stat_result, folder: os.stat_result) -> Identity:

@@ -80,7 +80,9 @@ class SecretServiceBackend:
 
     def _call(self, operation: Callable[[Any], T]) -> T:
         """`operation(collection)` on the kept connection; on a failure, once more on a new
-        one (every operation here is idempotent). A locked keyring is final."""
+        one (every operation here is idempotent). A collection locked since the connection
+        was opened is asked to unlock there (the desktop's prompt, as keyring asks on every
+        call); one that stays locked is final."""
         for attempt in (1, 2):
             reused = self._collection is not None
             collection = self._open()
@@ -90,13 +92,18 @@ class SecretServiceBackend:
                 raise
             except Exception as exc:
                 self.close()
-                if attempt == 2 or not reused or "Locked" in type(exc).__name__:
+                if attempt == 2 or not reused:
                     raise
                 log.info(
                     "Secret Service connection failed (%s); opening a new one",
                     type(exc).__name__,
                 )
         raise AssertionError("unreachable")
+
+    def ready(self) -> None:
+        """Raise what a write would if the keyring cannot take one now: the daemon gone, or
+        the collection locked and not unlocked at the prompt. One D-Bus round trip."""
+        self._call(lambda collection: collection.ensure_not_locked())
 
     # -- keyring's API --------------------------------------------------------------------
 

@@ -324,6 +324,20 @@ class SecretStore:
                 self._backend = resolved
         return self._backend
 
+    def ready(self) -> None:
+        """Raise (KeyringUnavailableError through `call`) when the backend could not store a
+        write now, where it can tell cheaply (the kept Secret Service connection: secret_service
+        .py); others have nothing to check."""
+        check = getattr(self.backend(), "ready", None)
+        if check is not None:
+            check()
+
+    async def aready(self) -> None:
+        """`ready` on the keyring thread; no trip there for a backend with nothing to check."""
+        if self._backend is not None and not hasattr(self._backend, "ready"):
+            return
+        await self.acall(self.ready)
+
     def _key(self, account_id: str, generation: int, chunk: int | None = None) -> str:
         base = f"{account_id}:{generation}"
         return base if chunk is None else f"{base}:{chunk}"

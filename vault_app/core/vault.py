@@ -193,6 +193,10 @@ class Vault:
                     and file_lock.unchanged_since(held.stamp)
                 ):
                     generation, bundle = held.generation, held.bundle
+                    # The read skipped here also found a keyring that is locked or gone
+                    # before the server was asked; a token it rotates then could not be
+                    # stored, and the one kept is spent.
+                    await self.secrets().aready()
                 else:
                     store = self.secrets()
                     found = await store.acall(
