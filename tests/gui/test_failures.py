@@ -12,12 +12,11 @@ from typing import Any
 
 import jwt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
-from tests.gui.conftest import until
+from tests.gui.conftest import add_client_account, message_box, until
 from vault_app.core.errors import (
     KeyringUnavailableError,
     MisconfiguredError,
@@ -38,45 +37,24 @@ from vault_app.gui.main_window import MainWindow
 OAUTH2 = get_provider("oauth2")
 
 
-def _box() -> QMessageBox | None:
-    return next(
-        (w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()),
-        None,
-    )
-
-
 def _shown(window: MainWindow, qtbot: QtBot) -> None:
     window.adapter.load()
     window.show()
     qtbot.waitExposed(window)
 
 
-def _add_oauth(run: Any, vault: Vault, fake: OAuth2Fake, name: str = "svc") -> str:
-    fake.add_client("gui", "gui-secret-0001")
-    _, failure = run(
-        vault.add(
-            name,
-            "oauth2",
-            {"token_url": fake.token_url, "client_id": "gui"},
-            {"client_secret": "gui-secret-0001"},
-        )
-    )
-    assert failure is None
-    return vault.load().find(name).id
-
-
 def test_a_failed_copy_says_which_account_what_happened_and_what_to_do(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=20) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         _shown(window, qtbot)
         # An earlier copy is still on the clipboard: it must not be pasted in place of this.
         window.clipboard.copy("an-earlier-token-of-another-account", 60)
         fake.inject("/token", Fault.unavailable(), times=None)
         window.act("copy", account_id)
-        run(until(lambda: _box() is not None))
-    box = _box()
+        run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None
     assert box.text() == "Could not copy the token of svc."
     details = box.informativeText()
@@ -90,12 +68,12 @@ def test_a_refused_account_offers_sign_in(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=20) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         _shown(window, qtbot)
         del fake.clients["gui"]  # the server no longer knows this client
         window.act("refresh", account_id)
-        run(until(lambda: _box() is not None))
-    box = _box()
+        run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and box.text() == "Could not refresh svc."
     assert "Sign in" in box.informativeText()
     assert "Sign in…" in [b.text() for b in box.buttons()]
@@ -114,7 +92,7 @@ def test_hidden_window_reports_through_a_notification(
 
     window.notify = notify
     with OAuth2Fake(access_lifetime=20) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         window.adapter.load()
         assert not window.isVisible()  # in the tray
         fake.inject("/token", Fault.unavailable(), times=None)
@@ -123,19 +101,19 @@ def test_hidden_window_reports_through_a_notification(
     title, text, about, problem = notes[0]
     assert title == "Could not copy the token of svc" and about == account_id and problem
     assert "503" in text
-    assert _box() is None
+    assert message_box() is None
 
 
 def test_copy_on_a_signed_out_account_asks_first(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=600) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         run(memory_vault.revoke("svc"))
         _shown(window, qtbot)
         requests = len(fake.requests_to("/token"))
         window.act("copy", account_id)
-        box = _box()
+        box = message_box()
         assert box is not None and box.windowTitle() == "svc is signed out"
         assert "Sign in…" in [b.text() for b in box.buttons()]
         box.reject()

@@ -16,10 +16,9 @@ from typing import Any
 import jwt
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import until
+from tests.gui.conftest import message_box, until
 from vault_app.core.vault import Vault
 from vault_app.gui.account_model import NAME, PROVIDER, STATUS
 from vault_app.gui.app import App
@@ -27,13 +26,6 @@ from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 
 SECRET = "client-secret-never-exported-0042"
-
-
-def _box() -> QMessageBox | None:
-    return next(
-        (w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()),
-        None,
-    )
 
 
 def _key() -> str:
@@ -130,8 +122,8 @@ def test_export_and_import_from_the_window(
     document["accounts"][0]["name"] = "svc-copy"
     export.write_text(json.dumps(document), encoding="utf-8")
     window.import_from(export)
-    run(until(lambda: _box() is not None))
-    box = _box()
+    run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and "Added 1: svc-copy" in box.informativeText()
     assert "Sign in" in box.informativeText()
     box.close()
@@ -140,8 +132,8 @@ def test_export_and_import_from_the_window(
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "something else"}', encoding="utf-8")
     window.import_from(broken)
-    run(until(lambda: _box() is not None))
-    box = _box()
+    run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and box.text() == f"Could not import {broken}."
     assert "not a Token Vault export" in box.informativeText()
     box.close()
@@ -204,7 +196,7 @@ def test_a_failed_export_from_the_window_leaves_the_earlier_file(
     assert export.read_bytes() == b"the earlier export\n"
     assert stat.S_IMODE(export.stat().st_mode) == 0o600
     assert sorted(p.name for p in out.iterdir()) == ["accounts.json"]
-    box = _box()
+    box = message_box()
     assert box is not None and box.text() == f"Could not export to {export}."
     assert "No space left on device" in box.informativeText()
     box.close()
@@ -213,8 +205,8 @@ def test_a_failed_export_from_the_window_leaves_the_earlier_file(
     folder = out / "taken.json"
     (folder / "inside").mkdir(parents=True)
     window.export_to(folder)
-    run(until(lambda: _box() is not None))
-    box = _box()
+    run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and box.text() == f"Could not export to {folder}."
     box.close()
     assert [p.name for p in folder.iterdir()] == ["inside"]
