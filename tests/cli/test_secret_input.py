@@ -217,6 +217,19 @@ def test_secret_file_for_unknown_or_plain_field_exits_2(cli: Cli, tmp_path: Path
     assert_error(cli("add", "f", "--provider", "static", "--secret-file", str(path)), 2)
 
 
+def test_every_secret_name_is_checked_before_any_is_read(cli: Cli, tmp_path: Path) -> None:
+    """One check for `--secret` and `--secret-file` names (the vault's): a wrong name is
+    refused before a secret is asked for, and says which names there are."""
+    path = tmp_path / "x.txt"
+    path.write_text("X-Key\n")
+    args = ["add", "f", "--provider", "static", "--secret", "token"]
+    result = cli(*args, "--secret-file", f"header_name={path}", stdin="")
+    assert_error(result, 2, contains="static has no secret field 'header_name' (secret fields:")
+    result = cli(*args, "--secret", "nope", stdin="")  # not "expected one line …" for token
+    assert_error(result, 2, contains="no secret field 'nope'")
+    assert not (cli.home / "accounts.json").exists()
+
+
 def _read_pty(fd: int, until: bytes | None, timeout: float = 30) -> bytes:
     """Read the terminal until `until` shows up (or the end when None)."""
     data = b""

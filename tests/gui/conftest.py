@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jwt
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from tests.fakes.oauth2 import OAuth2Fake
 from vault_app.core.engine import Refresher
+from vault_app.core.model import Account
 from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
 from vault_app.gui.adapter import VaultAdapter
@@ -104,3 +108,34 @@ def window(
     main.clipboard.wipe()
     run(adapter.cancel_all())
     run(memory_vault.aclose())
+
+
+def message_box() -> QMessageBox | None:
+    """The message box on screen, if any."""
+    return next(
+        (w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()),
+        None,
+    )
+
+
+def jwt_for(lifetime: float) -> str:
+    """A JWT issued now that expires in `lifetime` seconds."""
+    now = time.time()
+    return jwt.encode(
+        {"sub": "gui", "iat": int(now), "exp": int(now + lifetime)}, "k" * 32, "HS256"
+    )
+
+
+def add_client_account(run: Any, vault: Vault, fake: OAuth2Fake, name: str = "svc") -> Account:
+    """An oauth2 client-credentials account on `fake`, signed in."""
+    fake.add_client("gui", "gui-secret-0001")
+    account, failure = run(
+        vault.add(
+            name,
+            "oauth2",
+            {"token_url": fake.token_url, "client_id": "gui"},
+            {"client_secret": "gui-secret-0001"},
+        )
+    )
+    assert failure is None
+    return account  # type: ignore[no-any-return]

@@ -6,11 +6,9 @@ Settings are saved in the metadata file."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
@@ -21,7 +19,7 @@ from pytestqt.qtbot import QtBot
 from tests.fakes.certs import make_key_and_cert
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
-from tests.gui.conftest import until
+from tests.gui.conftest import jwt_for, until
 from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
 from vault_app.gui import account_dialog
@@ -37,11 +35,6 @@ from vault_app.gui.settings_dialog import SettingsDialog
 from vault_app.gui.show_dialog import ShowDialog
 from vault_app.system.desktop_entry import XdgAutostartWriter
 from vault_app.system.launcher import APP_ID
-
-
-def _jwt(lifetime: float) -> str:
-    now = time.time()
-    return jwt.encode({"sub": "gui", "iat": int(now), "exp": int(now + lifetime)}, "k" * 32)
 
 
 def _choose(dialog: AccountDialog, kind: str) -> None:
@@ -145,7 +138,7 @@ def test_a_successful_add_closes_and_the_window_shows_the_account(
     dialog = _open_add(window)
     _choose(dialog, "static")
     dialog.name.setText("key")
-    _line(dialog, "token").setText(_jwt(3600))
+    _line(dialog, "token").setText(jwt_for(3600))
     dialog.sign_in.click()
     run(until(lambda: _closed(dialog)))
     account = memory_vault.load().find("key")
@@ -205,7 +198,7 @@ def test_after_a_failure_rename_and_provider_switch_just_work(
         dialog.name.setText("renamed")
         assert not dialog.save_anyway.isVisible()  # it would keep what failed, not this
         _choose(dialog, "static")  # "alor has no field 'base_url'" was an internal error
-        _line(dialog, "token").setText(_jwt(3600))
+        _line(dialog, "token").setText(jwt_for(3600))
         dialog.sign_in.click()
         run(until(lambda: _closed(dialog)))
     assert [a.name for a in memory_vault.load().accounts] == ["renamed"]
@@ -216,13 +209,13 @@ def test_after_a_failure_rename_and_provider_switch_just_work(
 def test_edit_keeps_name_and_provider_and_says_what_it_saved(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
-    account, _ = run(memory_vault.add("key", "static", {}, {"token": _jwt(3600)}))
+    account, _ = run(memory_vault.add("key", "static", {}, {"token": jwt_for(3600)}))
     window.open_edit(account)
     dialog = [d for d in window._dialogs if isinstance(d, AccountDialog)][-1]
     assert dialog.windowTitle() == "Edit key"
     assert dialog.name.isReadOnly() and not dialog.kind.isEnabled()
     assert dialog.sign_in.text() == "Save and sign in"
-    _line(dialog, "token").setText(_jwt(-60))  # an expired key
+    _line(dialog, "token").setText(jwt_for(-60))  # an expired key
     dialog.sign_in.click()
     run(until(lambda: not dialog.outcome.isHidden() and dialog.sign_in.isEnabled()))
     text = dialog.outcome.text()
@@ -231,7 +224,7 @@ def test_edit_keeps_name_and_provider_and_says_what_it_saved(
     # A GUI user is never told to run a command.
     assert "--secret" not in text and "edit NAME" not in text and "edit key" not in text
     assert dialog.focusWidget() is _line(dialog, "token")
-    _line(dialog, "token").setText(_jwt(3600))
+    _line(dialog, "token").setText(jwt_for(3600))
     dialog.sign_in.click()
     run(until(lambda: _closed(dialog)))
     assert memory_vault.load().find("key").status is Status.OK

@@ -2,7 +2,8 @@
 a message box while the window is up, a notification while it is hidden in the tray; a
 failed copy never leaves an earlier token to be pasted; a signed-out account is never signed
 back in without asking; a fixed key says it cannot be refreshed. Against real servers on
-127.0.0.1 and a real vault (in-memory keyring)."""
+127.0.0.1 and a real vault (in-memory keyring). Advice by kind of failure, the same words in
+the window and the dialogs."""
 
 from __future__ import annotations
 
@@ -11,23 +12,30 @@ from typing import Any
 
 import jwt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
-from tests.gui.conftest import until
-from vault_app.core.model import Status
+from tests.gui.conftest import add_client_account, message_box, until
+from vault_app.core.errors import (
+    KeyringUnavailableError,
+    MisconfiguredError,
+    NoSuchAccountError,
+    RejectedError,
+    TransientError,
+    UsageError,
+    UserFacingError,
+    VaultFileError,
+)
+from vault_app.core.model import Account, Status
+from vault_app.core.providers.base import get_provider
+from vault_app.core.sign_in import SignInCancelledError
 from vault_app.core.vault import Vault
+from vault_app.gui.failures import failure, failure_text, what_to_do
 from vault_app.gui.main_window import MainWindow
 
-
-def _box() -> QMessageBox | None:
-    return next(
-        (w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()),
-        None,
-    )
+OAUTH2 = get_provider("oauth2")
 
 
 def _shown(window: MainWindow, qtbot: QtBot) -> None:
@@ -36,34 +44,20 @@ def _shown(window: MainWindow, qtbot: QtBot) -> None:
     qtbot.waitExposed(window)
 
 
-def _add_oauth(run: Any, vault: Vault, fake: OAuth2Fake, name: str = "svc") -> str:
-    fake.add_client("gui", "gui-secret-0001")
-    _, failure = run(
-        vault.add(
-            name,
-            "oauth2",
-            {"token_url": fake.token_url, "client_id": "gui"},
-            {"client_secret": "gui-secret-0001"},
-        )
-    )
-    assert failure is None
-    return vault.load().find(name).id
-
-
 def test_a_failed_copy_says_which_account_what_happened_and_what_to_do(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=90) as fake:
         # 20 s left of 90 (issued 70 s before it was sent): the copy must refresh first.
         fake.inject("/token", issued_ago(fake, 70))
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         _shown(window, qtbot)
         # An earlier copy is still on the clipboard: it must not be pasted in place of this.
         window.clipboard.copy("an-earlier-token-of-another-account", 60)
         fake.inject("/token", Fault.unavailable(), times=None)
         window.act("copy", account_id)
-        run(until(lambda: _box() is not None))
-    box = _box()
+        run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None
     assert box.text() == "Could not copy the token of svc."
     details = box.informativeText()
@@ -77,12 +71,12 @@ def test_a_refused_account_offers_sign_in(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=20) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         _shown(window, qtbot)
         del fake.clients["gui"]  # the server no longer knows this client
         window.act("refresh", account_id)
-        run(until(lambda: _box() is not None))
-    box = _box()
+        run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and box.text() == "Could not refresh svc."
     assert "Sign in" in box.informativeText()
     assert "Sign in…" in [b.text() for b in box.buttons()]
@@ -103,7 +97,7 @@ def test_hidden_window_reports_through_a_notification(
     with OAuth2Fake(access_lifetime=90) as fake:
         # 20 s left of 90 (issued 70 s before it was sent): the copy must refresh first.
         fake.inject("/token", issued_ago(fake, 70))
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         window.adapter.load()
         assert not window.isVisible()  # in the tray
         fake.inject("/token", Fault.unavailable(), times=None)
@@ -112,19 +106,19 @@ def test_hidden_window_reports_through_a_notification(
     title, text, about, problem = notes[0]
     assert title == "Could not copy the token of svc" and about == account_id and problem
     assert "503" in text
-    assert _box() is None
+    assert message_box() is None
 
 
 def test_copy_on_a_signed_out_account_asks_first(
     window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot
 ) -> None:
     with OAuth2Fake(access_lifetime=600) as fake:
-        account_id = _add_oauth(run, memory_vault, fake)
+        account_id = add_client_account(run, memory_vault, fake).id
         run(memory_vault.revoke("svc"))
         _shown(window, qtbot)
         requests = len(fake.requests_to("/token"))
         window.act("copy", account_id)
-        box = _box()
+        box = message_box()
         assert box is not None and box.windowTitle() == "svc is signed out"
         assert "Sign in…" in [b.text() for b in box.buttons()]
         box.reject()
@@ -164,3 +158,74 @@ def test_a_row_button_selects_its_row(
     assert window.selected_id() == target
     run(until(lambda: QGuiApplication.clipboard().text() == key))
     window.clipboard.wipe()
+
+
+def test_advice_by_kind_of_failure() -> None:
+    fields = {"grant": "client_credentials"}
+    rejected = what_to_do(RejectedError("x"), OAUTH2, fields)
+    assert rejected.startswith("Use Sign in…, then enter a new Client secret")
+    in_form = what_to_do(RejectedError("x"), OAUTH2, fields, in_form=True)
+    assert in_form.startswith("Enter a new Client secret") and in_form.endswith("Sign in.")
+    assert what_to_do(None, OAUTH2, fields, Status.SIGN_IN_NEEDED) == rejected
+    pem = what_to_do(RejectedError("x"), OAUTH2, {"grant": "jwt_bearer"}, in_form=True)
+    assert pem.startswith("Paste or load a new Private key (the RSA private key")
+    cancelled = what_to_do(SignInCancelledError(), OAUTH2, fields)
+    assert cancelled == "Use Sign in… to start a new sign-in."
+    # A kind this version does not know: no field to name, still the way out.
+    unknown = what_to_do(RejectedError("x"), None, {})
+    assert "Sign in again" in unknown and "Account ▸ Sign in…" in unknown
+    assert what_to_do(RejectedError("x"), None, {}, in_form=True) == "Enter new credentials."
+
+    assert "may pass" in what_to_do(TransientError("x"), OAUTH2, fields)
+    assert "on its own" not in what_to_do(TransientError("x"), OAUTH2, fields, in_form=True)
+    retried = what_to_do(TransientError("x"), OAUTH2, fields, retried=True)
+    assert "stored tokens are kept" in retried and "tries again on its own" in retried
+    assert what_to_do(None, OAUTH2, fields, Status.ERROR, retried=True) == retried
+
+    misconfigured = what_to_do(MisconfiguredError("x"), OAUTH2, fields)
+    assert "will not help" in misconfigured and "URLs" in misconfigured
+    assert "Account ▸ Edit…" in misconfigured
+    assert "Edit" not in what_to_do(MisconfiguredError("x"), OAUTH2, fields, in_form=True)
+    assert "Unlock the system keyring" in what_to_do(KeyringUnavailableError("x"), None, {})
+    assert "Nothing was changed" in what_to_do(VaultFileError("x"), None, {})
+    assert "removed meanwhile" in what_to_do(NoSuchAccountError("x"), None, {})
+    assert "Correct the form" in what_to_do(UsageError("x"), OAUTH2, fields, in_form=True)
+    assert what_to_do(UsageError("x"), None, {}) == ""  # the message says what is wrong
+    assert "log" in what_to_do(UserFacingError("x"), OAUTH2, fields)
+    # A bug: the report already points to the log; nothing more to advise.
+    assert what_to_do(RuntimeError("x"), OAUTH2, fields) == ""
+
+
+def _svc(provider: str = "oauth2") -> Account:
+    return Account(id="a" * 32, name="svc", provider=provider, status=Status.ERROR)
+
+
+def test_failure_text_names_the_account_what_happened_and_what_to_do() -> None:
+    error = TransientError("oauth2: refresh: cannot connect to auth.example.com (refused)")
+    assert failure_text("revoke", _svc(), error) == (
+        "Could not revoke svc: Refresh: cannot connect to auth.example.com "
+        "(refused). This may pass: check the network connection and try again in a moment."
+    )
+    assert failure_text("copy the token of", _svc(), error, retried=True).endswith(
+        "Token Vault tries again on its own; you can also retry in a moment."
+    )
+    # Nothing to advise: no dangling space.
+    usage = failure_text("revoke", _svc("futureprov"), UsageError("bad"))
+    assert usage == "Could not revoke svc: Bad."
+
+
+def test_the_window_report_has_the_same_advice_as_the_dialogs() -> None:
+    account = _svc()
+    account.fields = {"grant": "client_credentials"}
+    refused = failure("refresh", account, RejectedError("invalid_client"), retried=True)
+    assert refused.title == "Could not refresh svc" and refused.account_id == account.id
+    assert refused.offer_sign_in
+    assert refused.advice == what_to_do(
+        RejectedError("invalid_client"), OAUTH2, account.fields, retried=True
+    )
+    no_one = failure("refresh the accounts", None, RejectedError("x"))
+    assert no_one.account_id is None and not no_one.offer_sign_in
+    assert "Account ▸ Sign in…" in no_one.advice
+    bug = failure("export to /tmp/x", None, RuntimeError("boom"))
+    assert "Unexpected error (RuntimeError)" in bug.happened and bug.advice == ""
+    assert bug.text() == bug.happened

@@ -28,9 +28,10 @@ from vault_app.core.sign_in import BrowserStep, DeviceStep, Step
 from vault_app.core.vault import Vault
 from vault_app.gui.account_dialog import AccountDialog, SignInAction, sign_in_action_for
 from vault_app.gui.app import App
+from vault_app.gui.failures import what_to_do
 from vault_app.gui.interactive_sign_in import InteractiveSignIn, WaitingPanel, qr_pixmap
 from vault_app.gui.main_window import MainWindow
-from vault_app.gui.plain_words import field_to_replace, what_to_do
+from vault_app.gui.plain_words import field_to_replace
 from vault_app.gui.show_dialog import ShowDialog
 
 

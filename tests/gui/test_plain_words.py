@@ -1,5 +1,6 @@
-"""Failure texts in the dialogs: the core's messages without internal prefixes, field names
-or command-line advice; the field to replace after a rejection; advice by kind of failure."""
+"""The core's messages in a person's words: without internal prefixes, field names or
+command-line advice; the field to replace after a rejection. Advice by kind of failure is
+tested with gui/failures.py (tests/gui/test_failures.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vault_app.core.errors import (
-    KeyringUnavailableError,
-    MisconfiguredError,
-    RejectedError,
-    TransientError,
-    UsageError,
-    UserFacingError,
-)
-from vault_app.core.model import Status
 from vault_app.core.providers.base import get_provider, kinds
-from vault_app.gui.plain_words import (
-    failure_text,
-    field_to_replace,
-    in_user_words,
-    what_to_do,
-)
-
-OAUTH2 = get_provider("oauth2")
+from vault_app.gui.plain_words import field_to_replace, in_user_words
 
 
 @pytest.mark.parametrize(
@@ -95,36 +80,6 @@ def test_the_field_to_replace(
     kind: str, fields: dict[str, str], message: str | None, field: str
 ) -> None:
     assert field_to_replace(get_provider(kind), fields, message) == field
-
-
-def test_advice_by_kind_of_failure() -> None:
-    fields = {"grant": "client_credentials"}
-    rejected = what_to_do(RejectedError("x"), OAUTH2, fields)
-    assert rejected.startswith("Use Sign in…, then enter a new Client secret")
-    in_form = what_to_do(RejectedError("x"), OAUTH2, fields, in_form=True)
-    assert in_form.startswith("Enter a new Client secret") and in_form.endswith("Sign in.")
-    assert "may pass" in what_to_do(TransientError("x"), OAUTH2, fields)
-    assert "URLs" in what_to_do(MisconfiguredError("x"), OAUTH2, fields)
-    assert "keyring" in what_to_do(KeyringUnavailableError("x"), OAUTH2, fields)
-    assert "Correct the form" in what_to_do(UsageError("x"), OAUTH2, fields)
-    assert "log" in what_to_do(UserFacingError("x"), OAUTH2, fields)
-    assert what_to_do(None, OAUTH2, fields, Status.SIGN_IN_NEEDED) == rejected
-    pem = what_to_do(RejectedError("x"), OAUTH2, {"grant": "jwt_bearer"}, in_form=True)
-    assert pem.startswith("Paste or load a new Private key (the RSA private key")
-
-
-def test_failure_text_names_the_account_what_happened_and_what_to_do() -> None:
-    text = failure_text(
-        "copy the token of",
-        "svc",
-        TransientError("oauth2: refresh: cannot connect to auth.example.com (refused)"),
-        OAUTH2,
-        {},
-    )
-    assert text == (
-        "Could not copy the token of svc: Refresh: cannot connect to auth.example.com "
-        "(refused). This may pass: check the network connection and try again in a moment."
-    )
 
 
 def test_a_choice_value_is_not_taken_for_the_field_of_the_same_name() -> None:

@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from tests.fakes.server import Fault
-from tests.gui.conftest import until
+from tests.gui.conftest import add_client_account, until
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.vault import Vault
 from vault_app.gui.account_dialog import AccountDialog
@@ -46,26 +46,12 @@ def _show(window: MainWindow, account: Account) -> ShowDialog:
     return dialog
 
 
-def _add_client_account(run: Any, vault: Vault, fake: OAuth2Fake, name: str = "svc") -> Account:
-    fake.add_client("gui", "gui-secret-0001")
-    account, failure = run(
-        vault.add(
-            name,
-            "oauth2",
-            {"token_url": fake.token_url, "client_id": "gui"},
-            {"client_secret": "gui-secret-0001"},
-        )
-    )
-    assert failure is None
-    return account  # type: ignore[no-any-return]
-
-
 def test_show_follows_a_refresh(
     window: MainWindow, run: Any, memory_vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copied = _copies(window, monkeypatch)
     with OAuth2Fake(access_lifetime=600) as fake:
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         window.adapter.load()
         dialog = _show(window, account)
         run(until(lambda: dialog.tokens is not None))
@@ -102,7 +88,7 @@ def test_copy_takes_the_current_token_when_the_shown_one_is_about_to_expire(
         # 20 s left of 90 (issued 70 s before it was sent) is below the 30 s a copy needs,
         # and past the first half of its life (when a caller is served whatever it asks).
         fake.inject("/token", issued_ago(fake, 70))
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         stored = memory_vault.read_current_sync(account)
         assert stored is not None and stored.tokens is not None
         left = stored.tokens.remaining()
@@ -145,7 +131,7 @@ def test_show_on_a_failing_account_opens_and_says_what_is_wrong(
     with OAuth2Fake(access_lifetime=90) as fake:
         # 20 s left of 90 (issued 70 s before it was sent): Show and Copy refresh first.
         fake.inject("/token", issued_ago(fake, 70))
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         fake.add_client("gui", "rotated-secret-0002")  # the stored secret is refused now
         window.adapter.load()
         dialog = _show(window, account)
@@ -182,7 +168,7 @@ def test_show_when_the_server_is_down_says_it_may_pass(
     with OAuth2Fake(access_lifetime=90) as fake:
         # 20 s left of 90 (issued 70 s before it was sent): Show refreshes first.
         fake.inject("/token", issued_ago(fake, 70))
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         # The server is down: the refresh a token with 20 s left needs gets a 503 every time.
         fake.inject("/token", Fault.unavailable(), times=None)
         dialog = _show(window, account)
@@ -196,7 +182,7 @@ def test_a_signed_out_account_is_not_signed_in_behind_the_users_back(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
     with OAuth2Fake() as fake:
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         run(memory_vault.revoke("svc"))
         account = memory_vault.load().find("svc")
         assert account.status is Status.SIGNED_OUT
@@ -215,7 +201,7 @@ def test_show_follows_a_revoke_and_a_removal(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
     with OAuth2Fake() as fake:
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         dialog = _show(window, account)
         run(until(lambda: dialog.tokens is not None))
         window.adapter.spawn(window.adapter.revoke(account.id))
@@ -378,7 +364,7 @@ def test_the_dialog_grows_to_show_the_claims_once_the_token_arrives(
     while the screen has room (seen: a 390 px dialog on an 800 px screen, the claims below
     its fold)."""
     with OAuth2Fake(access_lifetime=600) as fake:
-        account = _add_client_account(run, memory_vault, fake)
+        account = add_client_account(run, memory_vault, fake)
         window.adapter.load()
         dialog = _show(window, account)
         run(until(lambda: dialog.tokens is not None))

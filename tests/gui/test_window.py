@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import jwt
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import until
+from tests.gui.conftest import jwt_for, until
 from vault_app.core.model import Account, Status
 from vault_app.core.vault import Vault
 from vault_app.gui import theme
@@ -23,13 +22,6 @@ from vault_app.gui.clipboard import SECRET_MARKERS, SecretClipboard
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.row_actions import RowActions
 from vault_app.gui.show_dialog import ShowDialog
-
-
-def _jwt(lifetime: float) -> str:
-    now = time.time()
-    return jwt.encode(
-        {"sub": "gui", "iat": int(now), "exp": int(now + lifetime)}, "k" * 32, "HS256"
-    )
 
 
 async def _seed(vault: Vault, **tokens: str) -> None:
@@ -41,7 +33,7 @@ async def _seed(vault: Vault, **tokens: str) -> None:
 def test_table_lists_accounts_with_row_buttons(
     window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
 ) -> None:
-    run(_seed(memory_vault, alpha=_jwt(3600), beta=_jwt(3600)))
+    run(_seed(memory_vault, alpha=jwt_for(3600), beta=jwt_for(3600)))
     window.adapter.load()
     window.show()
     qtbot.waitExposed(window)
@@ -65,7 +57,7 @@ def test_table_lists_accounts_with_row_buttons(
 def test_copy_marks_the_clipboard_secret_and_wipes_it(
     window: MainWindow, run: Any, memory_vault: Vault
 ) -> None:
-    token = _jwt(3600)
+    token = jwt_for(3600)
     run(_seed(memory_vault, alpha=token))
     window.adapter.load()
     window.settings["clipboard_seconds"] = 1
@@ -92,7 +84,7 @@ def test_wipe_leaves_a_clipboard_the_user_changed(window: MainWindow, run: Any) 
 
 
 def test_show_dialog_masks_until_revealed(qtbot: QtBot) -> None:
-    token = _jwt(600)
+    token = jwt_for(600)
     from vault_app.core.model import TokenSet
 
     copied: list[str] = []
@@ -112,7 +104,7 @@ def test_show_dialog_masks_until_revealed(qtbot: QtBot) -> None:
 def test_revoke_asks_first_and_says_what_happens(
     window: MainWindow, run: Any, qtbot: QtBot, memory_vault: Vault
 ) -> None:
-    run(_seed(memory_vault, alpha=_jwt(3600)))
+    run(_seed(memory_vault, alpha=jwt_for(3600)))
     window.adapter.load()
     account = window.model.accounts()[0]
     window.confirm_revoke(account)
@@ -219,7 +211,7 @@ def test_countdown_timer_runs_only_while_the_window_is_shown(
 ) -> None:
     """Hidden in the tray, the app has nothing to draw: the 1 Hz tick stops, and showing the
     window brings the countdowns up to date at once and starts it again."""
-    run(_seed(memory_vault, alpha=_jwt(3600)))
+    run(_seed(memory_vault, alpha=jwt_for(3600)))
     window.adapter.load()
     assert not window.second.isActive()  # attached, never shown
     ticks: list[int] = []

@@ -5,17 +5,20 @@ of an empty grid; a minimum size."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import until
+from tests.gui.conftest import message_box, until
 from vault_app.core.vault import Vault
 from vault_app.gui.account_model import NAME, PROVIDER, STATUS
 from vault_app.gui.app import App
@@ -23,13 +26,6 @@ from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 
 SECRET = "client-secret-never-exported-0042"
-
-
-def _box() -> QMessageBox | None:
-    return next(
-        (w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()),
-        None,
-    )
 
 
 def _key() -> str:
@@ -98,11 +94,9 @@ def test_minimum_size_fits_the_screen(qtbot: QtBot) -> None:
     assert window.width() <= screen.width() and window.height() <= screen.height()
 
 
-def test_export_and_import_from_the_window(
-    window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot, tmp_path: Path
-) -> None:
+def _add_svc(run: Any, vault: Vault) -> None:
     run(
-        memory_vault.add(
+        vault.add(
             "svc",
             "oauth2",
             {"token_url": "https://auth.example.com/token", "client_id": "c"},
@@ -110,6 +104,12 @@ def test_export_and_import_from_the_window(
             sign_in=False,
         )
     )
+
+
+def test_export_and_import_from_the_window(
+    window: MainWindow, run: Any, memory_vault: Vault, qtbot: QtBot, tmp_path: Path
+) -> None:
+    _add_svc(run, memory_vault)
     window.adapter.load()
     export = tmp_path / "accounts.json"
     window.export_to(export)
@@ -122,8 +122,8 @@ def test_export_and_import_from_the_window(
     document["accounts"][0]["name"] = "svc-copy"
     export.write_text(json.dumps(document), encoding="utf-8")
     window.import_from(export)
-    run(until(lambda: _box() is not None))
-    box = _box()
+    run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and "Added 1: svc-copy" in box.informativeText()
     assert "Sign in" in box.informativeText()
     box.close()
@@ -132,12 +132,85 @@ def test_export_and_import_from_the_window(
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "something else"}', encoding="utf-8")
     window.import_from(broken)
-    run(until(lambda: _box() is not None))
-    box = _box()
+    run(until(lambda: message_box() is not None))
+    box = message_box()
     assert box is not None and box.text() == f"Could not import {broken}."
     assert "not a Token Vault export" in box.informativeText()
     box.close()
     assert len(window.model.accounts()) == 2  # nothing changed
+
+
+def test_the_window_exports_atomically_and_privately(
+    window: MainWindow, run: Any, memory_vault: Vault, tmp_path: Path
+) -> None:
+    """The window writes through the CLI's writer: an earlier file readable by others is
+    replaced by one readable by its owner only, and nothing is left beside it."""
+    _add_svc(run, memory_vault)
+    window.adapter.load()
+    out = tmp_path / "out"  # tmp_path holds the vault too
+    out.mkdir()
+    export = out / "accounts.json"
+    export.write_text("an earlier export\n", encoding="utf-8")
+    export.chmod(0o644)
+    old = os.umask(0)  # a permissive umask must not widen the export
+    try:
+        window.export_to(export)
+        run(until(lambda: "Exported 1 account" in window.status.message_text()))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    assert [a["name"] for a in json.loads(export.read_text(encoding="utf-8"))["accounts"]] == [
+        "svc"
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["accounts.json"]
+
+
+def test_a_failed_export_from_the_window_leaves_the_earlier_file(
+    window: MainWindow,
+    run: Any,
+    memory_vault: Vault,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The disk fills while the export is synced: the earlier file stays as it was, no
+    temporary file is left and the window says why. (The fault is injected at fsync of files
+    in this test's folder: the suite runs as root, which no folder's mode would stop.)"""
+    _add_svc(run, memory_vault)
+    window.adapter.load()
+    out = tmp_path / "out"  # tmp_path holds the vault too
+    out.mkdir()
+    export = out / "accounts.json"
+    export.write_bytes(b"the earlier export\n")
+    export.chmod(0o600)
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(out)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    window.export_to(export)
+    run(until(lambda: "Could not export" in window.status.message_text()))
+    monkeypatch.undo()
+    assert export.read_bytes() == b"the earlier export\n"
+    assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    assert sorted(p.name for p in out.iterdir()) == ["accounts.json"]
+    box = message_box()
+    assert box is not None and box.text() == f"Could not export to {export}."
+    assert "No space left on device" in box.informativeText()
+    box.close()
+
+    # A real refusal without injection: a folder in the file's place is left alone.
+    folder = out / "taken.json"
+    (folder / "inside").mkdir(parents=True)
+    window.export_to(folder)
+    run(until(lambda: message_box() is not None))
+    box = message_box()
+    assert box is not None and box.text() == f"Could not export to {folder}."
+    box.close()
+    assert [p.name for p in folder.iterdir()] == ["inside"]
+    assert sorted(p.name for p in out.iterdir()) == ["accounts.json", "taken.json"]
 
 
 def test_first_run_shows_what_token_vault_does(qtbot: QtBot, memory_vault: Vault, run: Any) -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.fakes.certs import Authority, issue_server_cert, make_authority, server_context
 from tests.fakes.hostile import Raw, _zeros, gzip_bomb, gzipped
 from tests.fakes.proxies import HttpProxy, Socks5Proxy
-from tests.fakes.server import FakeServer, Reply, self_signed_context
+from tests.fakes.server import FakeServer, Reply
 from vault_app.core import http as http_module
 from vault_app.core import redact
 from vault_app.core.errors import MisconfiguredError, RejectedError, TransientError
@@ -154,12 +154,16 @@ def test_server_never_answers(server: FakeServer, monkeypatch: pytest.MonkeyPatc
 
 
 def test_tls_verification_is_on(tmp_path: Path) -> None:
-    with FakeServer().running(tls=self_signed_context(str(tmp_path))) as fake:
+    authority = make_authority()
+    tls = server_context(issue_server_cert(authority, ["127.0.0.1"]), tmp_path)
+    with FakeServer().running(tls=tls) as fake:
         fake.route("POST", "/ok", Reply(200, {}))
         with pytest.raises(MisconfiguredError, match="TLS verification failed"):
             _post(fake.url + "/ok")
-        # Trusting that certificate explicitly through a per-account CA bundle works.
-        reply = _post(fake.url + "/ok", ca_bundle=str(tmp_path / "cert.pem"))
+        # Trusting that authority explicitly through a per-account CA bundle works.
+        bundle = tmp_path / "ca.pem"
+        bundle.write_text(authority.cert_pem)
+        reply = _post(fake.url + "/ok", ca_bundle=str(bundle))
         assert reply.status == 200
 
 

@@ -92,18 +92,17 @@ def read_secrets(
 ) -> dict[str, str]:
     """Secret field values: a hidden prompt per `--secret` on a terminal, else one line of
     standard input each, in order; `--secret-file FIELD=PATH` reads a whole file. Never argv."""
-    from vault_app.core.providers.base import FieldKind, get_provider
+    from vault_app.core.providers.base import FieldKind, check_secrets, get_provider
 
     provider = get_provider(provider_kind)
+    from_files = pairs(files, "--secret-file")
+    # Every name checked before the first prompt: nobody types a secret that is then refused.
+    check_secrets(provider, dict.fromkeys([*names, *from_files], ""))
     secrets: dict[str, str] = {}
     interactive = stdin.isatty()
     for name in names:
         spec = provider.field(name)
-        if spec is None or not spec.secret:
-            known = ", ".join(f.name for f in provider.fields if f.secret)
-            raise UsageError(
-                f"{provider_kind} has no secret field {name!r} (secret fields: {known})"
-            )
+        assert spec is not None  # checked above
         if interactive:
             import getpass
 
@@ -121,10 +120,9 @@ def read_secrets(
         if not value:
             raise UsageError(f"--secret {name}: the value is empty")
         secrets[name] = value
-    for name, path in pairs(files, "--secret-file").items():
+    for name, path in from_files.items():
         spec = provider.field(name)
-        if spec is None or not spec.secret:
-            raise UsageError(f"{provider_kind} has no secret field {name!r}")
+        assert spec is not None  # checked above
         try:
             # Not only regular files: `--secret-file key=<(pass show key)` reads a pipe.
             raw = file_reading.read_capped(Path(path).expanduser(), MAX_SECRET_BYTES, regular=False)

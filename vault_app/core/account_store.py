@@ -360,7 +360,7 @@ class AccountStore:
         try:
             if self.path.exists():
                 self._keep_backup()
-            self._atomic_write(self.path, data, remember)
+            files.write_atomically(self.path, data, before_replace=remember)
         except OSError as exc:
             raise VaultFileError(
                 f"cannot write {self.path}: {_reason(exc)}; it was left as it was"
@@ -375,36 +375,9 @@ class AccountStore:
         try:
             os.link(self.path, link)
         except OSError:  # no hard links here (some network or FAT file systems): copy
-            self._atomic_write(self.backup_path, self.path.read_bytes())
+            files.write_atomically(self.backup_path, self.path.read_bytes())
             return
         os.replace(link, self.backup_path)
-
-    def _atomic_write(
-        self,
-        target: Path,
-        data: bytes,
-        before_replace: Callable[[os.stat_result], None] | None = None,
-    ) -> None:
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.home)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-                if before_replace is not None:
-                    before_replace(os.fstat(handle.fileno()))
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        try:
-            _fsync_dir(self.home)
-        except OSError as exc:  # replaced already: the change is made, if not yet durable
-            log.warning("cannot sync %s: %s", self.home, _reason(exc))
 
     # -- locks ----------------------------------------------------------------------------
 
@@ -621,16 +594,6 @@ class _Batch:
                         future.set_exception(value)
         finally:
             self.running = False
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def check_name(name: str) -> str:

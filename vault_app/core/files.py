@@ -2,15 +2,22 @@
 keyring hint beside it, secret and PEM files): never more than a cap, and, for the vault's own
 files, only a regular file. A FIFO in a file's place would block `open()` for ever (no writer
 ever comes) and `/dev/zero` would fill memory; both are refused or cut short here with an
-OSError or FileTooLarge whose message says why."""
+OSError or FileTooLarge whose message says why.
+
+Writing the files that hold account data (the metadata file, its backup, an export): all at
+once and private from creation (`write_atomically`)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -67,3 +74,48 @@ def read_capped(
     if len(data) > limit:
         raise FileTooLarge(path, limit)
     return data
+
+
+def write_atomically(
+    path: Path,
+    data: bytes,
+    *,
+    before_replace: Callable[[os.stat_result], None] | None = None,
+) -> None:
+    """Replace `path` with `data` all at once, readable by its owner only (mode 0600): a
+    temporary file beside it, created 0600 (never readable by others, not for a moment),
+    written and synced, then renamed over `path`, and the folder synced. `before_replace`
+    sees the written file's stat just before the rename. On any failure the temporary file
+    is removed and a file at `path` before is left as it was. Errors: OSError (a failure of
+    `before_replace` is raised as it is)."""
+    import tempfile
+
+    # mkstemp creates the file 0600 with O_EXCL: no other user can open it in between.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the platform's mkstemp did
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            if before_replace is not None:
+                before_replace(os.fstat(handle.fileno()))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    try:
+        _fsync_dir(path.parent)
+    except OSError as exc:  # replaced already: the change is made, if not yet durable
+        log.warning("cannot sync %s: %s", path.parent, exc.strerror or type(exc).__name__)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -13,12 +13,12 @@ field values printable text with dates and lifetimes within core/bounds.py's hor
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vault_app.core import files
 from vault_app.core.account_store import AccountStore, VaultDoc, check_name
 from vault_app.core.errors import UsageError, UserFacingError
 from vault_app.core.model import Account
@@ -56,27 +56,15 @@ def export_document(store: AccountStore, names: list[str] | None = None) -> dict
 
 
 def write_export(path: Path, data: dict[str, Any]) -> None:
-    """Write an export atomically (a temporary file beside it, then a rename), readable by
-    its owner only: definitions name servers and users. UserFacingError naming the file and
-    the reason when the system refuses; a file there before is then left as it was."""
-    import os
-    import tempfile
-
+    """Write an export through files.write_atomically (a temporary file beside it, then a
+    rename), mode 0600 from creation: definitions name servers and users. The CLI's
+    `export FILE` and the window's File ▸ Export both write through here. UserFacingError
+    naming the file and the reason when the system refuses; no temporary file is left and a
+    file there before is left as it was."""
     text = json.dumps(data, indent=2).encode() + b"\n"
-    folder = path.parent
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        files.write_atomically(path, text)
     except OSError as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         raise UserFacingError(
             f"cannot write {path}: {exc.strerror or type(exc).__name__}"
         ) from None

@@ -47,10 +47,11 @@ from vault_app.core.providers.base import (
     normalize_fields,
 )
 from vault_app.gui.dialog_fit import FittingScrollArea, fit_to_screen
+from vault_app.gui.failures import what_to_do
 from vault_app.gui.field_editor import FieldEditor
 from vault_app.gui.focus import set_visible_keeping_focus
 from vault_app.gui.message_bar import MessageBar, Tone
-from vault_app.gui.plain_words import field_to_replace, in_user_words, what_to_do
+from vault_app.gui.plain_words import field_to_replace, in_user_words
 
 if TYPE_CHECKING:
     from vault_app.gui.adapter import VaultAdapter

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -187,19 +186,14 @@ class VaultAdapter(QObject):
         return await self.engine.refresh_now(chosen)
 
     async def export_accounts(self, path: Path) -> int:
-        """Write the account definitions (no secrets) to `path`, off the GUI thread; returns
-        how many. UserFacingError when the file cannot be written."""
-        from vault_app.core.transfer import export_document
+        """Write the account definitions (no secrets) to `path`, off the GUI thread, as
+        core/transfer.write_export does for the CLI (atomic, mode 0600); returns how many.
+        UserFacingError when the file cannot be written (an earlier file is left as it was)."""
+        from vault_app.core.transfer import export_document, write_export
 
         def write() -> int:
             document = export_document(self.vault.store)
-            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            try:
-                path.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UserFacingError(
-                    f"cannot write {path}: {exc.strerror or type(exc).__name__}"
-                ) from None
+            write_export(path, document)  # the CLI's writer: atomic, 0600 from creation
             return len(document["accounts"])
 
         return await asyncio.to_thread(write)

@@ -88,7 +88,7 @@ class App:
         # The CLI socket and the local proxies, over this window's vault and engine.
         self.service = VaultService(vault, self.engine, app="window")
         self.proxies = ProxyControls(
-            window, self.service, window.selected_account, window.copy_text
+            window, self.service, self.adapter, window.selected_account, window.copy_text
         )
         window.add_actions(account=[self.proxies.serve_action], window=[self.proxies.list_action])
         self._engine_task: asyncio.Task[None] | None = None

@@ -951,7 +951,7 @@ class MainWindow(QMainWindow):
         # Whatever an earlier copy left would be pasted in its place: take it away.
         if self.clipboard.holds_ours():
             self.clipboard.wipe()
-        self.report(failure("copy the token of", account.name, exc, account.id))
+        self.report(failure("copy the token of", account, exc, retried=True))
 
     def copy_text(self, text: str) -> None:
         self.clipboard.copy(text, int(self.settings.get("clipboard_seconds") or 0))
@@ -996,7 +996,7 @@ class MainWindow(QMainWindow):
         self.adapter.spawn(
             self.adapter.refresh_now([account.id]),
             lambda events: self._refreshed(events, [account]),
-            on_error=lambda exc: self._failed("refresh", account, exc),
+            on_error=lambda exc: self.report(failure("refresh", account, exc, retried=True)),
         )
 
     def refresh_all(self) -> None:
@@ -1014,7 +1014,9 @@ class MainWindow(QMainWindow):
         self.adapter.spawn(
             self.adapter.refresh_now([a.id for a in accounts]),
             lambda events: self._refreshed(events, accounts),
-            on_error=lambda exc: self.report(failure("refresh the accounts", None, exc, None)),
+            on_error=lambda exc: self.report(
+                failure("refresh the accounts", None, exc, retried=True)
+            ),
         )
 
     def _refreshed(self, events: dict[str, Event], accounts: list[Account]) -> None:
@@ -1032,7 +1034,7 @@ class MainWindow(QMainWindow):
         done = len(accounts) - len(failed)
         if len(failed) == 1:
             account, exc = failed[0]
-            self.report(failure("refresh", account.name, exc, account.id))
+            self.report(failure("refresh", account, exc, retried=True))
         elif failed:
             lines = "\n".join(f"• {shown(a.name, 60)}: {shown(e.message, 300)}" for a, e in failed)
             self.report(
@@ -1087,9 +1089,6 @@ class MainWindow(QMainWindow):
         )
 
     # -- failures and messages --------------------------------------------------------------
-
-    def _failed(self, verb: str, account: Account, exc: BaseException) -> None:
-        self.report(failure(verb, account.name, exc, account.id))
 
     def report(self, what: Failure) -> None:
         """A failure in full: a message box while the window is on screen, a notification
@@ -1184,7 +1183,7 @@ class MainWindow(QMainWindow):
                 self.adapter.spawn(
                     self.adapter.remove(account.id),
                     lambda _none: self.status.show_message(f"Removed {name}."),
-                    on_error=lambda exc: self._failed("remove", account, exc),
+                    on_error=lambda exc: self.report(failure("remove", account, exc)),
                 )
 
         box.finished.connect(done)
@@ -1262,7 +1261,7 @@ class MainWindow(QMainWindow):
                 self.adapter.spawn(
                     self.adapter.save_settings(values),
                     self.apply_settings,
-                    on_error=lambda exc: self.report(failure("save the settings", None, exc, None)),
+                    on_error=lambda exc: self.report(failure("save the settings", None, exc)),
                 )
 
         dialog.finished.connect(done)
@@ -1323,7 +1322,7 @@ class MainWindow(QMainWindow):
         self.adapter.spawn(
             self.adapter.export_accounts(path),
             done,
-            on_error=lambda exc: self.report(failure(f"export to {path}", None, exc, None)),
+            on_error=lambda exc: self.report(failure(f"export to {path}", None, exc)),
         )
 
     def import_accounts(self) -> None:
@@ -1369,5 +1368,5 @@ class MainWindow(QMainWindow):
         self.adapter.spawn(
             self.adapter.import_accounts(path),
             done,
-            on_error=lambda exc: self.report(failure(f"import {path}", None, exc, None)),
+            on_error=lambda exc: self.report(failure(f"import {path}", None, exc)),
         )

@@ -1,24 +1,16 @@
-"""What a person reads when something fails in a dialog: which account, what happened (the
-core's one-line message without its internal prefixes, field names as the form labels them,
-no command-line advice) and what to do about it."""
+"""The core's words turned into a person's: a one-line message without its internal prefixes,
+field names as the form labels them and no command-line advice; the field a person most
+likely has to change after a rejection; whether an account signs in through the person.
+What to do after a failure is in gui/failures.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
-from vault_app.core.errors import (
-    KeyringUnavailableError,
-    MisconfiguredError,
-    RejectedError,
-    TransientError,
-    UsageError,
-    UserFacingError,
-    VaultFileError,
-)
-from vault_app.core.model import Account, Status
+from vault_app.core.errors import UserFacingError
+from vault_app.core.model import Account
 from vault_app.core.providers.base import AccountConfig, FieldKind, Provider, get_provider
-from vault_app.core.sign_in import SignInCancelledError
 
 # The form's main button for the browser and device grants (gui/interactive_sign_in.py).
 BROWSER_BUTTON = "Sign in with browser"
@@ -106,76 +98,3 @@ def is_interactive(account: Account) -> bool:
 def interactive_button(fields: Mapping[str, str]) -> str:
     """The words on the form's main button for a browser or device grant."""
     return DEVICE_BUTTON if fields.get("grant") == "device_code" else BROWSER_BUTTON
-
-
-def what_to_do(
-    error: UserFacingError | None,
-    provider: Provider | None,
-    fields: Mapping[str, str],
-    status: Status | None = None,
-    *,
-    in_form: bool = False,
-    message: str | None = None,
-) -> str:
-    """One sentence of advice for this kind of failure; `in_form`: said inside the form
-    where the new secret goes (no "use Sign in…"); `message`: the stored reason, when there
-    is no `error` (an account's last error)."""
-    rejected = isinstance(error, RejectedError) or (
-        error is None and status is Status.SIGN_IN_NEEDED
-    )
-    if rejected and provider is not None and isinstance(error, SignInCancelledError):
-        return (
-            "Press the button again to start a new sign-in."
-            if in_form
-            else "Use Sign in… to start a new sign-in."
-        )
-    if rejected and provider is not None:
-        name = field_to_replace(provider, fields, error.message if error else message)
-        if name is None and interactive(provider, fields):
-            how = (
-                "with a code entered on any device"
-                if fields.get("grant") == "device_code"
-                else "through your browser"
-            )
-            return (
-                f"Press {interactive_button(fields)} to sign in {how} again."
-                if in_form
-                else f"Use Sign in…, then sign in {how}."
-            )
-        spec = provider.field(name) if name else None
-        if spec is not None and not spec.secret:
-            step = f"correct {spec.label} (or clear it) and press Sign in."
-            return step[0].upper() + step[1:] if in_form else f"Use Sign in…, then {step}"
-        if spec is not None:
-            how = "paste or load" if spec.kind is FieldKind.PEM else "enter"
-            # Help texts may start with the grant they belong to ("jwt_bearer: the RSA …").
-            about = re.sub(r"^[a-z]+(?:_[a-z]+)+: ", "", spec.help).rstrip(".")
-            help_text = f" ({about[:1].lower()}{about[1:]})" if about else ""
-            step = f"{how} a new {spec.label}{help_text} and press Sign in."
-            return step[0].upper() + step[1:] if in_form else f"Use Sign in…, then {step}"
-        return "Enter new credentials." if in_form else "Use Sign in… to enter new credentials."
-    if isinstance(error, TransientError) or (error is None and status is Status.ERROR):
-        return "This may pass: check the network connection and try again in a moment."
-    if isinstance(error, MisconfiguredError):
-        return "Check the account's URLs and CA bundle with Edit, then try again."
-    if isinstance(error, KeyringUnavailableError):
-        return "Unlock the system keyring (or start one), then try again."
-    if isinstance(error, VaultFileError):
-        return "Nothing was changed; see the message for the file concerned."
-    if isinstance(error, UsageError):
-        return "Correct the form and try again."
-    return "Try again; if it keeps failing, the log has the details."
-
-
-def failure_text(
-    action: str,
-    account_name: str,
-    error: UserFacingError,
-    provider: Provider | None,
-    fields: Mapping[str, str],
-) -> str:
-    """ "Could not copy the token of alor-main: <what happened> <what to do>"."""
-    return (
-        f"Could not {action} {account_name}: {in_user_words(error.message, provider)} "
-        f"{what_to_do(error, provider, fields)}"
-    )

@@ -8,10 +8,8 @@ revealed and copied through the window's clipboard (marked secret, wiped after i
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
@@ -31,9 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Account
-from vault_app.core.redact import redact
+from vault_app.gui.adapter import VaultAdapter
 from vault_app.service.proxy import KEY_HEADER, LocalProxy
 from vault_app.service.vault_service import VaultService
 
@@ -46,35 +43,6 @@ MASK = "•" * 12
 
 def curl_example(proxy: LocalProxy) -> str:
     return f'curl -H "{KEY_HEADER}: {proxy.config.key}" {proxy.address}/'
-
-
-def _spawn(
-    work: Coroutine[Any, Any, Any],
-    done: Callable[[Any], None],
-    failed: Callable[[str], None],
-) -> None:
-    """Run `work` on the loop; its result to `done`, a one-line failure to `failed`."""
-
-    async def guarded() -> None:
-        try:
-            result = await work
-        except asyncio.CancelledError:
-            raise
-        except UserFacingError as exc:
-            failed(redact(exc.message))
-            return
-        except Exception as exc:
-            log.exception("local proxy: unexpected error")
-            failed(f"Unexpected error: {type(exc).__name__} (details in the log)")
-            return
-        done(result)
-
-    task = asyncio.ensure_future(guarded())
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
-
-
-_TASKS: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak ones)
 
 
 class _CopyRow(QWidget):
@@ -116,12 +84,14 @@ class ProxyDialog(QDialog):
     def __init__(
         self,
         service: VaultService,
+        adapter: VaultAdapter,
         account: Account,
         copy: Callable[[str], None],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
+        self.adapter = adapter
         self.account = account
         self.proxy: LocalProxy | None = None
         self.setWindowTitle(f"{account.name} — local proxy")
@@ -167,12 +137,12 @@ class ProxyDialog(QDialog):
     def start(self) -> None:
         self.start_button.setEnabled(False)
         self.message.setText("Starting…")
-        _spawn(
+        self.adapter.spawn(
             self.service.start_proxy(
                 self.account, self.upstream.text().strip(), self.listen.text().strip() or None
             ),
             self._started,
-            self._failed,
+            lambda exc: self._failed(exc.message),
         )
 
     def _started(self, proxy: LocalProxy) -> None:
@@ -196,7 +166,11 @@ class ProxyDialog(QDialog):
         if proxy is None:
             return
         self.stop_button.setEnabled(False)
-        _spawn(self.service.stop_proxy(proxy), lambda _r: self._stopped(), self._failed)
+        self.adapter.spawn(
+            self.service.stop_proxy(proxy),
+            lambda _r: self._stopped(),
+            lambda exc: self._failed(exc.message),
+        )
 
     def _stopped(self) -> None:
         self.message.setText("Stopped.")
@@ -210,10 +184,15 @@ class ProxyList(QDialog):
     COLUMNS = ("Account", "Address", "Upstream", "Requests", "")
 
     def __init__(
-        self, service: VaultService, copy: Callable[[str], None], parent: QWidget | None = None
+        self,
+        service: VaultService,
+        adapter: VaultAdapter,
+        copy: Callable[[str], None],
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
+        self.adapter = adapter
         self._copy = copy
         self.setWindowTitle("Local proxies")
         self.resize(760, 280)
@@ -279,7 +258,9 @@ class ProxyList(QDialog):
                 item.setText(str(proxy.requests))
 
     def _stop(self, proxy: LocalProxy) -> None:
-        _spawn(self.service.stop_proxy(proxy), lambda _r: None, self._report)
+        self.adapter.spawn(
+            self.service.stop_proxy(proxy), None, lambda exc: self._report(exc.message)
+        )
 
     def _report(self, message: str) -> None:
         self.empty.setText(message)
@@ -314,11 +295,13 @@ class ProxyControls:
         self,
         window: QMainWindow,
         service: VaultService,
+        adapter: VaultAdapter,
         selected: Callable[[], Account | None],
         copy: Callable[[str], None],
     ) -> None:
         self.window = window
         self.service = service
+        self.adapter = adapter  # its spawn() runs the work: failures reported, quit cancels it
         self.selected = selected
         self.copy = copy
         self._open: list[QDialog] = []
@@ -333,13 +316,13 @@ class ProxyControls:
         account = self.selected()
         if account is None:
             return None
-        dialog = ProxyDialog(self.service, account, self.copy, self.window)
+        dialog = ProxyDialog(self.service, self.adapter, account, self.copy, self.window)
         self._keep(dialog)
         dialog.open()
         return dialog
 
     def open_list(self) -> ProxyList:
-        dialog = ProxyList(self.service, self.copy, self.window)
+        dialog = ProxyList(self.service, self.adapter, self.copy, self.window)
         self._keep(dialog)
         dialog.open()
         return dialog

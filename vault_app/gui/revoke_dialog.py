@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Account, Status
 from vault_app.core.providers.base import AccountConfig, Provider, get_provider
-from vault_app.gui.plain_words import failure_text
+from vault_app.gui.failures import failure_text
 
 
 def consequences(account: Account, provider: Provider) -> str:
@@ -76,14 +76,10 @@ class RevokeDialog(QMessageBox):
 
 def report_failure(parent: QWidget, account: Account, error: UserFacingError) -> QMessageBox:
     """A failed revoke, readable in full: which account, what happened, what to do."""
-    try:
-        provider: Provider | None = get_provider(account.provider)
-    except UserFacingError:
-        provider = None
     box = QMessageBox(
         QMessageBox.Icon.Warning,
         f"Revoke {account.name}",
-        failure_text("revoke", account.name, error, provider, account.fields),
+        failure_text("revoke", account, error),
         QMessageBox.StandardButton.Ok,
         parent,
     )

@@ -41,9 +41,9 @@ from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.providers.base import Provider, get_provider
 from vault_app.core.timefmt import span
 from vault_app.gui.dialog_fit import FittingScrollArea, fit_to_screen
+from vault_app.gui.failures import failure_text
 from vault_app.gui.focus import set_visible_keeping_focus
 from vault_app.gui.message_bar import MessageBar, Tone
-from vault_app.gui.plain_words import in_user_words, what_to_do
 
 if TYPE_CHECKING:
     from vault_app.gui.adapter import VaultAdapter
@@ -431,12 +431,8 @@ class ShowDialog(QDialog):
             self.status_label.setText(STATUS_WORDS.get(self.account.status, "unknown"))
 
     def _failure(self, action: str, error: UserFacingError) -> str:
-        fields = self.account.fields
-        return (
-            f"Could not {action} {self.account.name}: "
-            f"{in_user_words(error.message, self.provider)} "
-            f"{what_to_do(error, self.provider, fields, self.account.status)}"
-        )
+        # Getting the token is what the engine retries on its own after a transient failure.
+        return failure_text(action, self.account, error, retried=True)
 
     def _account_changed(self, account: Account) -> None:
         if not self._alive() or account.id != self.account.id:

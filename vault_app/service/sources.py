@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from vault_app.core.errors import UserFacingError
 
 if TYPE_CHECKING:
+    from vault_app.core.model import Account, TokenSet
     from vault_app.core.vault import Vault
     from vault_app.service.vault_service import VaultService
 
@@ -56,6 +57,13 @@ def make_credential(
     return Credential(name, value, access_token, expires_at)
 
 
+def stored_credential(account: Account, tokens: TokenSet) -> Credential:
+    """make_credential for a vault account's tokens, under its own header name."""
+    return make_credential(
+        tokens.access_token, tokens.token_type, tokens.expires_at, account.fields.get("header_name")
+    )
+
+
 class TokenSource(Protocol):
     """Gives the current credential of one account."""
 
@@ -76,12 +84,8 @@ class ServiceSource:
 
     async def credential(self, *, min_valid: float, force: bool) -> Credential:
         account = self.service.account_by_id(self.account_id)
-        account, tokens = await self.service.token_for(account, min_valid=min_valid, force=force)
-        return make_credential(
-            tokens.access_token,
-            tokens.token_type,
-            tokens.expires_at,
-            account.fields.get("header_name"),
+        return stored_credential(
+            *await self.service.token_for(account, min_valid=min_valid, force=force)
         )
 
     async def aclose(self) -> None:
@@ -110,12 +114,8 @@ class CliSource:
             from vault_app.core.vault import Vault
 
             self._vault = Vault(self.home)
-        account, tokens = await self._vault.token(self.name, min_valid=min_valid, force=force)
-        return make_credential(
-            tokens.access_token,
-            tokens.token_type,
-            tokens.expires_at,
-            account.fields.get("header_name"),
+        return stored_credential(
+            *await self._vault.token(self.name, min_valid=min_valid, force=force)
         )
 
     async def aclose(self) -> None:
