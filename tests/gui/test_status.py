@@ -201,6 +201,23 @@ def test_window_sorts_by_status_when_asked_and_remembers_it(qtbot: QtBot) -> Non
     assert window.state_values()["sort_column"] == "Status"
 
 
+def test_with_no_message_yet_where_secrets_are_kept_is_whole(qtbot: QtBot) -> None:
+    """The first-run page of a 905 px window said "Secrets in memory only (demo: n…)": the
+    message label, never given a message, kept three parts of the bar empty."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from vault_app.gui.status_bar import StatusBar
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = StatusBar(window.statusBar())
+    bar.set_keyring("memory")
+    window.resize(905, 300)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: bar.keyring_label.text() == bar.keyring_label.full)
+
+
 @pytest.mark.parametrize("width", [620, 900])
 def test_the_status_message_is_not_squeezed_by_where_secrets_are_kept(
     qtbot: QtBot, width: int
@@ -229,6 +246,9 @@ def test_the_status_message_is_not_squeezed_by_where_secrets_are_kept(
     if bar.keyring_label.text() != bar.keyring_label.full:
         assert "memory" in bar.keyring_label.toolTip()
     # With room to spare the keyring words are whole and the message takes the rest.
+    bar.show_message("", 0)
+    qtbot.waitUntil(lambda: bar.keyring_label.text() == bar.keyring_label.full)
+    bar.show_message(message)
     window.resize(1600, 300)
     qtbot.waitUntil(lambda: bar.keyring_label.text() == bar.keyring_label.full)
     assert bar.message.text() == message

@@ -102,6 +102,9 @@ class StatusBar:
         self._clear = QTimer(bar)
         self._clear.setSingleShot(True)
         self._clear.timeout.connect(lambda: self.show_message("", 0))
+        # No message yet takes no room either: where secrets are kept was cut short beside
+        # 650 px of empty message on the first-run page.
+        self.show_message("", 0)
 
     def _fixed(self, widest: str) -> QLabel:
         """A label as wide as its widest text (so it does not jump as seconds change),
