@@ -174,7 +174,8 @@ def test_show_when_the_server_is_down_says_it_may_pass(
         dialog = _show(window, account)
         run(until(lambda: not dialog.message.isHidden()))
         assert dialog.message.text().startswith("Could not get a token for svc: ")
-        assert "This may pass" in dialog.message.text()
+        assert "trouble that passes" in dialog.message.text()
+        assert "tries again on its own" in dialog.message.text()
         dialog.close()
 
 
