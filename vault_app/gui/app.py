@@ -122,6 +122,14 @@ class App:
             self.adapter.spawn(self._serve_cli())
 
     async def _serve_cli(self) -> None:
+        try:
+            await self._start_socket()
+        finally:
+            # Start-up is over: what it left behind is collected now, not in the first
+            # quiet minute in the tray (collector.py).
+            self.collector.check()
+
+    async def _start_socket(self) -> None:
         unsupported = supported()
         if unsupported:  # Windows, macOS: the CLI works on its own there, as before
             log.info("not serving the command line: %s", unsupported)
