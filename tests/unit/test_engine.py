@@ -511,3 +511,73 @@ def test_refresh_at_keeps_the_minimum_interval() -> None:
     assert refresh_at(account, EngineSettings(), 0.0) == T0 + 2
     account.access_expires_at = T0 + 1800
     assert refresh_at(account, EngineSettings(), 0.0) == T0 + 1350
+
+
+class CachedStubVault(StubVault):
+    """As the real store does: the same VaultDoc until the accounts change."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self._doc: VaultDoc | None = None
+        self._seen: list[Account] = []
+
+    def load(self) -> VaultDoc:
+        if self._doc is None or self._seen != self.accounts:
+            self._seen = list(self.accounts)
+            self._doc = VaultDoc(vault_id="stub", accounts=list(self.accounts))
+        return self._doc
+
+
+@pytest.mark.parametrize("change", ["none", "clock jump", "file", "limit"])
+def test_a_recheck_with_nothing_changed_costs_no_pass(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle in the tray the engine wakes every 30 s to catch suspend and clock changes; when
+    the file, the deadlines and the clocks say nothing changed, it does not look at every
+    account again. A wall clock that moved unlike the monotonic one, a changed file or five
+    quiet minutes make it look."""
+    from vault_app.core import engine as engine_module
+
+    async def main() -> None:
+        clock = FakeClock()
+        monotonic = [0.0]
+        monkeypatch.setattr(engine_module, "_monotonic", lambda: monotonic[0])
+        vault = CachedStubVault(clock)
+        vault.add("a")  # due in 1350 s
+        engine = Refresher(vault, clock=clock, rng=FixedRandom(0.0))
+        passes = 0
+        plan = engine.plan
+
+        def counted(doc: VaultDoc, now: float) -> object:
+            nonlocal passes
+            passes += 1
+            return plan(doc, now)
+
+        monkeypatch.setattr(engine, "plan", counted)
+        task = asyncio.ensure_future(engine.run())
+        try:
+            await settle()
+            assert passes == 1
+            for _ in range(4):  # two minutes of re-checks, clocks in step
+                monotonic[0] += 30
+                await clock.advance(30)
+            assert passes == 1
+            if change == "clock jump":
+                clock.t += 3600  # a suspend: the wall clock moved, the monotonic one did not
+            elif change == "file":
+                vault.add("b")
+            elif change == "limit":
+                for _ in range(6):
+                    monotonic[0] += 30
+                    await clock.advance(30)
+            monotonic[0] += 30
+            await clock.advance(30)
+            await engine.idle()
+            assert (passes > 1) == (change != "none"), passes
+            if change == "clock jump":
+                assert len(vault.calls) == 1  # and the jump's refresh happened at once
+        finally:
+            await engine.stop()
+            await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())

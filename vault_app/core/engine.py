@@ -48,6 +48,24 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
+QUIET_PASS_LIMIT = 300.0  # s: a full pass at least this often however quiet (reminders)
+CLOCK_SLACK = 2.0  # s the wall clock may drift from the monotonic one between two looks
+
+
+@dataclass(frozen=True)
+class _Look:
+    """What the last full pass saw: the file's accounts, and when (wall, monotonic)."""
+
+    doc: VaultDoc
+    wall: float
+    monotonic: float
+
+
+def _monotonic() -> float:
+    """Seconds on a clock no suspend or clock change moves (a seam for tests)."""
+    return time.monotonic()
+
+
 class SystemClock:
     def now(self) -> float:
         return time.time()
@@ -379,24 +397,52 @@ class Refresher:
     async def run(self) -> None:
         """Refresh in the background until stop(); wakes at the next deadline, after any
         refresh ends, on poke(), and at least every `recheck` seconds."""
+        looked: _Look | None = None
+        woken = True
         while not self._stopped:
-            try:
-                plan = self.run_pass()
-            except UserFacingError as exc:  # a damaged vault file: say so, keep looking
-                log.warning("refresh engine: %s", exc.message)
-                plan = Plan()
+            if woken or not self._only_time_passed(looked):
+                try:
+                    self.run_pass()
+                except UserFacingError as exc:  # a damaged vault file: say so, keep looking
+                    log.warning("refresh engine: %s", exc.message)
+                    self.next_at = None
+                looked = self._look()
             now = self.clock.now()
             wait = self.settings.recheck
-            if plan.next_at is not None:
-                wait = min(wait, max(plan.next_at - now, 0.0))
+            if self.next_at is not None:
+                wait = min(wait, max(self.next_at - now, 0.0))
             self._wake.clear()
             sleeper = asyncio.ensure_future(self.clock.sleep(wait))
             waker = asyncio.ensure_future(self._wake.wait())
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                woken = self._wake.is_set()
                 sleeper.cancel()
                 waker.cancel()
+
+    def _look(self) -> _Look | None:
+        try:
+            return _Look(self.vault.load(), self.clock.now(), _monotonic())
+        except UserFacingError:
+            return None
+
+    def _only_time_passed(self, looked: _Look | None) -> bool:
+        """Whether a pass now would find what the last one found: the same file, no deadline
+        reached, the wall clock moved as the monotonic one did (no suspend, no clock change)
+        and the last pass is recent. Then the re-check wakes (every `recheck` seconds) cost
+        a stat, not a look at every account: in the tray that is most of what idling costs."""
+        if looked is None or self._in_flight:
+            return False
+        now, moved = self.clock.now(), _monotonic() - looked.monotonic
+        if moved > QUIET_PASS_LIMIT or abs((now - looked.wall) - moved) > CLOCK_SLACK:
+            return False
+        if self.next_at is not None and now >= self.next_at:
+            return False
+        try:
+            return self.vault.load() is looked.doc
+        except UserFacingError:
+            return False
 
     def poke(self) -> None:
         """Look again now (settings changed, an account was added, resume from pause)."""

@@ -9,7 +9,7 @@ runs, automatic collection is off and the GUI thread collects by the same thresh
 calibre's GarbageCollector does for the same reason.
 
 When it looks: on every `check()` (the window's 1 Hz tick while shown, each engine event) and
-once a minute otherwise, so the tray app stays asleep between its deadlines. A look that finds
+every 5 minutes otherwise, so the tray app stays asleep between its deadlines. A look that finds
 nothing to collect costs one `gc.get_count()`.
 """
 
@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer
 
 log = logging.getLogger(__name__)
 
-FALLBACK_MS = 60_000  # the longest cycles wait when nothing else asks for a look
+FALLBACK_MS = 300_000  # the longest cycles wait when nothing else asks for a look
 
 
 class GuiThreadCollector(QObject):
