@@ -146,7 +146,8 @@ class Refresher:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._gate = asyncio.Semaphore(self.settings.max_in_flight)  # requests to servers
         self._ready = asyncio.Semaphore(self.settings.max_in_flight)  # getting ready for one
-        self._wake = asyncio.Event()
+        self._woken = False  # poke() or a refresh's end since the last sleep began
+        self._sleeper: asyncio.Task[None] | None = None
         self._gathering: asyncio.TimerHandle | None = None
         self._stopped = False
         self.next_at: float | None = None  # for the status bar
@@ -308,13 +309,13 @@ class Refresher:
         last one in flight, otherwise at most every PASS_GATHER seconds. A pass looks at every
         account, and a storm of 1,000 refreshes needs a handful of passes, not 1,000."""
         if not self._in_flight:
-            self._wake.set()
+            self._wake_up()
         elif self._gathering is None:
             self._gathering = asyncio.get_running_loop().call_later(PASS_GATHER, self._gathered)
 
     def _gathered(self) -> None:
         self._gathering = None
-        self._wake.set()
+        self._wake_up()
 
     async def _refresh_one(self, account: Account, mode: str) -> None:
         state = self._state(account.id)
@@ -411,15 +412,29 @@ class Refresher:
             wait = self.settings.recheck
             if self.next_at is not None:
                 wait = min(wait, max(self.next_at - now, 0.0))
-            self._wake.clear()
-            sleeper = asyncio.ensure_future(self.clock.sleep(wait))
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                woken = self._wake.is_set()
-                sleeper.cancel()
-                waker.cancel()
+            woken = await self._sleep(wait)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep until `seconds` pass or `_wake_up` ends the sleep early (then True). One task
+        per sleep: in the tray these wakes are most of what the app does."""
+        if self._woken:
+            self._woken = False
+            return True
+        self._sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await self._sleeper
+        except asyncio.CancelledError:
+            if not self._woken:
+                raise  # this task itself is being cancelled
+        finally:
+            self._sleeper = None
+        woken, self._woken = self._woken, False
+        return woken
+
+    def _wake_up(self) -> None:
+        self._woken = True
+        if self._sleeper is not None:
+            self._sleeper.cancel()
 
     def _look(self) -> _Look | None:
         try:
@@ -446,11 +461,11 @@ class Refresher:
 
     def poke(self) -> None:
         """Look again now (settings changed, an account was added, resume from pause)."""
-        self._wake.set()
+        self._wake_up()
 
     async def stop(self) -> None:
         self._stopped = True
-        self._wake.set()
+        self._wake_up()
         if self._gathering is not None:
             self._gathering.cancel()
             self._gathering = None
