@@ -14,9 +14,10 @@ import pytest
 from tests.fakes.cached import issued_ago
 from tests.fakes.oauth2 import OAuth2Fake
 from vault_app.core.engine import EventKind, Refresher
-from vault_app.core.errors import RejectedError
+from vault_app.core.errors import RejectedError, UserFacingError
 from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
+from vault_app.service import protocol
 from vault_app.service.vault_service import VaultService
 
 T = TypeVar("T")
@@ -140,5 +141,17 @@ def test_refreshes_go_through_the_engine_and_failures_keep_their_class(
             await service.token("cc", force=True)
         outcome = await service.refresh((), True)
         assert outcome[0]["ok"] is False and outcome[0]["exit"] == 4
+
+    scenario(vault_home, oauth, work)
+
+
+def test_each_socket_request_reports_activity(vault_home: Path, oauth: OAuth2Fake) -> None:
+    async def work(service: VaultService, backend: CountingBackend) -> None:
+        seen: list[int] = []
+        service.activity = lambda: seen.append(1)
+        await service.handle(protocol.Hello())
+        with pytest.raises(UserFacingError):
+            await service.handle(protocol.TokenRequest("no-such-account", 0.0, False))
+        assert len(seen) == 2
 
     scenario(vault_home, oauth, work)

@@ -86,7 +86,7 @@ class App:
         window.second.timeout.connect(self.collector.check)
         self.engine.subscribe(self.collector.check)
         # The CLI socket and the local proxies, over this window's vault and engine.
-        self.service = VaultService(vault, self.engine, app="window")
+        self.service = VaultService(vault, self.engine, app="window", activity=self.collector.check)
         self.proxies = ProxyControls(
             window, self.service, self.adapter, window.selected_account, window.copy_text
         )

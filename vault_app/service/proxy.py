@@ -46,7 +46,7 @@ import logging
 import secrets
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -163,10 +163,18 @@ class _ClientGone(Exception):
 class LocalProxy:
     """One running proxy for one account. start() binds; stop() ends it and its connections."""
 
-    def __init__(self, config: ProxyConfig, source: TokenSource, *, ca_bundle: str | None = None):
+    def __init__(
+        self,
+        config: ProxyConfig,
+        source: TokenSource,
+        *,
+        ca_bundle: str | None = None,
+        activity: Callable[[], None] | None = None,
+    ):
         self.config = config
         self.source = source
         self.ca_bundle = ca_bundle
+        self.activity = activity  # called after each request (the window's collector)
         self.port = config.port
         self.requests = 0  # forwarded upstream (a repeat after a 401 counts again)
         self.refreshes = 0  # refreshes asked for after a 401
@@ -336,6 +344,8 @@ class LocalProxy:
                 if not isinstance(event, h11.Request):
                     break
                 await self._exchange(conn, event, reader, writer)
+                if self.activity is not None:
+                    self.activity()
                 if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                     conn.start_next_cycle()
                 else:

@@ -47,10 +47,20 @@ class VaultService:
     """The running app's services over one vault and its engine. `app` names the front end
     ("window" or "headless") for `hello`."""
 
-    def __init__(self, vault: Vault, engine: Refresher, *, app: str) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        engine: Refresher,
+        *,
+        app: str,
+        activity: Callable[[], None] | None = None,
+    ) -> None:
         self.vault = vault
         self.engine = engine
         self.app = app
+        # Called after each socket request and each proxied request: the window collects
+        # garbage on its own thread at these moments (gui/collector.py).
+        self.activity = activity
         self.server: SocketServer | None = None
         self._stopped = False
         self.proxies: list[LocalProxy] = []
@@ -201,6 +211,13 @@ class VaultService:
 
     async def handle(self, request: protocol.Request) -> dict[str, Any]:
         """A socket request's reply fields (protocol.py); UserFacingError on failure."""
+        try:
+            return await self._handle(request)
+        finally:
+            if self.activity is not None:
+                self.activity()
+
+    async def _handle(self, request: protocol.Request) -> dict[str, Any]:
         if isinstance(request, protocol.Hello):
             return {"app": self.app, "pid": os.getpid(), "version": __version__}
         if isinstance(request, protocol.TokenRequest):
@@ -278,7 +295,9 @@ class VaultService:
 
         config = ProxyConfig.make(account.name, upstream, listen, deadline or DEFAULT_DEADLINE)
         source = ServiceSource(self, account.id)
-        proxy = LocalProxy(config, source, ca_bundle=account.fields.get("ca_bundle"))
+        proxy = LocalProxy(
+            config, source, ca_bundle=account.fields.get("ca_bundle"), activity=self.activity
+        )
         await proxy.start()
         self.proxies.append(proxy)
         self._proxies_changed()
