@@ -9,9 +9,9 @@ runs, automatic collection is off and the GUI thread collects by the same thresh
 calibre's GarbageCollector does for the same reason.
 
 When it looks: on every `check()` (the window's 1 Hz tick while shown, each engine event, each
-request the CLI socket or a local proxy answers) and
-every 5 minutes otherwise, so the tray app stays asleep between its deadlines. A look that finds
-nothing to collect costs one `gc.get_count()`.
+request the CLI socket or a local proxy answers) and every 5 minutes otherwise, so the tray app
+stays asleep between its deadlines. A look that finds nothing to collect costs one
+`gc.get_count()`.
 """
 
 from __future__ import annotations
