@@ -581,3 +581,80 @@ def test_a_recheck_with_nothing_changed_costs_no_pass(
             await asyncio.wait_for(task, 5)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("what", ["sign in again", "reminder"])
+def test_quiet_rechecks_still_catch_a_refresh_token_lapsing(
+    what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moment to sign in again before a refresh token lapses (as little as a minute ahead)
+    and the first reminder are no access-token deadline: quiet re-checks must not skip them
+    for five minutes, or the refresh token lapses first."""
+    from vault_app.core import engine as engine_module
+
+    async def main() -> None:
+        clock = FakeClock()
+        monotonic = [0.0]
+        monkeypatch.setattr(engine_module, "_monotonic", lambda: monotonic[0])
+        vault = CachedStubVault(clock)
+        if what == "sign in again":  # margin: 60 s (when it was obtained is unknown)
+            account = vault.add(
+                "pw",
+                expires_in=86400,
+                fields={"grant": "password", "username": "u"},
+                secret_fields=["password"],
+                refresh_expires_at=T0 + 200,
+            )
+        else:  # reminders start 14 days ahead, 100 s from now
+            account = vault.add(
+                "rt",
+                expires_in=86400,
+                fields={"grant": "refresh_token"},
+                secret_fields=["refresh_token"],
+                refresh_expires_at=T0 + 14 * 86400 + 100,
+            )
+        engine = Refresher(vault, clock=clock, rng=FixedRandom(0.0))
+        events: list[Event] = []
+        engine.subscribe(events.append)
+        task = asyncio.ensure_future(engine.run())
+        try:
+            await settle()
+            assert vault.calls == []
+            for _ in range(6):  # three minutes of re-checks, clocks in step
+                monotonic[0] += 30
+                await clock.advance(30)
+                await engine.idle()
+            if what == "sign in again":
+                assert [(a, how) for a, how, _ in vault.calls] == [(account.id, "resign")]
+                assert vault.calls[0][2] <= T0 + 170  # at the margin, within a re-check
+            else:
+                warnings = [e for e in events if e.kind is EventKind.REFRESH_TOKEN_EXPIRING]
+                assert [w.account_id for w in warnings] == [account.id]
+        finally:
+            await engine.stop()
+            await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+
+
+def test_cancelling_the_run_task_just_after_a_poke_ends_it() -> None:
+    """Cancelling the engine's task ends it even when a poke ended its sleep in the same
+    step: the poke must not be taken for the reason the sleep ended and the cancel lost."""
+
+    async def main() -> None:
+        clock = FakeClock()
+        vault = StubVault(clock)
+        vault.add("a")
+        engine = Refresher(vault, clock=clock, rng=FixedRandom(0.0))
+        task = asyncio.ensure_future(engine.run())
+        await settle()
+        engine.poke()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)  # a safety net, not a sync
+        try:
+            assert task in done and task.cancelled()
+        finally:
+            await engine.stop()
+            await asyncio.wait({task}, timeout=5)
+
+    asyncio.run(main())

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from vault_app.core.account_store import VaultDoc
 from vault_app.core.errors import RejectedError, UserFacingError
-from vault_app.core.model import Account, Status, TokenSet
+from vault_app.core.model import REFRESH_WARNING_DAYS, Account, Status, TokenSet
 from vault_app.core.providers.base import get_provider
 from vault_app.core.schedule import DAY, EngineSettings, refresh_at
 from vault_app.core.vault_slots import REQUEST_DONE, REQUEST_SLOT
@@ -125,6 +125,13 @@ class Plan:
     retry: list[tuple[Account, str]] = field(default_factory=list)  # with the failed mode
     resign: list[Account] = field(default_factory=list)
     next_at: float | None = None
+    # When a pass would find more than access-token deadlines: a sign-in again before a
+    # refresh token lapses, a reminder starting or coming again (not shown as a deadline).
+    look_at: float | None = None
+
+    def look_again_at(self, when: float) -> None:
+        if self.look_at is None or when < self.look_at:
+            self.look_at = when
 
 
 class Refresher:
@@ -151,6 +158,7 @@ class Refresher:
         self._gathering: asyncio.TimerHandle | None = None
         self._stopped = False
         self.next_at: float | None = None  # for the status bar
+        self._look_at: float | None = None  # Plan.look_at of the last pass
         self.peak_in_flight = 0
         self._running = 0
 
@@ -218,17 +226,20 @@ class Refresher:
         expires = account.refresh_expires_at
         if expires is None or account.status is Status.SIGNED_OUT:
             return False
-        if (
-            _can_sign_in_again(account)
-            and expires - now <= self._resign_margin(account)
-            and state.resigned_for != expires  # tried once; a server that gives no longer
-        ):  # life must not be asked again on every pass
-            state.resigned_for = expires
-            plan.resign.append(account)
-            return True
+        # tried once; a server that gives no longer life must not be asked again every pass
+        if _can_sign_in_again(account) and state.resigned_for != expires:
+            resign_at = expires - self._resign_margin(account)
+            if resign_at <= now:
+                state.resigned_for = expires
+                plan.resign.append(account)
+                return True
+            plan.look_again_at(resign_at)
         warning = account.refresh_warning(now)
-        if warning:
+        if not warning:
+            plan.look_again_at(expires - REFRESH_WARNING_DAYS * DAY)
+        else:
             day = int(now // DAY)
+            plan.look_again_at((day + 1) * DAY)
             if state.warned_day != day:
                 state.warned_day = day
                 self._emit(
@@ -392,7 +403,7 @@ class Refresher:
             for account, mode in plan.retry:
                 self.start([account], mode)
             self.start(plan.resign, "resign")
-        self.next_at = plan.next_at
+        self.next_at, self._look_at = plan.next_at, plan.look_at
         return plan
 
     async def run(self) -> None:
@@ -406,12 +417,13 @@ class Refresher:
                     self.run_pass()
                 except UserFacingError as exc:  # a damaged vault file: say so, keep looking
                     log.warning("refresh engine: %s", exc.message)
-                    self.next_at = None
+                    self.next_at = self._look_at = None
                 looked = self._look()
             now = self.clock.now()
             wait = self.settings.recheck
-            if self.next_at is not None:
-                wait = min(wait, max(self.next_at - now, 0.0))
+            for when in (self.next_at, self._look_at):
+                if when is not None:
+                    wait = min(wait, max(when - now, 0.0))
             woken = await self._sleep(wait)
 
     async def _sleep(self, seconds: float) -> bool:
@@ -452,7 +464,7 @@ class Refresher:
         now, moved = self.clock.now(), _monotonic() - looked.monotonic
         if moved > QUIET_PASS_LIMIT or abs((now - looked.wall) - moved) > CLOCK_SLACK:
             return False
-        if self.next_at is not None and now >= self.next_at:
+        if any(when is not None and now >= when for when in (self.next_at, self._look_at)):
             return False
         try:
             return self.vault.load() is looked.doc
