@@ -432,13 +432,13 @@ class Refresher:
         if self._woken:
             self._woken = False
             return True
-        self._sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        self._sleeper = sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
         try:
-            await self._sleeper
-        except asyncio.CancelledError:
-            if not self._woken:
-                raise  # this task itself is being cancelled
+            # Waited on, not awaited: the sleeper's cancellation (a wake) ends the wait, and
+            # this task's own (quit) raises here even when a wake came in the same step.
+            await asyncio.wait({sleeper})
         finally:
+            sleeper.cancel()
             self._sleeper = None
         woken, self._woken = self._woken, False
         return woken
