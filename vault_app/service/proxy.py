@@ -326,6 +326,7 @@ class LocalProxy:
         self._connections.add(task)
         self._unheard[task] = None
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        reported = False
         try:
             while True:
                 try:
@@ -346,6 +347,7 @@ class LocalProxy:
                 await self._exchange(conn, event, reader, writer)
                 if self.activity is not None:
                     self.activity()
+                    reported = True
                 if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                     conn.start_next_cycle()
                 else:
@@ -360,6 +362,10 @@ class LocalProxy:
         finally:
             self._connections.discard(task)
             self._unheard.pop(task, None)
+            # A connection with no request answered (gone at once, malformed, timed out)
+            # leaves garbage too: a client looping on those must not go without looks.
+            if not reported and self.activity is not None:
+                self.activity()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
