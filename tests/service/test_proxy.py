@@ -753,12 +753,8 @@ def test_each_request_reports_activity_to_the_window(rig: Rig) -> None:
     assert len(seen) == 3
 
 
-@pytest.mark.parametrize(
-    "sent", [b"", b"NOT HTTP\r\n\r\n", b"GET /ping HTTP/1.1\r\nHost: x\r\n"]
-)
-def test_a_connection_without_a_whole_request_reports_activity_too(
-    rig: Rig, sent: bytes
-) -> None:
+@pytest.mark.parametrize("sent", [b"", b"NOT HTTP\r\n\r\n", b"GET /ping HTTP/1.1\r\nHost: x\r\n"])
+def test_a_connection_without_a_whole_request_reports_activity_too(rig: Rig, sent: bytes) -> None:
     """A client that connects and goes away, or sends no proper request, leaves garbage as
     well (its task, streams, the error): each such connection is a look as well, or a local
     process opening connections in a loop grows memory for minutes with the window hidden."""
