@@ -17,7 +17,7 @@ from vault_app.core.engine import EventKind, Refresher
 from vault_app.core.errors import RejectedError, UserFacingError
 from vault_app.core.secret_store import MemoryBackend
 from vault_app.core.vault import Vault
-from vault_app.service import protocol
+from vault_app.service import paths, protocol
 from vault_app.service.vault_service import VaultService
 
 T = TypeVar("T")
@@ -153,5 +153,29 @@ def test_each_socket_request_reports_activity(vault_home: Path, oauth: OAuth2Fak
         with pytest.raises(UserFacingError):
             await service.handle(protocol.TokenRequest("no-such-account", 0.0, False))
         assert len(seen) == 2
+
+    scenario(vault_home, oauth, work)
+
+
+@pytest.mark.parametrize("sent", [b"", b"not json\n", b'{"op": "hello"'])
+def test_a_socket_connection_with_no_request_answered_reports_activity_too(
+    vault_home: Path, oauth: OAuth2Fake, sent: bytes
+) -> None:
+    """A connection that goes away or sends no proper request never reaches handle(), yet
+    leaves garbage: a client looping on those must not go 5 minutes without a look by the
+    window's collector (gui/collector.py)."""
+
+    async def work(service: VaultService, _backend: CountingBackend) -> None:
+        seen: list[int] = []
+        service.activity = lambda: seen.append(1)
+        await service.start_socket()
+        reader, writer = await asyncio.open_unix_connection(
+            str(paths.socket_path(service.vault.store.home))
+        )
+        writer.write(sent)
+        writer.write_eof()
+        await reader.read()  # until the server closes the connection
+        writer.close()
+        assert seen
 
     scenario(vault_home, oauth, work)

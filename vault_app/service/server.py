@@ -57,9 +57,15 @@ def supported() -> str | None:
 class SocketServer:
     """Serves one vault's socket; `handler` answers parsed requests with a reply's fields."""
 
-    def __init__(self, home: Path, handler: Handler) -> None:
+    def __init__(
+        self, home: Path, handler: Handler, activity: Callable[[], None] | None = None
+    ) -> None:
         self.home = home
         self.handler = handler
+        # Called when a connection ends whose request never reached `handler` (refused,
+        # busy, malformed, gone): the window's collector looks then too (gui/collector.py).
+        self.activity = activity
+        self._handled: set[asyncio.Task[None]] = set()
         self.path = paths.socket_path(home)
         self._lock_fd: int | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -163,6 +169,9 @@ class SocketServer:
             pass
         finally:
             self._tasks.discard(task)
+            if task not in self._handled and self.activity is not None:
+                self.activity()
+            self._handled.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -203,6 +212,9 @@ class SocketServer:
         except protocol.ProtocolError as exc:
             log.info("bad CLI socket request: %s", exc.message)
             return protocol.error(exc.code, exc.message, 2)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handled.add(task)  # the handler reports its own activity
         try:
             return protocol.ok(**await asyncio.wait_for(self.handler(request), REQUEST_DEADLINE))
         except UserFacingError as exc:

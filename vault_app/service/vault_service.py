@@ -79,7 +79,7 @@ class VaultService:
         stop() has run (a start still on its way when the app quits serves nothing)."""
         if self.is_stopped():
             return
-        server = SocketServer(self.vault.store.home, self.handle)
+        server = SocketServer(self.vault.store.home, self.handle, self.activity)
         await server.start()
         if self.is_stopped():  # stop() ran meanwhile
             await server.stop()
