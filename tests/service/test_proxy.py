@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -747,9 +748,18 @@ def test_each_request_reports_activity_to_the_window(rig: Rig) -> None:
     after each proxied request: a client hammering the proxy with the window hidden would
     otherwise leave minutes of garbage between looks."""
     seen: list[int] = []
-    rig.proxy.activity = lambda: seen.append(1)
+    all_seen = threading.Event()
+
+    def activity() -> None:
+        seen.append(1)
+        if len(seen) == 3:
+            all_seen.set()
+
+    rig.proxy.activity = activity
     for _ in range(3):
         assert rig.request("GET", "/ping").status_code == 200
+    # The look comes once the reply is written, which the client may read first.
+    assert all_seen.wait(30)
     assert len(seen) == 3
 
 
