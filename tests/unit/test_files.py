@@ -65,3 +65,26 @@ def test_the_check_sees_the_open_files_stat(tmp_path: Path) -> None:
     seen: list[int] = []
     files.read_capped(path, 5, check=lambda info: seen.append(info.st_size))
     assert seen == [1]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644])
+def test_an_atomic_write_ends_with_its_mode_and_leaves_nothing_beside(
+    tmp_path: Path, mode: int
+) -> None:
+    """The vault file and exports stay 0600; a desktop entry, an icon or a systemd unit is
+    0644, given once the data is written and synced, before the rename (before_replace sees
+    it). Nothing else is left in the folder, whatever the umask."""
+    target = tmp_path / "out"
+    target.write_bytes(b"before")
+    old_umask = os.umask(0)
+    seen: list[int] = []
+    try:
+        files.write_atomically(
+            target, b"after", mode=mode, before_replace=lambda info: seen.append(info.st_mode)
+        )
+    finally:
+        os.umask(old_umask)
+    assert target.read_bytes() == b"after"
+    assert target.stat().st_mode & 0o777 == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert seen and seen[0] & 0o777 == mode

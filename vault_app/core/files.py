@@ -80,14 +80,15 @@ def write_atomically(
     path: Path,
     data: bytes,
     *,
+    mode: int = 0o600,
     before_replace: Callable[[os.stat_result], None] | None = None,
 ) -> None:
-    """Replace `path` with `data` all at once, readable by its owner only (mode 0600): a
-    temporary file beside it, created 0600 (never readable by others, not for a moment),
-    written and synced, then renamed over `path`, and the folder synced. `before_replace`
-    sees the written file's stat just before the rename. On any failure the temporary file
-    is removed and a file at `path` before is left as it was. Errors: OSError (a failure of
-    `before_replace` is raised as it is)."""
+    """Replace `path` with `data` all at once, with `mode` (by default readable by its owner
+    only): a temporary file beside it, created 0600 (never readable by others, not for a
+    moment, whatever it ends as), written and synced, given `mode`, then renamed over `path`,
+    and the folder synced. `before_replace` sees the written file's stat just before the
+    rename. On any failure the temporary file is removed and a file at `path` before is left
+    as it was. Errors: OSError (a failure of `before_replace` is raised as it is)."""
     import tempfile
 
     # mkstemp creates the file 0600 with O_EXCL: no other user can open it in between.
@@ -98,6 +99,8 @@ def write_atomically(
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            if mode != 0o600:
+                os.fchmod(handle.fileno(), mode)
             if before_replace is not None:
                 before_replace(os.fstat(handle.fileno()))
         os.replace(tmp, path)

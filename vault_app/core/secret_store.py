@@ -507,13 +507,13 @@ def read_hint(hint: Path) -> str | None:
 
 def _note_direct_read(hint: Path, possible: bool) -> None:
     """Keep the hint file in step with the keyring's choice; written only when it changes."""
+    from vault_app.core import files
+
     current = read_hint(hint)
     try:
         if possible and current != "SecretService":
             hint.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the first save
-            tmp = hint.with_name(hint.name + ".tmp")
-            tmp.write_text("SecretService\n", encoding="ascii")
-            os.replace(tmp, hint)
+            files.write_atomically(hint, b"SecretService\n")
         elif not possible and current is not None:
             hint.unlink()
     except OSError as exc:  # only a speed-up is lost

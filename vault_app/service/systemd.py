@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vault_app.core import files
 from vault_app.service.paths import vault_key
 
 UNIT = "token-vault.service"
@@ -95,10 +96,7 @@ def install(argv: list[str], custom_home: Path | None) -> Path:
     folder = unit_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / unit_name(custom_home)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(unit_text(argv, custom_home), encoding="utf-8")
-    os.chmod(temp, 0o644)
-    os.replace(temp, path)
+    files.write_atomically(path, unit_text(argv, custom_home).encode("utf-8"), mode=0o644)
     return path
 
 

@@ -39,10 +39,12 @@ def entry_text(argv: list[str], *, autostart: bool = False) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
+    """A desktop file or icon (mode 0644, as the desktop expects), replaced all at once
+    (files.write_atomically), its folder made first. Errors: OSError."""
+    from vault_app.core import files
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    files.write_atomically(path, data, mode=0o644)
 
 
 @dataclass(frozen=True)
