@@ -18,7 +18,10 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.x509.oid import NameOID
 
 
@@ -32,25 +35,9 @@ class KeyAndCert(NamedTuple):
 def make_key_and_cert(common_name: str = "token-vault-test", key_size: int = 2048) -> KeyAndCert:
     """A fresh RSA key and a self-signed certificate for it, valid from a minute ago for a day."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    return KeyAndCert(key_pem.decode(), cert_pem.decode())
+    name = _common_name(common_name)
+    cert = _day_long(name, name, key.public_key(), early=1).sign(key, hashes.SHA256())
+    return KeyAndCert(_pem_key(key), cert.public_bytes(serialization.Encoding.PEM).decode())
 
 
 def b64url(data: bytes) -> str:
@@ -122,16 +109,9 @@ class Authority(NamedTuple):
 def make_authority(common_name: str = "Token Vault Test CA") -> Authority:
     """A fresh CA (EC P-256, valid for a day) that can sign server certificates."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    name = _common_name(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        _day_long(name, name, key.public_key(), early=5)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -164,15 +144,8 @@ def issue_server_cert(authority: Authority, names: list[str]) -> KeyAndCert:
             sans.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             sans.append(x509.DNSName(name))
-    now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        _day_long(_common_name(names[0]), ca_cert.subject, key.public_key(), early=5)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -199,7 +172,27 @@ def server_context(issued: KeyAndCert, folder: Path) -> ssl.SSLContext:
     return context
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> str:
+def _common_name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _day_long(
+    subject: x509.Name, issuer: x509.Name, public_key: CertificatePublicKeyTypes, *, early: int
+) -> x509.CertificateBuilder:
+    """A certificate valid from `early` minutes ago for a day, with a random serial number."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=early))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

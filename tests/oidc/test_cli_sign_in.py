@@ -33,21 +33,15 @@ def _cli(cli: Cli, browser: Browser, **extra: str) -> Cli:
 def _add(
     cli: Cli, name: str, oidc: OidcServer, client_id: str, *more: str, stdin: str = ""
 ) -> Result:
-    return cli(
-        "add",
-        name,
-        "--provider",
-        "oauth2",
-        "--set",
-        f"issuer={oidc.issuer}",
-        "--set",
-        f"client_id={client_id}",
-        "--set",
-        f"scope={SCOPE}",
-        *more,
-        stdin=stdin,
-        timeout=120,
-    )
+    return cli(*_add_args(name, oidc, client_id, *more), stdin=stdin, timeout=120)
+
+
+def _add_args(name: str, oidc: OidcServer, client_id: str, *more: str) -> tuple[str, ...]:
+    """`add NAME` for an oauth2 account at `oidc`, asking for SCOPE."""
+    return (
+        "add", name, "--provider", "oauth2", "--set", f"issuer={oidc.issuer}",
+        "--set", f"client_id={client_id}", "--set", f"scope={SCOPE}", *more,
+    )  # fmt: skip
 
 
 def _stored(cli: Cli, name: str) -> SecretBundle:
@@ -214,6 +208,22 @@ def _popen(cli: Cli, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _add_no_browser(
+    cli: Cli,
+    browser: Browser,
+    oidc: OidcServer,
+    name: str,
+    grant: str,
+    background: list[subprocess.Popen[str]],
+) -> subprocess.Popen[str]:
+    """`add NAME --no-browser` for the public client, running in the background."""
+    run = _cli(cli, browser, TOKEN_VAULT_LOG="")
+    args = _add_args(name, oidc, "tv-public", "--set", f"grant={grant}", "--no-browser")
+    proc = _popen(run, *args)
+    background.append(proc)
+    return proc
+
+
 def _person(url: str, **env: str) -> None:
     """The test itself as the person, in the scripted browser, on a link it was shown."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TV_")}
@@ -229,14 +239,7 @@ def _person(url: str, **env: str) -> None:
 def test_no_browser_prints_the_link_and_opens_nothing(
     oidc: OidcServer, browser: Browser, cli: Cli, background: list[subprocess.Popen[str]]
 ) -> None:
-    run = _cli(cli, browser, TOKEN_VAULT_LOG="")
-    proc = _popen(
-        run,
-        "add", "nb", "--provider", "oauth2", "--set", f"issuer={oidc.issuer}",
-        "--set", "client_id=tv-public", "--set", f"scope={SCOPE}",
-        "--set", "grant=authorization_code", "--no-browser",
-    )  # fmt: skip
-    background.append(proc)
+    proc = _add_no_browser(cli, browser, oidc, "nb", "authorization_code", background)
     assert proc.stderr is not None
     lines = _stream_until(proc.stderr, lambda line: line.startswith("http"))
     url = lines[-1]
@@ -251,14 +254,7 @@ def test_no_browser_prints_the_link_and_opens_nothing(
 def test_device_grant_without_browser_typed_code(
     oidc: OidcServer, browser: Browser, cli: Cli, background: list[subprocess.Popen[str]]
 ) -> None:
-    run = _cli(cli, browser, TOKEN_VAULT_LOG="")
-    proc = _popen(
-        run,
-        "add", "nbd", "--provider", "oauth2", "--set", f"issuer={oidc.issuer}",
-        "--set", "client_id=tv-public", "--set", f"scope={SCOPE}",
-        "--set", "grant=device_code", "--no-browser",
-    )  # fmt: skip
-    background.append(proc)
+    proc = _add_no_browser(cli, browser, oidc, "nbd", "device_code", background)
     assert proc.stderr is not None
     lines = _stream_until(proc.stderr, lambda line: "enter the code" in line)
     uri = lines[-2].removeprefix("To sign in, visit ")

@@ -56,16 +56,21 @@ def _fake() -> TraderEvolutionFake:
     return fake
 
 
+async def _add(vault: Vault, fake: TraderEvolutionFake) -> None:
+    """Add account "te" signing in to `fake` as LOGIN."""
+    await vault.add(
+        "te", "traderevolution", {"base_url": fake.base_url, "login": LOGIN},
+        {"password": PASSWORD},
+    )  # fmt: skip
+
+
 def test_a_refresh_reads_back_only_to_verify_its_write(vault_home: Path) -> None:
     backend = Counting(MemoryBackend())
     vault = Vault(vault_home, backend=backend)
 
     async def scenario(fake: TraderEvolutionFake) -> None:
         try:
-            await vault.add(
-                "te", "traderevolution", {"base_url": fake.base_url, "login": LOGIN},
-                {"password": PASSWORD},
-            )  # fmt: skip
+            await _add(vault, fake)
             await vault.refresh("te")  # the first refresh after add reads what add wrote
             backend.calls.clear()
             for _ in range(3):
@@ -93,10 +98,7 @@ def test_a_change_by_another_process_is_read_again(vault_home: Path) -> None:
 
     async def scenario(fake: TraderEvolutionFake) -> None:
         try:
-            await vault.add(
-                "te", "traderevolution", {"base_url": fake.base_url, "login": LOGIN},
-                {"password": PASSWORD},
-            )  # fmt: skip
+            await _add(vault, fake)
             await vault.refresh("te")
             backend.calls.clear()
             await vault.refresh("te")
@@ -127,10 +129,7 @@ def test_a_refresh_by_another_process_is_never_undone(cli: Cli, vault_home: Path
         backend = Counting(SecretServiceBackend())
         vault = Vault(vault_home, backend=backend)
         try:
-            await vault.add(
-                "te", "traderevolution", {"base_url": fake.base_url, "login": LOGIN},
-                {"password": PASSWORD},
-            )  # fmt: skip
+            await _add(vault, fake)
             await vault.refresh("te")
             await vault.refresh("te")
             held_reads = backend.calls["get"]
@@ -153,11 +152,9 @@ def test_a_refresh_by_another_process_is_never_undone(cli: Cli, vault_home: Path
 
 def _lock_the_keyring() -> None:
     """Lock the default collection, as `secret-tool lock` or a screen lock would."""
-    from contextlib import closing
-
     import secretstorage
 
-    with closing(secretstorage.dbus_init()) as connection:
+    with contextlib.closing(secretstorage.dbus_init()) as connection:
         secretstorage.get_default_collection(connection).lock()
 
 

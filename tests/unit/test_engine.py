@@ -147,35 +147,26 @@ def run(scenario: Scenario, *, rng: random.Random | None = None) -> None:
     asyncio.run(main())
 
 
+def _account(expires: float, issued: float = T0, name: str = "a") -> Account:
+    """An account whose access token was issued at `issued` and expires at `expires`."""
+    return Account(
+        id=name,
+        name=name,
+        provider="oauth2",
+        status=Status.OK,
+        access_expires_at=expires,
+        last_refresh_at=issued,
+    )
+
+
 def test_deadline_is_a_quarter_of_the_lifetime_before_expiry() -> None:
     settings = EngineSettings()
-    account = Account(
-        id="a",
-        name="a",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=T0 + LIFETIME,
-        last_refresh_at=T0,
-    )
+    account = _account(T0 + LIFETIME)
     assert refresh_at(account, settings, 0.0) == T0 + LIFETIME - 450
     assert refresh_at(account, settings, 1.0) == T0 + LIFETIME - 450 - 180  # 10 % jitter
-    short = Account(
-        id="s",
-        name="s",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=T0 + 120,
-        last_refresh_at=T0,
-    )
+    short = _account(T0 + 120, name="s")
     assert refresh_at(short, settings, 0.0) == T0 + 60  # max(60 s, 25 %)
-    tiny = Account(
-        id="t",
-        name="t",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=T0 + 40,
-        last_refresh_at=T0,
-    )
+    tiny = _account(T0 + 40, name="t")
     assert refresh_at(tiny, settings, 0.0) == T0 + 20  # shorter than 60 s: halfway
     for status in (Status.SIGN_IN_NEEDED, Status.SIGNED_OUT):
         assert (
@@ -401,14 +392,7 @@ def test_settings_come_from_the_vault_file() -> None:
 
 def test_a_token_just_over_the_minimum_is_not_due_on_arrival() -> None:
     """expires_in 61 s: max(60 s, 25 %) would make it due at once, over and over."""
-    account = Account(
-        id="e",
-        name="e",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=T0 + 61,
-        last_refresh_at=T0,
-    )
+    account = _account(T0 + 61, name="e")
     assert refresh_at(account, EngineSettings(), 0.0) == T0 + 30.5
 
 
@@ -459,14 +443,7 @@ def test_settings_that_are_not_sane_numbers_take_their_defaults(
 def test_a_stored_time_no_clock_can_reach_never_breaks_scheduling(
     expires: float, issued: float
 ) -> None:
-    account = Account(
-        id="a",
-        name="a",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=expires,
-        last_refresh_at=issued,
-    )
+    account = _account(expires, issued=issued)
     when = refresh_at(account, EngineSettings(), 0.5)
     assert when is None or math.isfinite(when)
 
@@ -500,14 +477,7 @@ def test_tokens_that_live_a_moment_are_refreshed_every_2_s_not_in_a_storm() -> N
 
 
 def test_refresh_at_keeps_the_minimum_interval() -> None:
-    account = Account(
-        id="a",
-        name="a",
-        provider="oauth2",
-        status=Status.OK,
-        access_expires_at=T0 + 0.5,
-        last_refresh_at=T0,
-    )
+    account = _account(T0 + 0.5)
     assert refresh_at(account, EngineSettings(), 0.0) == T0 + 2
     account.access_expires_at = T0 + 1800
     assert refresh_at(account, EngineSettings(), 0.0) == T0 + 1350

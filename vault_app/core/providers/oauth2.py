@@ -45,19 +45,12 @@ INTERACTIVE = oauth_interactive.INTERACTIVE
 GRANTS = ("client_credentials", "password", "jwt_bearer", "refresh_token", *INTERACTIVE)
 CLIENT_AUTH = ("basic", "post", "none")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-MAX_ASSERTION_LIFETIME = 600
+MAX_ASSERTION_LIFETIME = 600  # RFC 7523 servers commonly refuse assertions living longer
 JWT_ONLY = ("grant", ("jwt_bearer",))
 BROWSER_ONLY = ("grant", ("authorization_code",))
 DEVICE_ONLY = ("grant", ("device_code",))
-INTERACTIVE_ONLY = ("grant", INTERACTIVE)
 NEVER_SHOWN = ("grant", ())  # filled by discovery, never typed: forms leave it out
-PASSWORD_ONLY = (
-    "grant",
-    ("password",),
-)  # RFC 7523 servers commonly refuse assertions living longer
-
-# RFC 6749 section 5.2 error codes, said plainly (shared with the other providers).
-EXPLAINED = replies.EXPLAINED
+PASSWORD_ONLY = ("grant", ("password",))
 
 
 class OAuth2Provider(Provider):

@@ -287,12 +287,10 @@ def read_callback(
 
 
 def _authorization_error(code: str, description: str | None, host: str) -> UserFacingError:
-    from vault_app.core.providers.oauth2 import EXPLAINED
-
     if not _error_code(code):
         return MisconfiguredError(f"oauth2: {host} sent a malformed error in the redirect")
     said = f"; server says: {one_line(description)}" if description and description.strip() else ""
-    explained = EXPLAINED.get(code, "the sign-in did not complete")
+    explained = replies.EXPLAINED.get(code, "the sign-in did not complete")
     message = f"oauth2: sign-in at {host} ended with {code} ({explained}{said})"
     if code in DENIED:
         return RejectedError(message)
