@@ -9,41 +9,24 @@ import argparse
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, TOKEN_VAULT, median
+from bench.common import (
+    PYTHON,
+    TOKEN_VAULT,
+    add_static,
+    keyring_items,
+    median,
+    minimal_read,
+    timed,
+    timings,
+)
 from vault_app.core.account_store import AccountStore
 
 NAME = "bench"
-
-
-def keyring_items(service: str) -> dict[str, int]:
-    """Every item of `service` in the default collection: user name -> secret size (bytes)."""
-    import secretstorage
-
-    connection = secretstorage.dbus_init()
-    try:
-        collection = secretstorage.get_default_collection(connection)
-        return {
-            item.get_attributes()["username"]: len(item.get_secret())
-            for item in collection.search_items({"service": service})
-        }
-    finally:
-        connection.close()
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{command[:3]} failed ({done.returncode}): {done.stderr[-500:]}")
-    return elapsed, done.stdout
 
 
 def run(runs: int = 15) -> dict[str, Any]:
@@ -53,14 +36,7 @@ def run(runs: int = 15) -> dict[str, Any]:
         home = Path(tmp) / "vault"
         env = dict(os.environ, TOKEN_VAULT_HOME=str(home))
         token = secrets.token_urlsafe(600)  # about the size of a typical JWT access token
-        subprocess.run(
-            [TOKEN_VAULT, "add", NAME, "--provider", "static", "--secret", "token"],
-            input=token + "\n",
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        add_static(env, NAME, token)
         doc = AccountStore(home).load()
         account = doc.find(NAME)
         service = f"token-vault:{doc.vault_id}"
@@ -70,11 +46,7 @@ def run(runs: int = 15) -> dict[str, Any]:
         # The floor's item: same service and user name lengths, a secret of the same size.
         floor_service = f"token-floor:{doc.vault_id}"
         keyring.set_password(floor_service, user, secrets.token_hex(size)[:size])
-        minimal = [
-            PYTHON,
-            "-c",
-            f"import keyring; keyring.get_password({floor_service!r}, {user!r})",
-        ]
+        minimal = minimal_read(floor_service, user)
         check = [
             PYTHON,
             "-c",
@@ -97,10 +69,7 @@ def run(runs: int = 15) -> dict[str, Any]:
     return {
         "item_bytes": size,
         "keyring_items_of_account": len(items),
-        "token_median_s": median(app_times),
-        "minimal_median_s": median(floor_times),
-        "token_s": app_times,
-        "minimal_s": floor_times,
+        **timings(token=app_times, minimal=floor_times),
     }
 
 

@@ -56,6 +56,58 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def timings(**series: list[float]) -> dict[str, Any]:
+    """Each named series of seconds as `NAME_median_s` (its median) and `NAME_s` (the samples)."""
+    out: dict[str, Any] = {}
+    for name, values in series.items():
+        out[f"{name}_median_s"] = median(values)
+    for name, values in series.items():
+        out[f"{name}_s"] = values
+    return out
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run `command` to its end: wall seconds from spawn to exit, and its standard output."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed ({done.returncode}): {done.stderr[-500:]}")
+    return elapsed, done.stdout
+
+
+def add_static(env: dict[str, str], name: str, token: str) -> None:
+    """`token-vault add NAME --provider static` with `token` as its secret, in `env`'s vault."""
+    subprocess.run(
+        [TOKEN_VAULT, "add", name, "--provider", "static", "--secret", "token"],
+        input=token + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def keyring_items(service: str) -> dict[str, int]:
+    """Every item of `service` in the default collection: user name -> secret size (bytes)."""
+    import secretstorage
+
+    connection = secretstorage.dbus_init()
+    try:
+        collection = secretstorage.get_default_collection(connection)
+        return {
+            item.get_attributes()["username"]: len(item.get_secret())
+            for item in collection.search_items({"service": service})
+        }
+    finally:
+        connection.close()
+
+
+def minimal_read(service: str, user: str) -> list[str]:
+    """The floor: a `python -c` that only imports keyring and reads one item."""
+    return [PYTHON, "-c", f"import keyring; keyring.get_password({service!r}, {user!r})"]
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of a process, from /proc/PID/status (VmRSS, in KiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -23,22 +23,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cli_token import keyring_items, timed
-from bench.common import PYTHON, REPO, TOKEN_VAULT, median, percentile
+from bench.common import (
+    PYTHON,
+    REPO,
+    TOKEN_VAULT,
+    add_static,
+    keyring_items,
+    median,
+    minimal_read,
+    percentile,
+    timed,
+    timings,
+)
 from vault_app.core.account_store import AccountStore
 
 NAME = "bench"
-
-
-def _add(env: dict[str, str], token: str) -> None:
-    subprocess.run(
-        [TOKEN_VAULT, "add", NAME, "--provider", "static", "--secret", "token"],
-        input=token + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[str]:
@@ -61,19 +60,15 @@ def served_token(runs: int = 15) -> dict[str, Any]:
         served_env = dict(os.environ, TOKEN_VAULT_HOME=str(Path(tmp) / "served"))
         direct_env = dict(os.environ, TOKEN_VAULT_HOME=str(Path(tmp) / "direct"))
         token = secrets.token_urlsafe(600)  # about the size of a typical JWT access token
-        _add(served_env, token)
-        _add(direct_env, token)
+        add_static(served_env, NAME, token)
+        add_static(direct_env, NAME, token)
         doc = AccountStore(Path(served_env["TOKEN_VAULT_HOME"])).load()
         account = doc.find(NAME)
         user = f"{account.id}:{account.generation}"
         size = keyring_items(f"token-vault:{doc.vault_id}")[user]
         floor_service = f"token-floor:{doc.vault_id}"
         keyring.set_password(floor_service, user, secrets.token_hex(size)[:size])
-        minimal = [
-            PYTHON,
-            "-c",
-            f"import keyring; keyring.get_password({floor_service!r}, {user!r})",
-        ]
+        minimal = minimal_read(floor_service, user)
         app = [TOKEN_VAULT, "token", NAME]
         server = _serve(served_env, Path(tmp) / "serve.log")
         try:
@@ -100,12 +95,7 @@ def served_token(runs: int = 15) -> dict[str, Any]:
     )
     return {
         "item_bytes": size,
-        "served_median_s": median(served_s),
-        "minimal_median_s": median(floor_s),
-        "direct_median_s": median(direct_s),
-        "served_s": served_s,
-        "minimal_s": floor_s,
-        "direct_s": direct_s,
+        **timings(served=served_s, minimal=floor_s, direct=direct_s),
     }
 
 
@@ -116,7 +106,7 @@ def proxy_overhead(requests: int = 500) -> dict[str, Any]:
         env = dict(
             os.environ, TOKEN_VAULT_HOME=str(Path(tmp) / "vault")
         )  # logs as a user gets them
-        _add(env, secrets.token_urlsafe(600))
+        add_static(env, NAME, secrets.token_urlsafe(600))
         upstream = subprocess.Popen(
             [PYTHON, "-m", "bench.token_server", "--latency", "0"],
             cwd=REPO,
@@ -168,13 +158,10 @@ def proxy_overhead(requests: int = 500) -> dict[str, Any]:
     )
     return {
         "requests": requests,
-        "proxied_median_s": median(proxied_s),
-        "direct_median_s": median(direct_s),
+        **timings(proxied=proxied_s, direct=direct_s),
         "added_median_s": added,
         "proxied_p95_s": percentile(proxied_s, 95),
         "direct_p95_s": percentile(direct_s, 95),
-        "proxied_s": proxied_s,
-        "direct_s": direct_s,
     }
 
 

@@ -20,7 +20,7 @@ from vault_app.core import bounds, redact
 from vault_app.core import files as file_reading
 from vault_app.core.errors import UsageError
 from vault_app.core.text import printable
-from vault_app.core.timefmt import iso_utc
+from vault_app.core.timefmt import iso_utc, relative
 
 if TYPE_CHECKING:
     from vault_app.core.model import Account
@@ -165,6 +165,19 @@ def run_vault(work: Callable[[Vault], Awaitable[T]], io: Streams | None = None) 
     import asyncio  # not at the top: `token` for a valid token runs no event loop
 
     return asyncio.run(main())
+
+
+def report_refresh(io: Streams, name: str, expires_at: float | None, failure: str | None) -> None:
+    """One account's `refresh` outcome, whoever refreshed it: `NAME: refreshed, expires ...`
+    on stdout, or, when `failure` is not None, `token-vault: error: NAME: MESSAGE` on stderr.
+    The name and message are escaped (a hand edit may have given them a terminal escape) and
+    the message redacted."""
+    shown = printable(name)
+    if failure is None:
+        io.out.write(f"{shown}: refreshed, expires {relative(expires_at, unknown='unknown')}\n")
+    else:
+        message = printable(redact.redact(failure or "failed"))
+        io.err.write(f"{PROG}: error: {shown}: {message}\n")
 
 
 def print_json(data: Any, out: IO[str]) -> None:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vault_app.cli.common import PROG, Streams
-from vault_app.core import redact
+from vault_app.cli.common import Streams, report_refresh
 from vault_app.core.errors import UserFacingError
-from vault_app.core.text import printable
-from vault_app.core.timefmt import relative
 from vault_app.service import client
 
 if TYPE_CHECKING:
@@ -56,14 +53,7 @@ def refresh(names: list[str], everything: bool, io: Streams) -> int | None:
         return None
     code = 0
     for result in results:
-        # The app's words as the direct path writes its own: a name that a hand edit gave a
-        # terminal escape, or a message, is shown escaped, never acted on.
-        name = printable(result.name)
-        if result.ok:
-            when = relative(result.expires_at, unknown="unknown")
-            io.out.write(f"{name}: refreshed, expires {when}\n")
-        else:
-            message = printable(redact.redact(result.message or "failed"))
-            io.err.write(f"{PROG}: error: {name}: {message}\n")
+        report_refresh(io, result.name, result.expires_at, None if result.ok else result.message)
+        if not result.ok:
             code = max(code, result.exit_code)
     return code

@@ -25,11 +25,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from vault_app.cli.common import PROG, Streams, run_vault, seconds_option
+from vault_app.cli.common import PROG, Streams, report_refresh, run_vault, seconds_option
 from vault_app.core import redact
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.text import first_unprintable, printable
-from vault_app.core.timefmt import iso_utc, relative, span
+from vault_app.core.timefmt import iso_utc, span
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -295,17 +295,15 @@ def cmd_refresh(args: argparse.Namespace, io: Streams) -> int:
     code = 0
     for account in chosen:
         event = outcome.get(account.id)
-        name = printable(account.name)
         if event is None or event.kind is not EventKind.REFRESH_SUCCEEDED:
-            message = printable(redact.redact((event.message if event else None) or "failed"))
-            io.err.write(f"{PROG}: error: {name}: {message}\n")
+            report_refresh(io, account.name, None, (event.message if event else None) or "")
             code = max(code, event.exit_code if event else 1)
             continue
         try:
             expires = after.by_id(account.id).access_expires_at
         except UserFacingError:  # removed meanwhile
             expires = None
-        io.out.write(f"{name}: refreshed, expires {relative(expires, unknown='unknown')}\n")
+        report_refresh(io, account.name, expires, None)
     return code
 
 

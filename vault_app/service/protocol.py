@@ -58,8 +58,6 @@ MAX_NAME = 200
 MAX_NAMES = 10_000
 MAX_MESSAGE = 1000
 
-OPS = ("hello", "token", "list", "refresh")
-
 
 class AppBusyError(TransientError):
     """The app had no room for one more connection (`busy`): ask again shortly."""

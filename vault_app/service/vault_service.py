@@ -181,7 +181,7 @@ class VaultService:
     ) -> tuple[Account, TokenSet]:
         if not force:
             tokens = await self._held(account)
-            if tokens is not None and _fresh(tokens, min_valid):
+            if tokens is not None and tokens.serves(min_valid):
                 return account, tokens
             # "due" re-reads under the account lock and sends nothing when another process
             # (or the engine, a moment ago) has refreshed already.
@@ -190,7 +190,7 @@ class VaultService:
             tokens = await self._held(account)
             # New tokens are the answer even when they live less than asked (as on the CLI's
             # own path: one refresh, not one more that could give no longer a life).
-            if tokens is not None and (account.generation != before or _fresh(tokens, min_valid)):
+            if tokens is not None and (account.generation != before or tokens.serves(min_valid)):
                 return account, tokens
         before = account.generation
         for _attempt in range(2):
@@ -326,9 +326,3 @@ def sign_in_warning(name: str, reason: str | None, remaining: float | None) -> s
         f"{name} needs a new sign-in{why}; this access token still works {left}: "
         f"run 'token-vault edit {name}' or 'token-vault refresh {name}'"
     )
-
-
-def _fresh(tokens: TokenSet, min_valid: float) -> bool:
-    """On demand (see TokenSet.serves: a token of a server whose tokens live less than asked
-    is served in the first half of its life)."""
-    return tokens.serves(min_valid)
