@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from vault_app.cli.common import PROG, Streams, report_refresh, run_vault, seconds_option
-from vault_app.core import redact
+from vault_app.core import redact, token_formats
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.text import first_unprintable, printable
 from vault_app.core.timefmt import iso_utc, span
@@ -129,10 +129,6 @@ def format_token(
     )
 
 
-# RFC 9110 section 5.6.2: a field name is a token of these characters.
-_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-
-
 def check_printable_token(tokens: TokenSet, header_name: str = "Authorization") -> None:
     """MisconfiguredError unless the access token and its type are printable text (no CR, LF
     or other control or format character) and the header name is an RFC 9110 token."""
@@ -145,7 +141,7 @@ def check_printable_token(tokens: TokenSet, header_name: str = "Authorization") 
                 f"the stored {label} contains a control character ({bad}); refusing to print "
                 "it, as it could add a header line or a terminal escape; refresh the account"
             )
-    if not header_name or not set(header_name) <= _TCHAR:
+    if not token_formats.is_field_name(header_name):
         raise MisconfiguredError(
             f"the header name '{printable(header_name)}' is not a valid HTTP field name; "
             "change it with: token-vault edit NAME --set header_name=..."

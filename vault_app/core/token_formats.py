@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from vault_app.core.errors import UserFacingError
 
+# RFC 9110 section 5.6.2: the characters of a token, which a field (header) name is.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def is_field_name(name: str) -> bool:
+    """Whether `name` can be an HTTP header's name (RFC 9110 section 5.1: a token)."""
+    return bool(name) and set(name) <= _TCHAR
+
+
 # What render() writes; `json` is the CLI's own (it carries the expiry as ISO 8601).
 FORMATS = ("raw", "bearer", "header", "env", "curl")
 

@@ -20,7 +20,7 @@ import socket
 import struct
 import sys
 
-from vault_app.core import bounds
+from vault_app.core import bounds, token_formats
 from vault_app.core.errors import MisconfiguredError, TransientError, UserFacingError
 from vault_app.service import paths, protocol
 
@@ -36,8 +36,6 @@ REPLY_TIMEOUT = 150.0
 BUSY_PAUSE = 0.02
 BUSY_PAUSE_MAX = 0.5
 _RECV = 65536
-# RFC 9110 section 5.6.2: a field name is a token of these characters.
-_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 class AppSilentError(UserFacingError):
@@ -287,7 +285,7 @@ def token(
             "the running app holds a token with a control character or a space; refusing to "
             "print it, as it could add a header line or a terminal escape; refresh the account"
         )
-    if not header or not set(header) <= _TCHAR:
+    if not token_formats.is_field_name(header):
         raise MisconfiguredError(
             "the account's header name is not a valid HTTP field name; change it with: "
             "token-vault edit NAME --set header_name=..."
