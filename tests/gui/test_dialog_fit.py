@@ -7,57 +7,18 @@ dialogs run in a child process (QT_SCALE_FACTOR must be set before Qt starts).""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import REPO
+from tests.gui.xserver import run_probe
 from vault_app.gui.dialog_fit import FittingScrollArea
 
 
-@contextmanager
-def screen(size: str) -> Iterator[str]:
-    """A private Xvfb display of `size` ("1024x768"), without a window manager."""
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            yield ":" + pipe.readline().strip()
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
-
-
 def probe(size: str, scale: int) -> dict[str, Any]:
-    with screen(size) as display:
-        env = dict(os.environ, DISPLAY=display, QT_SCALE_FACTOR=str(scale))
-        env.pop("WAYLAND_DISPLAY", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.gui.dialog_fit_probe"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_probe("tests.gui.dialog_fit_probe", screen=size, scale=scale, timeout=240)
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,19 @@ def _line(dialog: AccountDialog, name: str) -> QLineEdit:
     return line
 
 
+def _add_with_wrong_secret(window: MainWindow, fake: OAuth2Fake, name: str) -> AccountDialog:
+    """The Add dialog for an oauth2 account `name` of `fake`'s client "gui", sent with a
+    wrong client secret."""
+    dialog = _open_add(window)
+    _choose(dialog, "oauth2")
+    dialog.name.setText(name)
+    _line(dialog, "token_url").setText(fake.token_url)
+    _line(dialog, "client_id").setText("gui")
+    _line(dialog, "client_secret").setText("wrong-secret-0001")
+    dialog.sign_in.click()
+    return dialog
+
+
 def _type(qtbot: QtBot, widget: QWidget, text: str) -> None:
     """As a person types: key by key, then moving on (focus out)."""
     qtbot.keyClicks(widget, text)
@@ -152,13 +165,7 @@ def test_a_failed_first_sign_in_keeps_nothing_until_save_anyway(
 ) -> None:
     with OAuth2Fake() as fake:
         fake.add_client("gui", "right-secret-0001")
-        dialog = _open_add(window)
-        _choose(dialog, "oauth2")
-        dialog.name.setText("svc")
-        _line(dialog, "token_url").setText(fake.token_url)
-        _line(dialog, "client_id").setText("gui")
-        _line(dialog, "client_secret").setText("wrong-secret-0001")
-        dialog.sign_in.click()
+        dialog = _add_with_wrong_secret(window, fake, "svc")
         run(until(lambda: not dialog.outcome.isHidden() and dialog.sign_in.isEnabled()))
         text = dialog.outcome.text()
         assert text.startswith("Could not sign in, so svc was not added: ")
@@ -187,13 +194,7 @@ def test_after_a_failure_rename_and_provider_switch_just_work(
     window.adapter.unexpected.connect(errors.append)
     with OAuth2Fake() as fake:
         fake.add_client("gui", "right-secret-0001")
-        dialog = _open_add(window)
-        _choose(dialog, "oauth2")
-        dialog.name.setText("first")
-        _line(dialog, "token_url").setText(fake.token_url)
-        _line(dialog, "client_id").setText("gui")
-        _line(dialog, "client_secret").setText("wrong-secret-0001")
-        dialog.sign_in.click()
+        dialog = _add_with_wrong_secret(window, fake, "first")
         run(until(lambda: dialog.save_anyway.isVisible()))
         dialog.name.setText("renamed")
         assert not dialog.save_anyway.isVisible()  # it would keep what failed, not this

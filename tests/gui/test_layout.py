@@ -6,18 +6,13 @@ instead (measured by tests/gui/layout_probe.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.conftest import REPO
 from tests.gui import layout_probe
-from tests.gui.xserver import private_display
+from tests.gui.xserver import run_probe
 from vault_app.gui.clipboard import SecretClipboard
 from vault_app.gui.main_window import MainWindow
 
@@ -50,20 +45,7 @@ def test_row_buttons_readable_at_the_default_size(qtbot: QtBot) -> None:
 
 
 def _probe(screen: str, scale: str) -> dict[str, Any]:
-    with private_display(tray=False, screen=screen) as display:
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", QT_SCALE_FACTOR=scale)
-        proc = subprocess.run(
-            [sys.executable, "-m", "tests.gui.layout_probe", "200"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    measured: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return measured
+    return run_probe("tests.gui.layout_probe", "200", screen=screen, scale=int(scale), timeout=120)
 
 
 @pytest.mark.parametrize(

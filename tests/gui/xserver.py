@@ -3,11 +3,16 @@ need a tray (the shared display of scripts/test has none, so the no-tray path is
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from tests.conftest import REPO
 
 
 @contextmanager
@@ -50,3 +55,24 @@ def private_display(tray: bool, screen: str = "1280x800") -> Iterator[str]:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=10)
+
+
+def run_probe(module: str, *args: str, screen: str, scale: int, timeout: float) -> dict[str, Any]:
+    """Run `python -m module args` on a private display of `screen` ("1024x768") at
+    QT_SCALE_FACTOR `scale` (it must be set before Qt starts, hence the child process) and
+    return the JSON object it prints last."""
+    with private_display(tray=False, screen=screen) as display:
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", QT_SCALE_FACTOR=str(scale))
+        env.pop("WAYLAND_DISPLAY", None)
+        done = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

@@ -100,13 +100,7 @@ class SignInAction:
             return
         if request.account is None:
             adapter.spawn(
-                adapter.add(
-                    request.name,
-                    request.kind,
-                    request.fields,
-                    request.secrets,
-                    keep_on_failure=False,
-                ),
+                adapter.add(request.name, request.kind, request.fields, request.secrets),
                 dialog.added,
                 dialog.failed,
             )

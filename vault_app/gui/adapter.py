@@ -228,20 +228,14 @@ class VaultAdapter(QObject):
         kind: str,
         fields: dict[str, str],
         secrets: dict[str, str],
-        *,
-        keep_on_failure: bool = True,
     ) -> tuple[Account | None, UserFacingError | None]:
-        """Add an account and sign in. When that first sign-in fails and `keep_on_failure`
-        is False (the Add dialog), the account is removed again and (None, why) returned:
-        nothing the user did not ask to keep stays behind. Invalid input raises."""
+        """Add an account and sign in (the Add dialog). When that first sign-in fails, the
+        account is removed again and (None, why) returned: nothing the user did not ask to
+        keep stays behind ("Save anyway" is `add_signed_out`); (account, why) when it could
+        not be removed. Invalid input raises."""
         account, failure = await self.vault.add(name, kind, fields, secrets)
-        if failure is not None and not keep_on_failure:
-            try:
-                await self.vault.remove(account.name)
-            except UserFacingError:
-                log.warning("could not remove %s after its failed first sign-in", account.id)
-            else:
-                return None, failure
+        if failure is not None and await self._discard(account):
+            return None, failure
         self.account_changed.emit(account)
         self.engine.poke()
         return account, failure
@@ -310,13 +304,20 @@ class VaultAdapter(QObject):
                 return await self.login(account.id, view, cancelled), None
             except UserFacingError as exc:
                 failure = exc
+        if await self._discard(account):
+            return None, failure
+        self.account_changed.emit(account)
+        return account, failure
+
+    async def _discard(self, account: Account) -> bool:
+        """Remove an account whose first sign-in failed; False (logged) when it could not
+        be removed, so the caller shows it as it stays."""
         try:
             await self.vault.remove(account.name)
         except UserFacingError:
             log.warning("could not remove %s after its failed first sign-in", account.id)
-            self.account_changed.emit(account)
-            return account, failure
-        return None, failure
+            return False
+        return True
 
     async def edit_interactive(
         self,
