@@ -504,7 +504,7 @@ class Http:
                 except wire.TooLarge:
                     kind = UnusableReplyError if 200 <= status < 300 else TransientError
                     raise kind(
-                        f"{what}: {host} sent a reply larger than {_size(limit)} "
+                        f"{what}: {host} sent a reply larger than {files.size_words(limit)} "
                         f"(HTTP {status}); refused"
                     ) from None
                 except wire.BodyError as exc:
@@ -574,10 +574,6 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
             raise wire.TooLarge("raw body too large")
         decoder.feed(chunk)
     return decoder.finish()
-
-
-def _size(limit: int) -> str:
-    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
 
 
 def _root(exc: BaseException) -> str:
