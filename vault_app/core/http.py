@@ -134,10 +134,6 @@ class Reply:
         self._fields = data
         return data
 
-    def json_object(self, what: str) -> dict[str, Any]:
-        """Kept for callers of the old name: see fields()."""
-        return self.fields(what)
-
 
 def describe_body(reply: Reply) -> str:
     """What kind of body came, in a few words and without quoting it."""
@@ -171,7 +167,6 @@ def _said(data: dict[str, Any]) -> str:
 
 def complaint(reply: Reply) -> str:
     """The server's own words for an error reply, on one line, cleaned, with secrets masked."""
-    text = ""
     try:
         data = reply.fields("complaint")
     except TransientError:
