@@ -159,6 +159,7 @@ class Refresher:
         self._stopped = False
         self.next_at: float | None = None  # for the status bar
         self._look_at: float | None = None  # Plan.look_at of the last pass
+        self._looked: _Look | None = None  # what the last pass planned from
         self.peak_in_flight = 0
         self._running = 0
 
@@ -396,8 +397,11 @@ class Refresher:
 
     def run_pass(self) -> Plan:
         """One look at the vault: start what is due, remember when to look again."""
-        now = self.clock.now()
-        plan = self.plan(self.vault.load(), now)
+        now, monotonic = self.clock.now(), _monotonic()
+        self._looked = None  # until this pass has planned
+        doc = self.vault.load()
+        plan = self.plan(doc, now)
+        self._looked = _Look(doc, now, monotonic)
         if not self.paused:
             self.start(plan.due)
             for account, mode in plan.retry:
@@ -409,16 +413,14 @@ class Refresher:
     async def run(self) -> None:
         """Refresh in the background until stop(); wakes at the next deadline, after any
         refresh ends, on poke(), and at least every `recheck` seconds."""
-        looked: _Look | None = None
         woken = True
         while not self._stopped:
-            if woken or not self._only_time_passed(looked):
+            if woken or not self._only_time_passed(self._looked):
                 try:
                     self.run_pass()
                 except UserFacingError as exc:  # a damaged vault file: say so, keep looking
                     log.warning("refresh engine: %s", exc.message)
                     self.next_at = self._look_at = None
-                looked = self._look()
             now = self.clock.now()
             wait = self.settings.recheck
             for when in (self.next_at, self._look_at):
@@ -447,12 +449,6 @@ class Refresher:
         self._woken = True
         if self._sleeper is not None:
             self._sleeper.cancel()
-
-    def _look(self) -> _Look | None:
-        try:
-            return _Look(self.vault.load(), self.clock.now(), _monotonic())
-        except UserFacingError:
-            return None
 
     def _only_time_passed(self, looked: _Look | None) -> bool:
         """Whether a pass now would find what the last one found: the same file, no deadline
