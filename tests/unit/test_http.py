@@ -83,7 +83,7 @@ def test_html_instead_of_json(server: FakeServer) -> None:
     )
     reply = _post(server.url + "/html")
     with pytest.raises(TransientError, match=r"sign-in: .* not valid JSON.*an HTML page"):
-        reply.json_object("sign-in")
+        reply.fields("sign-in")
 
 
 @pytest.mark.parametrize(

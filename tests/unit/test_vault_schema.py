@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vault_app.core import bounds, vault_schema
-from vault_app.core.model import Account, Leftover, Status
+from vault_app.core.model import ACCOUNT_TIMES, Account, Leftover, Status
 from vault_app.core.settings import DEFAULT_SETTINGS, SETTINGS
 from vault_app.core.vault_schema import SchemaError
 
@@ -157,7 +157,7 @@ ODD_TIMES = [1e300, -5, 0, -1e-9, NOW * 1000, NOW + 11 * 366 * 86400]
 
 
 @pytest.mark.parametrize("value", ODD_TIMES)
-@pytest.mark.parametrize("name", vault_schema._ACCOUNT_TIMES)
+@pytest.mark.parametrize("name", ACCOUNT_TIMES)
 def test_out_of_range_times_read_as_unknown(name: str, value: float) -> None:
     [account] = vault_schema.decode(_raw(_doc(_account(**{name: value}))), NOW).accounts
     assert getattr(account, name) is None
@@ -285,7 +285,7 @@ def _assert_well_typed(decoded: vault_schema.Decoded) -> None:
         assert all(isinstance(n, str) for n in account.secret_fields)
         assert type(account.generation) is int and account.generation >= 0
         assert account.last_error is None or isinstance(account.last_error, str)
-        for name in vault_schema._ACCOUNT_TIMES:
+        for name in ACCOUNT_TIMES:
             value = getattr(account, name)
             assert value is None or bounds.moment(value, NOW) == value
     for item in decoded.leftovers:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault_app.core import files
 from vault_app.core.errors import NoSuchAccountError, UsageError, UserFacingError, VaultFileError
-from vault_app.core.model import Account, Leftover
+from vault_app.core.model import ACCOUNT_TIMES, Account, Leftover
 from vault_app.core.settings import DEFAULT_SETTINGS
 from vault_app.core.text import first_unprintable
 
@@ -441,10 +441,10 @@ def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | 
             and _is_int(generation)
             and 0 <= generation <= 2**53
             and isinstance(status, str)
-            and all(item.get(key) is None or _is_number(item[key]) for key in _TIMES)
+            and all(item.get(key) is None or _is_number(item[key]) for key in ACCOUNT_TIMES)
         ):
             return None
-        times = {key: bounds.moment(item.get(key), now) for key in _TIMES}
+        times = {key: bounds.moment(item.get(key), now) for key in ACCOUNT_TIMES}
         accounts.append(
             Account(
                 id=texts[0],
@@ -466,16 +466,9 @@ def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | 
 
 
 # What vault_schema checks, for _previewed (which must not import msgspec): its Id pattern
-# (searched, as msgspec does), NonEmpty's length, and the account times.
+# (searched, as msgspec does) and NonEmpty's length.
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TEXT_MAX = 1024
-_TIMES = (
-    "access_expires_at",
-    "refresh_expires_at",
-    "refresh_obtained_at",
-    "last_refresh_at",
-    "created_at",
-)
 
 
 def _is_int(value: Any) -> bool:

@@ -64,7 +64,12 @@ def read_capped(
     if regular:
         flags |= getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as handle:
+    try:
+        handle = os.fdopen(fd, "rb")
+    except BaseException:  # a folder (IsADirectoryError): the descriptor is still ours
+        os.close(fd)
+        raise
+    with handle:
         info = os.fstat(fd)
         if regular and not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, f"{kind_of(info.st_mode)}, not a regular file")

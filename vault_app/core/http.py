@@ -134,10 +134,6 @@ class Reply:
         self._fields = data
         return data
 
-    def json_object(self, what: str) -> dict[str, Any]:
-        """Kept for callers of the old name: see fields()."""
-        return self.fields(what)
-
 
 def describe_body(reply: Reply) -> str:
     """What kind of body came, in a few words and without quoting it."""
@@ -171,7 +167,6 @@ def _said(data: dict[str, Any]) -> str:
 
 def complaint(reply: Reply) -> str:
     """The server's own words for an error reply, on one line, cleaned, with secrets masked."""
-    text = ""
     try:
         data = reply.fields("complaint")
     except TransientError:
@@ -504,7 +499,7 @@ class Http:
                 except wire.TooLarge:
                     kind = UnusableReplyError if 200 <= status < 300 else TransientError
                     raise kind(
-                        f"{what}: {host} sent a reply larger than {_size(limit)} "
+                        f"{what}: {host} sent a reply larger than {files.size_words(limit)} "
                         f"(HTTP {status}); refused"
                     ) from None
                 except wire.BodyError as exc:
@@ -574,10 +569,6 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
             raise wire.TooLarge("raw body too large")
         decoder.feed(chunk)
     return decoder.finish()
-
-
-def _size(limit: int) -> str:
-    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
 
 
 def _root(exc: BaseException) -> str:

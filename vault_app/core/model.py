@@ -14,6 +14,16 @@ from vault_app.core import bounds
 # Refresh tokens that lapse within this many days get a warning (DESIGN.md section 5).
 REFRESH_WARNING_DAYS = 14
 
+# Account's time fields (UTC POSIX seconds or None), which the metadata file's readers check
+# with bounds.moment.
+ACCOUNT_TIMES = (
+    "access_expires_at",
+    "refresh_expires_at",
+    "refresh_obtained_at",
+    "last_refresh_at",
+    "created_at",
+)
+
 
 class Status(str, enum.Enum):
     """What the vault knows about an account's tokens, as stored in the metadata file."""

@@ -196,9 +196,9 @@ class Vault:
                     # The read skipped here also found a keyring that is locked or gone
                     # before the server was asked; a token it rotates then could not be
                     # stored, and the one kept is spent.
-                    await self.secrets().aready()
+                    await self.secrets(doc).aready()
                 else:
-                    store = self.secrets()
+                    store = self.secrets(doc)
                     found = await store.acall(
                         lambda: store.read_current(account_id, account.generation)
                     )

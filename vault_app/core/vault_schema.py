@@ -27,7 +27,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from vault_app.core import bounds
-from vault_app.core.model import Account, Leftover, Status
+from vault_app.core.model import ACCOUNT_TIMES, Account, Leftover, Status
 from vault_app.core.settings import SETTINGS, Setting
 
 SCHEMA_VERSION = 1
@@ -115,13 +115,6 @@ class Decoded:
 
 
 _DECODER = msgspec.json.Decoder(VaultRecord)
-_ACCOUNT_TIMES = (
-    "access_expires_at",
-    "refresh_expires_at",
-    "refresh_obtained_at",
-    "last_refresh_at",
-    "created_at",
-)
 
 
 def decode(raw: bytes, now: float | None = None) -> Decoded:
@@ -274,7 +267,7 @@ _ENCODER = msgspec.json.Encoder()
 def insane_times(account: Account, now: float) -> list[str]:
     """The names of the account's time fields that hold a value bounds.moment refuses."""
     bad = []
-    for name in _ACCOUNT_TIMES:
+    for name in ACCOUNT_TIMES:
         value = getattr(account, name)
         if value is not None and bounds.moment(value, now) is None:
             bad.append(name)
