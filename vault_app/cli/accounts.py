@@ -17,6 +17,7 @@ from vault_app.cli.common import (
     read_secrets,
     run_vault,
 )
+from vault_app.core import sign_in
 from vault_app.core.errors import UsageError
 from vault_app.core.text import printable
 from vault_app.core.timefmt import iso_utc, relative
@@ -123,7 +124,7 @@ def cmd_add(args: argparse.Namespace, io: Streams) -> int:
     get_provider(args.provider)  # unknown kind: usage error before any prompt
     fields = pairs(args.set, "--set")
     secrets = read_secrets(args.secret, args.secret_file, io.stdin, args.provider)
-    interactive = login.is_interactive(args.provider, fields) and not args.no_sign_in
+    interactive = sign_in.is_interactive(args.provider, fields) and not args.no_sign_in
 
     async def add(v: Vault) -> tuple[Account, UserFacingError | None]:
         added = await v.add(args.name, args.provider, fields, secrets, sign_in=not args.no_sign_in)
@@ -153,7 +154,7 @@ def cmd_edit(args: argparse.Namespace, io: Streams) -> int:
     account = AccountStore().load().find(args.name)
     fields = pairs(args.set, "--set")
     secrets = read_secrets(args.secret, args.secret_file, io.stdin, account.provider)
-    interactive = login.is_interactive(account.provider, {**account.fields, **fields})
+    interactive = sign_in.is_interactive(account.provider, {**account.fields, **fields})
 
     async def edit(v: Vault) -> tuple[Account, UserFacingError | None]:
         edited = await v.edit(args.name, fields, secrets)

@@ -89,16 +89,6 @@ def cmd_login(args: argparse.Namespace, io: Streams) -> int:
     return 0
 
 
-def is_interactive(kind: str, fields: dict[str, str]) -> bool:
-    """Whether an account of this kind with these fields signs in through the person."""
-    from vault_app.core.providers.base import AccountConfig, get_provider
-
-    try:
-        return get_provider(kind).interactive(AccountConfig(fields, {}))
-    except UserFacingError:
-        return False  # an unknown kind or grant: the vault says what is wrong
-
-
 async def then_login(
     vault: Vault,
     outcome: tuple[Account, UserFacingError | None],

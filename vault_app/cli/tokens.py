@@ -29,7 +29,7 @@ from vault_app.cli.common import PROG, Streams, report_refresh, run_vault, secon
 from vault_app.core import redact, token_formats
 from vault_app.core.errors import MisconfiguredError, RejectedError, UsageError, UserFacingError
 from vault_app.core.text import first_unprintable, printable
-from vault_app.core.timefmt import iso_utc, span
+from vault_app.core.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from vault_app.cli.common import Subcommands
@@ -240,16 +240,9 @@ def valid_token(
 def _warn_sign_in_needed(
     io: Streams, account: Account, reason: str | None, remaining: float | None
 ) -> None:
-    from vault_app.cli.login import is_interactive
+    from vault_app.core.sign_in import sign_in_warning
 
-    name = account.name
-    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
-    why = f" ({reason})" if reason else ""
-    if is_interactive(account.provider, dict(account.fields)):
-        how = f"run '{PROG} login {name}'"
-    else:
-        how = f"run '{PROG} edit {name}' or '{PROG} refresh {name}'"
-    io.warn(f"{name} needs a new sign-in{why}; this access token still works {left}: {how}")
+    io.warn(sign_in_warning(account, reason, remaining))
 
 
 def _stored_bundle(store: AccountStore, doc: VaultDoc, account: Account) -> SecretBundle | None:

@@ -18,10 +18,14 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from vault_app.core.errors import RejectedError
+from vault_app.core.errors import RejectedError, UserFacingError
+from vault_app.core.timefmt import span
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Mapping
+
+    from vault_app.core.model import Account
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,6 +33,32 @@ T = TypeVar("T")
 # RFC 8252 leaves it to the app; five minutes is long enough to type a password and approve.
 SIGN_IN_LIMIT = 300.0
 LIMIT_VARIABLE = "TOKEN_VAULT_SIGN_IN_TIMEOUT"  # seconds; may only shorten the limit
+
+
+def is_interactive(kind: str, fields: Mapping[str, str]) -> bool:
+    """Whether an account of this provider kind with these fields signs in through the person
+    (a browser or device grant). An unknown kind or grant: False (the vault says what is
+    wrong when it is used)."""
+    from vault_app.core.providers.base import AccountConfig, get_provider
+
+    try:
+        return get_provider(kind).interactive(AccountConfig(dict(fields), {}))
+    except UserFacingError:
+        return False
+
+
+def sign_in_warning(account: Account, reason: str | None, remaining: float | None) -> str:
+    """What `token` says, on the CLI's own path and when the running app answers, when it
+    hands out the last good token of an account that needs a new sign-in: why, how long the
+    token still works (seconds, None: unknown) and the command that brings the account back."""
+    name = account.name
+    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
+    why = f" ({reason})" if reason else ""
+    if is_interactive(account.provider, account.fields):
+        how = f"run 'token-vault login {name}'"
+    else:
+        how = f"run 'token-vault edit {name}' or 'token-vault refresh {name}'"
+    return f"{name} needs a new sign-in{why}; this access token still works {left}: {how}"
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from vault_app.core import sign_in
 from vault_app.core.errors import UserFacingError
 from vault_app.core.model import Account
-from vault_app.core.providers.base import AccountConfig, FieldKind, Provider, get_provider
+from vault_app.core.providers.base import AccountConfig, FieldKind, Provider
 
 # The form's main button for the browser and device grants (gui/interactive_sign_in.py).
 BROWSER_BUTTON = "Sign in with browser"
@@ -89,10 +90,7 @@ def interactive(provider: Provider, fields: Mapping[str, str]) -> bool:
 
 def is_interactive(account: Account) -> bool:
     """Whether the account signs in through the person (browser or device grant)."""
-    try:
-        return interactive(get_provider(account.provider), account.fields)
-    except UserFacingError:  # a kind this version does not know
-        return False
+    return sign_in.is_interactive(account.provider, account.fields)
 
 
 def interactive_button(fields: Mapping[str, str]) -> str:

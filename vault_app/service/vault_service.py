@@ -30,7 +30,7 @@ from vault_app.core.errors import (
 )
 from vault_app.core.model import Account, Status, TokenSet
 from vault_app.core.redact import redact
-from vault_app.core.timefmt import span
+from vault_app.core.sign_in import sign_in_warning
 from vault_app.core.vault import Vault
 from vault_app.service import protocol
 from vault_app.service.server import SocketServer
@@ -244,10 +244,10 @@ class VaultService:
             left = held.remaining() if held is not None else None
             if held is None or left is None or left <= 0:
                 raise
-            tokens, warning = held, sign_in_warning(account.name, exc.message, left)
+            tokens, warning = held, sign_in_warning(account, exc.message, left)
         else:
             if account.status is Status.SIGN_IN_NEEDED:
-                warning = sign_in_warning(account.name, account.last_error, tokens.remaining())
+                warning = sign_in_warning(account, account.last_error, tokens.remaining())
         reply: dict[str, Any] = {
             "access_token": tokens.access_token,
             "token_type": tokens.token_type or "",
@@ -315,14 +315,3 @@ class VaultService:
                 listener()
             except Exception:
                 log.exception("proxy listener failed")
-
-
-def sign_in_warning(name: str, reason: str | None, remaining: float | None) -> str:
-    """What `token` says when it hands out the last good token of an account that needs a new
-    sign-in (the words of cli/tokens.py's warning)."""
-    left = "for an unknown time" if remaining is None else f"for {span(remaining)}"
-    why = f" ({reason})" if reason else ""
-    return (
-        f"{name} needs a new sign-in{why}; this access token still works {left}: "
-        f"run 'token-vault edit {name}' or 'token-vault refresh {name}'"
-    )
