@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault_app.core import files
 from vault_app.core.errors import NoSuchAccountError, UsageError, UserFacingError, VaultFileError
-from vault_app.core.model import ACCOUNT_TIMES, Account, Leftover
+from vault_app.core.model import ACCOUNT_TIMES, ID_PATTERN, TEXT_MAX, Account, Leftover
 from vault_app.core.settings import DEFAULT_SETTINGS
 from vault_app.core.text import first_unprintable
 
@@ -467,8 +467,7 @@ def _previewed(data: Any, now: float) -> tuple[list[Account], dict[str, Any]] | 
 
 # What vault_schema checks, for _previewed (which must not import msgspec): its Id pattern
 # (searched, as msgspec does) and NonEmpty's length.
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TEXT_MAX = 1024
+_ID = re.compile(ID_PATTERN)
 
 
 def _is_int(value: Any) -> bool:
@@ -493,7 +492,7 @@ def _is_id(value: Any) -> bool:
 
 
 def _is_text(value: Any) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= _TEXT_MAX
+    return isinstance(value, str) and 1 <= len(value) <= TEXT_MAX
 
 
 def _leftover_ok(item: Any) -> bool:

@@ -14,6 +14,11 @@ from vault_app.core import bounds
 # Refresh tokens that lapse within this many days get a warning (DESIGN.md section 5).
 REFRESH_WARNING_DAYS = 14
 
+# Account and vault ids become keyring usernames and lock file names: no path separators.
+# The metadata file's schema (vault_schema.py) and its preview (account_store.py) both use it.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TEXT_MAX = 1024  # characters in a stored name, provider kind or message
+
 # Account's time fields (UTC POSIX seconds or None), which the metadata file's readers check
 # with bounds.moment.
 ACCOUNT_TIMES = (

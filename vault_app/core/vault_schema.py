@@ -27,15 +27,14 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from vault_app.core import bounds
-from vault_app.core.model import ACCOUNT_TIMES, Account, Leftover, Status
+from vault_app.core.model import ACCOUNT_TIMES, ID_PATTERN, TEXT_MAX, Account, Leftover, Status
 from vault_app.core.settings import SETTINGS, Setting
 
 SCHEMA_VERSION = 1
 
-# Account and vault ids become keyring usernames and lock file names: no path separators.
-Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Id = Annotated[str, Meta(pattern=ID_PATTERN)]
 Generation = Annotated[int, Meta(ge=0, le=2**53)]
-NonEmpty = Annotated[str, Meta(min_length=1, max_length=1024)]
+NonEmpty = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX)]
 
 
 class AccountRecord(Struct, kw_only=True):
